@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+// The layout follows ../shared/DESIGN.md: arrows point down from the CLI to MachineCore.
+import PackageDescription
+
+let package = Package(
+    name: "swiftpc",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "swiftpc", targets: ["swiftpc"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "MachineCore"),
+        .target(name: "X86Decoder"),
+        .target(name: "Devices", dependencies: ["MachineCore"]),
+        .target(name: "Interpreter", dependencies: ["MachineCore", "X86Decoder"]),
+        .target(name: "CKVM"),
+        .target(name: "KVMAccel", dependencies: ["MachineCore", "CKVM"]),
+        .target(name: "Machine", dependencies: ["MachineCore", "Devices", "Interpreter", "KVMAccel"]),
+        .executableTarget(
+            name: "swiftpc",
+            dependencies: [
+                "Machine", "X86Decoder",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "MachineCoreTests", dependencies: ["MachineCore"]),
+        .testTarget(name: "X86DecoderTests", dependencies: ["X86Decoder"]),
+        .testTarget(name: "DevicesTests", dependencies: ["Devices", "MachineCore"]),
+        .testTarget(name: "InterpreterTests", dependencies: ["Interpreter", "MachineCore"]),
+        .testTarget(name: "KVMAccelTests", dependencies: ["KVMAccel", "MachineCore"]),
+        .testTarget(name: "MachineTests", dependencies: ["Machine", "MachineCore", "Devices"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

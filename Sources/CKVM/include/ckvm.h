@@ -1,0 +1,3 @@
+#ifndef CKVM_H
+#define CKVM_H
+#endif

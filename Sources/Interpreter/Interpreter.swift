@@ -1,0 +1,1 @@
+// The x86 interpreter engine (issue 4).

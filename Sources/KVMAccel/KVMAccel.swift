@@ -1,0 +1,1 @@
+// The KVM engine: System / VirtualMachine / VirtualCPU.

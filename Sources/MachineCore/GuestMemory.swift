@@ -1,0 +1,123 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One contiguous run of guest-physical RAM backed by host memory.
+public struct MemoryRegion: Sendable {
+    /// Guest-physical address of the first byte.
+    public let guestBase: UInt64
+    /// Length in bytes (a multiple of 4 KiB).
+    public let size: UInt64
+    /// Host address of the first byte. Shared with KVM through KVM_SET_USER_MEMORY_REGION.
+    public let host: UnsafeMutableRawPointer
+
+    public var guestEnd: UInt64 { guestBase + size }
+
+    @inline(__always)
+    public func contains(_ address: UInt64, length: Int = 1) -> Bool {
+        address >= guestBase && address &+ UInt64(length) <= guestEnd && address &+ UInt64(length) >= address
+    }
+}
+
+/// Guest RAM: one anonymous host mapping split into the regions of the PC memory map.
+///
+/// RAM below 4 GiB stops at `lowMemoryLimit` so that the PCI hole (MMIO BARs, the IOAPIC,
+/// the local APIC and the BIOS flash at the top of the 4 GiB space) stays free; the rest of
+/// the RAM is mapped from 4 GiB upward, as on a real board and in QEMU's `pc` machine.
+/// All unsafe access to guest RAM goes through this type (DESIGN.md, "Guest memory").
+public final class GuestMemory: @unchecked Sendable {
+    /// Highest guest-physical address (exclusive) of RAM below 4 GiB.
+    public static let lowMemoryLimit: UInt64 = 0xC000_0000
+    /// Guest-physical start of RAM above the PCI hole.
+    public static let highMemoryBase: UInt64 = 0x1_0000_0000
+    /// Smallest machine we build: enough for real-mode guests and the boot structures.
+    public static let minimumSize: UInt64 = 2 << 20
+    /// Largest machine we accept (the host's memory limits it further at mmap time).
+    public static let maximumSize: UInt64 = 1 << 40
+
+    public let size: UInt64
+    public let regions: [MemoryRegion]
+    private let mapping: UnsafeMutableRawPointer
+    private let mappingSize: Int
+
+    /// Maps `size` bytes of zeroed guest RAM. `size` must be a multiple of 4 KiB.
+    public init(size: UInt64) throws(MachineError) {
+        guard size >= GuestMemory.minimumSize, size <= GuestMemory.maximumSize, size % 4096 == 0 else {
+            throw .memory("memory size \(size) bytes is outside \(GuestMemory.minimumSize >> 20) MiB ... \(GuestMemory.maximumSize >> 30) GiB or not a multiple of 4 KiB")
+        }
+        let raw = mmap(nil, Int(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        guard let raw, raw != MAP_FAILED else {
+            throw .memory("cannot map \(size >> 20) MiB of guest memory: \(String(cString: strerror(errno)))")
+        }
+        mapping = raw
+        mappingSize = Int(size)
+        self.size = size
+        let low = min(size, GuestMemory.lowMemoryLimit)
+        var regions = [MemoryRegion(guestBase: 0, size: low, host: raw)]
+        if size > low {
+            regions.append(MemoryRegion(guestBase: GuestMemory.highMemoryBase, size: size - low, host: raw + Int(low)))
+        }
+        self.regions = regions
+    }
+
+    deinit { munmap(mapping, mappingSize) }
+
+    /// Host pointer for `length` bytes at guest-physical `address`, or nil when the range is
+    /// not entirely inside one RAM region.
+    @inline(__always)
+    public func pointer(_ address: UInt64, length: Int = 1) -> UnsafeMutableRawPointer? {
+        for region in regions where region.contains(address, length: length) {
+            return region.host + Int(address - region.guestBase)
+        }
+        return nil
+    }
+
+    /// Like `pointer` but throws for ranges outside RAM; for loaders and tests.
+    public func checkedPointer(_ address: UInt64, length: Int) throws(MachineError) -> UnsafeMutableRawPointer {
+        guard let p = pointer(address, length: length) else { throw .addressNotInRAM(address, length: length) }
+        return p
+    }
+
+    /// True when every byte of the range is RAM.
+    public func isRAM(_ address: UInt64, length: Int = 1) -> Bool { pointer(address, length: length) != nil }
+
+    // MARK: little-endian scalar access (x86 is little-endian, and so is the host)
+
+    public func read8(_ a: UInt64) throws(MachineError) -> UInt8 { try checkedPointer(a, length: 1).load(as: UInt8.self) }
+    public func read16(_ a: UInt64) throws(MachineError) -> UInt16 { UInt16(littleEndian: try checkedPointer(a, length: 2).loadUnaligned(as: UInt16.self)) }
+    public func read32(_ a: UInt64) throws(MachineError) -> UInt32 { UInt32(littleEndian: try checkedPointer(a, length: 4).loadUnaligned(as: UInt32.self)) }
+    public func read64(_ a: UInt64) throws(MachineError) -> UInt64 { UInt64(littleEndian: try checkedPointer(a, length: 8).loadUnaligned(as: UInt64.self)) }
+
+    public func write8(_ a: UInt64, _ v: UInt8) throws(MachineError) { try checkedPointer(a, length: 1).storeBytes(of: v, as: UInt8.self) }
+    public func write16(_ a: UInt64, _ v: UInt16) throws(MachineError) { try checkedPointer(a, length: 2).storeBytes(of: v.littleEndian, toByteOffset: 0, as: UInt16.self) }
+    public func write32(_ a: UInt64, _ v: UInt32) throws(MachineError) { try checkedPointer(a, length: 4).storeBytes(of: v.littleEndian, toByteOffset: 0, as: UInt32.self) }
+    public func write64(_ a: UInt64, _ v: UInt64) throws(MachineError) { try checkedPointer(a, length: 8).storeBytes(of: v.littleEndian, toByteOffset: 0, as: UInt64.self) }
+
+    /// Copies host bytes into guest RAM.
+    public func write<C: Collection>(_ bytes: C, at address: UInt64) throws(MachineError) where C.Element == UInt8 {
+        let p = try checkedPointer(address, length: bytes.count)
+        var i = 0
+        for b in bytes { p.storeBytes(of: b, toByteOffset: i, as: UInt8.self); i += 1 }
+    }
+
+    /// Copies from a raw buffer into guest RAM (fast path for large images).
+    public func write(_ buffer: UnsafeRawBufferPointer, at address: UInt64) throws(MachineError) {
+        guard buffer.count > 0 else { return }
+        let p = try checkedPointer(address, length: buffer.count)
+        p.copyMemory(from: buffer.baseAddress!, byteCount: buffer.count)
+    }
+
+    /// Copies guest RAM out to a new array.
+    public func read(_ address: UInt64, count: Int) throws(MachineError) -> [UInt8] {
+        let p = try checkedPointer(address, length: count)
+        return Array(UnsafeRawBufferPointer(start: p, count: count))
+    }
+
+    /// Fills a guest range with one byte value.
+    public func fill(_ address: UInt64, count: Int, with value: UInt8 = 0) throws(MachineError) {
+        let p = try checkedPointer(address, length: count)
+        p.initializeMemory(as: UInt8.self, repeating: value, count: count)
+    }
+}

@@ -1,0 +1,1 @@
+// The x86 decoder and disassembler (issue 3).
