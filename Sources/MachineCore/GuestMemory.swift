@@ -12,6 +12,13 @@ public struct MemoryRegion: Sendable {
     public let size: UInt64
     /// Host address of the first byte. Shared with KVM through KVM_SET_USER_MEMORY_REGION.
     public let host: UnsafeMutableRawPointer
+    /// ROM: the guest reads it, guest writes are dropped (KVM: a KVM_MEM_READONLY slot,
+    /// whose writes exit as MMIO). Loaders may still fill it through `GuestMemory`.
+    public let readOnly: Bool
+
+    public init(guestBase: UInt64, size: UInt64, host: UnsafeMutableRawPointer, readOnly: Bool = false) {
+        self.guestBase = guestBase; self.size = size; self.host = host; self.readOnly = readOnly
+    }
 
     public var guestEnd: UInt64 { guestBase + size }
 
@@ -37,10 +44,13 @@ public final class GuestMemory: @unchecked Sendable {
     /// Largest machine we accept (the host's memory limits it further at mmap time).
     public static let maximumSize: UInt64 = 1 << 40
 
+    /// Bytes of RAM (ROM regions not included).
     public let size: UInt64
-    public let regions: [MemoryRegion]
+    /// RAM regions first (low, then high), then any ROM regions in the order they were added.
+    public private(set) var regions: [MemoryRegion]
     private let mapping: UnsafeMutableRawPointer
     private let mappingSize: Int
+    private var romMappings: [(UnsafeMutableRawPointer, Int)] = []
 
     /// Maps `size` bytes of zeroed guest RAM. `size` must be a multiple of 4 KiB.
     public init(size: UInt64) throws(MachineError) {
@@ -62,7 +72,27 @@ public final class GuestMemory: @unchecked Sendable {
         self.regions = regions
     }
 
-    deinit { munmap(mapping, mappingSize) }
+    deinit {
+        munmap(mapping, mappingSize)
+        for (p, n) in romMappings { munmap(p, n) }
+    }
+
+    /// Adds a ROM region holding `image` at `guestBase` (for the BIOS flash at the top of the
+    /// 4 GiB space). Must happen before an engine is created. Overlap with RAM or ROM is an error.
+    public func addROM(_ image: [UInt8], at guestBase: UInt64) throws(MachineError) {
+        let size = (UInt64(image.count) + 4095) & ~4095
+        guard size > 0, guestBase % 4096 == 0, guestBase &+ size > guestBase else {
+            throw .memory("ROM of \(image.count) bytes at 0x\(String(guestBase, radix: 16)) is empty or misplaced")
+        }
+        for r in regions where guestBase < r.guestEnd && r.guestBase < guestBase + size {
+            throw .memory("ROM at 0x\(String(guestBase, radix: 16)) overlaps guest memory at 0x\(String(r.guestBase, radix: 16))")
+        }
+        let raw = mmap(nil, Int(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let raw, raw != MAP_FAILED else { throw .memory("cannot map a ROM of \(size) bytes") }
+        image.withUnsafeBytes { raw.copyMemory(from: $0.baseAddress!, byteCount: image.count) }
+        romMappings.append((raw, Int(size)))
+        regions.append(MemoryRegion(guestBase: guestBase, size: size, host: raw, readOnly: true))
+    }
 
     /// Host pointer for `length` bytes at guest-physical `address`, or nil when the range is
     /// not entirely inside one RAM region.

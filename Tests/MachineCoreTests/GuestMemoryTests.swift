@@ -46,3 +46,21 @@ final class GuestMemoryTests: XCTestCase {
         }
     }
 }
+
+final class ROMRegionTests: XCTestCase {
+    func testROMAtTheTopOf4GiBIsReadableAndMarkedReadOnly() throws {
+        let m = try GuestMemory(size: 16 << 20)
+        var image = [UInt8](repeating: 0xF4, count: 4096)
+        image[0xFF0] = 0xEA
+        try m.addROM(image, at: 0x1_0000_0000 - 4096)
+        XCTAssertEqual(try m.read8(0xFFFF_FFF0), 0xEA)
+        XCTAssertEqual(m.regions.last?.readOnly, true)
+        XCTAssertEqual(m.regions.first?.readOnly, false)
+        XCTAssertEqual(m.size, 16 << 20)
+    }
+
+    func testROMMayNotOverlapRAM() throws {
+        let m = try GuestMemory(size: 16 << 20)
+        XCTAssertThrowsError(try m.addROM([1, 2, 3], at: 0xF_0000))
+    }
+}
