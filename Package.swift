@@ -31,6 +31,8 @@ let package = Package(
         .testTarget(name: "InterpreterTests", dependencies: ["Interpreter", "MachineCore"]),
         .testTarget(name: "KVMAccelTests", dependencies: ["KVMAccel", "MachineCore"]),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "MachineCore", "Devices"]),
+        // Runs the built `swiftpc` binary as a user would: guests, exit statuses, bad input.
+        .testTarget(name: "SystemTests"),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,0 +1,68 @@
+import MachineCore
+
+/// Which CPU engine runs the vCPUs.
+public enum AccelKind: String, CaseIterable, Sendable {
+    /// KVM when /dev/kvm opens, the interpreter otherwise.
+    case auto
+    case kvm
+    case interp
+}
+
+/// Where the first UART's output goes and its input comes from.
+public enum SerialTarget: Equatable, Sendable {
+    case stdio
+    case none
+    case file(String)
+
+    /// Parses `stdio`, `none` or `file:PATH`.
+    public init(parsing text: String) throws(MachineError) {
+        switch text {
+        case "stdio": self = .stdio
+        case "none": self = .none
+        default:
+            guard text.hasPrefix("file:"), text.count > 5 else {
+                throw .badConfiguration("invalid --serial '\(text)': use stdio, none or file:PATH")
+            }
+            self = .file(String(text.dropFirst(5)))
+        }
+    }
+}
+
+/// Everything needed to build one PC (DESIGN.md, "Command line").
+public struct MachineConfig: Sendable {
+    public var memorySize: UInt64 = 256 << 20
+    public var cpuCount = 1
+    public var accel: AccelKind = .auto
+    public var kernel: String?
+    public var initrd: String?
+    public var commandLine = ""
+    public var bios: String?
+    public var serial: SerialTarget = .stdio
+    public var noReboot = false
+    public var cpuModel = CPUModel.swiftpc
+
+    public init() {}
+
+    /// Parses a memory size as QEMU's `-m` does: a number with an optional K, M, G or T
+    /// suffix (binary units); a bare number means MiB.
+    public static func parseMemorySize(_ text: String) throws(MachineError) -> UInt64 {
+        let bad = MachineError.badConfiguration("invalid memory size '\(text)': use a number of MiB or a size like 512M or 2G (2 MiB to 1 TiB, a multiple of 4 KiB)")
+        var digits = Substring(text)
+        var shift: UInt64 = 20
+        if let last = digits.last, last.isLetter {
+            switch last.uppercased() {
+            case "K": shift = 10
+            case "M": shift = 20
+            case "G": shift = 30
+            case "T": shift = 40
+            default: throw bad
+            }
+            digits = digits.dropLast()
+        }
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let value = UInt64(digits),
+              value <= (GuestMemory.maximumSize >> shift) else { throw bad }
+        let bytes = value << shift
+        guard bytes >= GuestMemory.minimumSize, bytes <= GuestMemory.maximumSize, bytes % 4096 == 0 else { throw bad }
+        return bytes
+    }
+}

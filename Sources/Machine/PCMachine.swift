@@ -1,0 +1,120 @@
+import Foundation
+import Devices
+import MachineCore
+
+/// A PC: guest memory, the I/O buses, the legacy devices and one vCPU on an engine.
+/// Built from a `MachineConfig`; `run()` runs it until the guest stops.
+public final class PCMachine {
+    public let config: MachineConfig
+    public let memory: GuestMemory
+    public let portBus = PortIOBus()
+    public let mmioBus = MMIOBus()
+    public let clock: MachineClock
+    public let timers: TimerQueue
+    public let control = MachineControl()
+    /// The big device lock: held for every device access and timer callback.
+    public let lock = Lock()
+    public let devices: LegacyDevices
+    /// The vCPU's engine.
+    public private(set) var engine: VCPUEngine
+    /// The state the vCPU starts in (firmware reset vector, or a loader's entry state).
+    public private(set) var bootState: CPUState
+    private let serialBackend: SerialBackend
+
+    /// Builds the machine. `serialBackend` overrides `config.serial` (tests capture output with it).
+    public init(config: MachineConfig, serialBackend: SerialBackend? = nil) throws(MachineError) {
+        self.config = config
+        clock = MachineClock(mode: .host)
+        timers = TimerQueue(clock: clock)
+        memory = try GuestMemory(size: config.memorySize)
+        self.serialBackend = try serialBackend ?? PCMachine.makeSerialBackend(config.serial)
+
+        // What to boot.
+        if let kernel = config.kernel {
+            let setup = try KernelLoader.load(kernel: kernel, initrd: config.initrd,
+                                              commandLine: config.commandLine, into: memory)
+            bootState = setup.cpu
+        } else if let bios = config.bios {
+            try FirmwareImage.install(try FirmwareImage.read(path: bios), into: memory)
+            bootState = CPUState()
+        } else {
+            throw .badConfiguration("nothing to boot: give --kernel FILE or --bios FILE")
+        }
+
+        // The engine decides where interrupt lines end, so it comes before the devices.
+        let choice = try EngineFactory.make(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus,
+                                            lock: lock, control: control)
+        engine = choice.engine
+        devices = try LegacyDevices(portBus: portBus, memory: memory, timers: timers, control: control,
+                                    serial: self.serialBackend, interrupts: choice.interrupts)
+        control.onStopRequested = { [weak engine] in engine?.requestStop() }
+        try engine.setState(bootState)
+    }
+
+    static func makeSerialBackend(_ target: SerialTarget) throws(MachineError) -> SerialBackend {
+        switch target {
+        case .stdio: return StdioSerialBackend()
+        case .none: return NullSerialBackend()
+        case let .file(path):
+            do { return try FileSerialBackend(path: path) } catch {
+                throw .unreadableFile(path: path, reason: "cannot open for writing")
+            }
+        }
+    }
+
+    /// Runs until the guest powers off, exits through the debug port, resets (with
+    /// --no-reboot), shuts down, or a termination signal arrives.
+    public func run() -> MachineOutcome {
+        HostEventLoop.blockTerminationSignals()
+        let events = HostEventLoop(lock: lock, timers: timers, control: control, inputFD: serialBackend.inputFD) {
+            [devices] bytes in devices.serial.receive(bytes)
+        }
+        serialBackend.prepare()
+        events.start()
+        defer {
+            events.stop()
+            serialBackend.restore()
+        }
+        while true {
+            let exit: VCPUExit
+            do { exit = try engine.run() } catch { return .engineFailure(error.description) }
+            switch exit {
+            case .stopRequested, .haltedForever:
+                if exit == .haltedForever, !control.isStopRequested {
+                    // Nothing can wake a CPU halted with interrupts off; wait for a signal as hardware would.
+                    while !control.isStopRequested { usleep(20_000) }
+                }
+                guard let reason = control.stopReason else { continue }
+                switch reason {
+                case .powerOff: return .poweredOff
+                case let .debugExit(value): return .debugExit(value)
+                case .reset:
+                    if config.noReboot { return .resetRequested }
+                    do { try reset() } catch { return .engineFailure(error.description) }
+                case let .shutdown(why): return .tripleFault(why, dump: try? engine.getState().dump)
+                case let .engineFailure(why): return .engineFailure(why)
+                case .external: return .signal(events.receivedSignal ?? SIGTERM)
+                }
+            case let .shutdown(why):
+                return .tripleFault(why, dump: try? engine.getState().dump)
+            }
+        }
+    }
+
+    /// A machine reset: the CPU goes back to its boot state. RAM keeps its contents, as on
+    /// real hardware; a kernel loaded with --kernel is loaded again so that it restarts cleanly.
+    private func reset() throws(MachineError) {
+        control.clear()
+        if let kernel = config.kernel {
+            bootState = try KernelLoader.load(kernel: kernel, initrd: config.initrd,
+                                              commandLine: config.commandLine, into: memory).cpu
+        }
+        lock.withLock { devices.reset() }
+        try engine.setState(bootState)
+    }
+
+    /// Counters for `swiftpc run --stats`.
+    public func statisticsReport() -> String {
+        "engine: \(engine.engineName); unclaimed port accesses: \(portBus.unclaimedAccesses); unclaimed MMIO accesses: \(mmioBus.unclaimedAccesses)"
+    }
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine for swiftpc: installs what the project needs from Debian
+# packages and PyPI, assembles the project's own guests, builds the guest images from
+# Debian packages, and builds the release binary. Safe to run again: it skips what is done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(nasm libsdl2-dev libpixman-1-dev busybox-static cpio gzip xz-utils zstd make gcc)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! python3 -c "import iced_x86" 2>/dev/null; then
+    echo "setup: installing iced-x86 (the reference decoder for the decoder's differential test)"
+    python3 -m pip install -q iced-x86 2>&1 | grep -v "WARNING: Running pip as the 'root' user" || true
+fi
+
+echo "setup: assembling the project's guests"
+make -s -C guests
+
+if [ -x scripts/build-guest-images.sh ]; then
+    echo "setup: building guest images from Debian packages"
+    scripts/build-guest-images.sh
+fi
+
+echo "setup: building swiftpc (release)"
+swift build -c release 2>&1 | grep -E "error|warning: |Compiling|Build complete" | grep -v "^\[" || true
+test -x .build/release/swiftpc
+echo "setup: done (.build/release/swiftpc)"
