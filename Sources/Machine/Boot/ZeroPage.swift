@@ -15,6 +15,9 @@ public enum ZeroPage {
     public static let e820Entries = 0x1E8
     /// The first byte of the copied setup header.
     public static let setupHeader = 0x1F1
+    /// Where the room for the setup header ends (edd_mbr_sig_buffer follows); a header that
+    /// claims to be longer is cut here so it cannot overwrite the fields after it.
+    public static let setupHeaderEnd = 0x290
     /// struct boot_e820_entry[128]: u64 addr, u64 size, u32 type (packed, 20 bytes).
     public static let e820Table = 0x2D0
     public static let e820EntrySize = 20
@@ -47,7 +50,7 @@ public enum LinuxBootConfigurator {
     public static func write(_ p: Parameters, into memory: GuestMemory, at address: UInt64) throws(MachineError) {
         try memory.fill(address, count: ZeroPage.size)
         // The setup header as the image has it, then the fields the loader owns.
-        let headerRange = ZeroPage.setupHeader..<min(p.header.headerEnd, p.image.count, ZeroPage.e820Table)
+        let headerRange = ZeroPage.setupHeader..<min(p.header.headerEnd, p.image.count, ZeroPage.setupHeaderEnd)
         try memory.copy(p.image, range: headerRange, to: address + UInt64(ZeroPage.setupHeader))
 
         func at(_ offset: Int) -> UInt64 { address + UInt64(offset) }

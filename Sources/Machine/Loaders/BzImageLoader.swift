@@ -57,7 +57,7 @@ public enum BzImageLoader {
                 return (load, end)
             }
         }
-        let top = max(preferred, candidates.last ?? preferred) + needed
+        let top = max(preferred, candidates.last ?? preferred) &+ needed
         throw .memory("\(path): the kernel needs RAM up to \(hex(top)) (\(mebibytes(top)) MiB: init_size \(mebibytes(needed)) MiB from \(hex(preferred))); the machine has \(memory.size >> 20) MiB")
     }
 

@@ -16,8 +16,10 @@ enum LoadPlacement {
         if below4G && range.upperBound > fourGiB {
             throw .badImage(path: path, reason: "\(what) at \(span) is above 4 GiB, out of reach of a 32-bit entry")
         }
-        guard map.isUsableRAM(range.lowerBound, length: UInt64(range.count)),
-              memory.isRAM(range.lowerBound, length: range.count) else {
+        // The map check comes first: it bounds the length before it is converted to Int.
+        let length = range.upperBound - range.lowerBound
+        guard map.isUsableRAM(range.lowerBound, length: length),
+              memory.isRAM(range.lowerBound, length: Int(length)) else {
             throw .badImage(path: path, reason: "\(what) at \(span) is outside guest RAM (\(memory.size >> 20) MiB)")
         }
     }

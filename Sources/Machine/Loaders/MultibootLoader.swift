@@ -37,7 +37,8 @@ public enum MultibootLoader {
         for path in paths {
             let size = try ImageFile.size(path)
             let address = cursor
-            guard map.isUsableRAM(address, length: max(size, 1)), address + size <= LoadPlacement.fourGiB else {
+            // mod_end is a 32-bit exclusive end, so a module must end below 4 GiB.
+            guard map.isUsableRAM(address, length: max(size, 1)), address + size < LoadPlacement.fourGiB else {
                 throw .memory("module \(path) (\(mebibytes(size)) MiB) does not fit at \(hex(address)) above the kernel in \(memory.size >> 20) MiB of memory")
             }
             try ImageFile.load(path, expectedSize: size, into: memory, at: address)
