@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# Builds the guest images swiftpc's whole-system tests boot, from Debian packages, into
+# guest-images/ at the repository root (git-ignored):
+#
+#   guest-images/bzImage            the kernel of Debian's current linux-image-amd64
+#   guest-images/initramfs.cpio.gz  a busybox-static initramfs whose /init
+#                                   (guests/initramfs/init) prints SWIFTPC-INIT-OK and
+#                                   runs a shell on the console
+#
+# Idempotent: each output is rebuilt only when it is missing or older than its inputs (the
+# kernel package version apt resolves; the init script, busybox and this script).
+# Needs root only to install missing tools with apt-get (busybox-static, cpio, gzip);
+# run `apt-get update` once before on a fresh machine. Nothing is installed into the host's
+# /boot: the kernel package is downloaded and unpacked into a temporary directory.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+OUT="$ROOT/guest-images"
+SCRIPT="$ROOT/scripts/build-guest-images.sh"
+INIT_SRC="$ROOT/guests/initramfs/init"
+BUSYBOX=/bin/busybox
+
+say() { echo "build-guest-images: $*"; }
+die() { echo "build-guest-images: error: $*" >&2; exit 1; }
+
+TMP="$(mktemp -d /tmp/swiftpc-guest-images.XXXXXX)"
+trap 'rm -rf "$TMP"' EXIT
+# apt-get download drops root privileges to the _apt user when it can; let it write here.
+chmod 755 "$TMP"
+
+# --- tools -------------------------------------------------------------------------------
+
+package_installed() {
+    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]
+}
+
+need_packages=()
+package_installed busybox-static || need_packages+=(busybox-static)
+command -v cpio >/dev/null 2>&1 || need_packages+=(cpio)
+command -v gzip >/dev/null 2>&1 || need_packages+=(gzip)
+if [ "${#need_packages[@]}" -gt 0 ]; then
+    [ "$(id -u)" -eq 0 ] || die "missing packages ${need_packages[*]}; install them (as root: apt-get install ${need_packages[*]})"
+    say "installing ${need_packages[*]} with apt-get"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need_packages[@]}" >"$TMP/apt.log" 2>&1 \
+        || { cat "$TMP/apt.log" >&2; die "apt-get install ${need_packages[*]} failed"; }
+fi
+[ -x "$BUSYBOX" ] || die "$BUSYBOX not found after installing busybox-static"
+
+mkdir -p "$OUT"
+
+# --- (a) kernel --------------------------------------------------------------------------
+
+# linux-image-amd64 is a metapackage; the kernel is the linux-image-<abi>-amd64 it depends on.
+KPKG="$(apt-cache depends linux-image-amd64 2>/dev/null \
+    | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-amd64\)$/\1/p' | head -n 1)"
+[ -n "$KPKG" ] || die "cannot resolve the kernel package linux-image-amd64 depends on (run apt-get update first)"
+KVER="$(apt-cache policy "$KPKG" | sed -n 's/^ *Candidate: //p')"
+[ -n "$KVER" ] && [ "$KVER" != "(none)" ] || die "no installable version of $KPKG (run apt-get update first)"
+KSTAMP="$OUT/bzImage.package"
+WANT="$KPKG $KVER"
+
+if [ -f "$OUT/bzImage" ] && [ -f "$KSTAMP" ] && [ "$(cat "$KSTAMP")" = "$WANT" ] && [ "$OUT/bzImage" -nt "$SCRIPT" ]; then
+    say "kernel: guest-images/bzImage is up to date ($WANT)"
+else
+    say "kernel: downloading $KPKG $KVER"
+    (cd "$TMP" && apt-get download "$KPKG=$KVER" >"$TMP/download.log" 2>&1) \
+        || { cat "$TMP/download.log" >&2; die "apt-get download $KPKG=$KVER failed"; }
+    DEB="$(ls "$TMP"/"$KPKG"_*.deb 2>/dev/null | head -n 1)"
+    [ -n "$DEB" ] || die "apt-get download left no .deb for $KPKG"
+    say "kernel: unpacking $(basename "$DEB") into a temporary directory"
+    dpkg -x "$DEB" "$TMP/kernel"
+    VMLINUZ="$(ls "$TMP"/kernel/boot/vmlinuz-* 2>/dev/null | head -n 1)"
+    [ -n "$VMLINUZ" ] || die "$(basename "$DEB") contains no /boot/vmlinuz-*"
+    cp "$VMLINUZ" "$OUT/bzImage.tmp"
+    mv "$OUT/bzImage.tmp" "$OUT/bzImage"
+    echo "$WANT" >"$KSTAMP"
+    say "kernel: wrote guest-images/bzImage from $(basename "$VMLINUZ") ($(stat -c %s "$OUT/bzImage") bytes)"
+fi
+
+# --- (b) initramfs -----------------------------------------------------------------------
+
+INITRAMFS="$OUT/initramfs.cpio.gz"
+up_to_date=1
+[ -f "$INITRAMFS" ] || up_to_date=0
+for input in "$INIT_SRC" "$BUSYBOX" "$SCRIPT"; do
+    [ -f "$INITRAMFS" ] && [ "$INITRAMFS" -nt "$input" ] || up_to_date=0
+done
+
+# One newc cpio entry (the "new ASCII" format of cpio(5)) for a character device: GNU cpio
+# archives only nodes that exist on disk, and creating /dev/console with mknod would need
+# privileges; the kernel opens /dev/console for PID 1 before /init runs, so it must be in
+# the archive. Fields: magic, ino, mode, uid, gid, nlink, mtime, filesize, devmajor,
+# devminor, rdevmajor, rdevminor, namesize, check; name NUL-terminated and padded to 4.
+newc_entry() {
+    local name="$1" mode="$2" rmaj="$3" rmin="$4" ino="$5"
+    local namesize=$(( ${#name} + 1 ))
+    printf '070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X' \
+        "$ino" "$mode" 0 0 1 0 0 0 0 "$rmaj" "$rmin" "$namesize" 0
+    printf '%s\0' "$name"
+    local pad=$(( (4 - (110 + namesize) % 4) % 4 ))
+    [ "$pad" -eq 0 ] || head -c "$pad" /dev/zero
+}
+
+if [ "$up_to_date" -eq 1 ]; then
+    say "initramfs: guest-images/initramfs.cpio.gz is up to date"
+else
+    say "initramfs: staging busybox-static ($("$BUSYBOX" | head -n 1 | cut -d' ' -f1-2)) and /init"
+    STAGE="$TMP/initramfs"
+    mkdir -p "$STAGE"/{bin,sbin,dev,proc,sys,tmp,root,etc,usr/bin,usr/sbin}
+    cp "$BUSYBOX" "$STAGE/bin/busybox"
+    for applet in $("$BUSYBOX" --list); do
+        [ "$applet" = busybox ] || ln -sf busybox "$STAGE/bin/$applet"
+    done
+    install -m 0755 "$INIT_SRC" "$STAGE/init"
+    say "initramfs: packing newc cpio with gzip"
+    {
+        (cd "$STAGE" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet)
+        # A second archive with the console device (char 5:1); the kernel unpacks
+        # concatenated archives in order.
+        newc_entry dev/console $((0020600)) 5 1 1
+        newc_entry 'TRAILER!!!' 0 0 0 0
+    } | gzip -9 -n >"$INITRAMFS.tmp"
+    mv "$INITRAMFS.tmp" "$INITRAMFS"
+    say "initramfs: wrote guest-images/initramfs.cpio.gz ($(stat -c %s "$INITRAMFS") bytes)"
+fi
+
+say "done: $OUT"
