@@ -22,7 +22,7 @@ let package = Package(
         .executableTarget(
             name: "swiftpc",
             dependencies: [
-                "Machine", "X86Decoder",
+                "Machine", "X86Decoder", "KVMAccel", "MachineCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "MachineCoreTests", dependencies: ["MachineCore"]),

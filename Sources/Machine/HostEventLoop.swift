@@ -14,7 +14,7 @@ final class HostEventLoop: @unchecked Sendable {
     private let timers: TimerQueue
     private let control: MachineControl
     private let inputFD: Int32?
-    private let onInput: ([UInt8]) -> Void
+    private let onInputReady: () -> Bool
     private let wakeFD: Int32
     private let signalFD: Int32
     private var thread: Thread?
@@ -35,12 +35,12 @@ final class HostEventLoop: @unchecked Sendable {
         pthread_sigmask(SIG_BLOCK, &set, nil)
     }
 
-    init(lock: Lock, timers: TimerQueue, control: MachineControl, inputFD: Int32?, onInput: @escaping ([UInt8]) -> Void) {
+    init(lock: Lock, timers: TimerQueue, control: MachineControl, inputFD: Int32?, onInputReady: @escaping () -> Bool) {
         self.lock = lock
         self.timers = timers
         self.control = control
         self.inputFD = inputFD
-        self.onInput = onInput
+        self.onInputReady = onInputReady
         wakeFD = eventfd(0, Int32(EFD_CLOEXEC))
         var set = sigset_t()
         sigemptyset(&set)
@@ -92,14 +92,8 @@ final class HostEventLoop: @unchecked Sendable {
                 if fds.count > 2 {
                     let revents = fds[2].revents
                     if revents & Int16(POLLIN | POLLHUP | POLLERR | POLLNVAL) != 0 {
-                        var buffer = [UInt8](repeating: 0, count: 256)
-                        let n = read(fds[2].fd, &buffer, buffer.count)
-                        if n > 0 {
-                            let bytes = Array(buffer[0..<n])
-                            lock.withLock { onInput(bytes) }
-                        } else if n == 0 || (errno != EAGAIN && errno != EINTR) {
-                            inputOpen = false  // end of input: the guest runs on without it
-                        }
+                        // false: end of input; the guest runs on without it.
+                        inputOpen = lock.withLock { onInputReady() }
                     }
                 }
             }

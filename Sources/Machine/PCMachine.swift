@@ -66,14 +66,20 @@ public final class PCMachine {
     /// --no-reboot), shuts down, or a termination signal arrives.
     public func run() -> MachineOutcome {
         HostEventLoop.blockTerminationSignals()
-        let events = HostEventLoop(lock: lock, timers: timers, control: control, inputFD: serialBackend.inputFD) {
-            [devices] bytes in devices.serial.receive(bytes)
+        let backend = serialBackend
+        let events = HostEventLoop(lock: lock, timers: timers, control: control, inputFD: backend.inputFD) {
+            [devices] in
+            let bytes = backend.readAvailableInput()
+            if !bytes.isEmpty { devices.serial.receive(bytes) }
+            return backend.inputFD != nil
         }
-        serialBackend.prepare()
+        let stdio = backend as? StdioSerialBackend
+        stdio?.onQuitRequest = { [control] in control.requestStop(.external) }
+        stdio?.enterRawMode()
         events.start()
         defer {
             events.stop()
-            serialBackend.restore()
+            stdio?.restore()
         }
         while true {
             let exit: VCPUExit
@@ -93,7 +99,9 @@ public final class PCMachine {
                     do { try reset() } catch { return .engineFailure(error.description) }
                 case let .shutdown(why): return .tripleFault(why, dump: try? engine.getState().dump)
                 case let .engineFailure(why): return .engineFailure(why)
-                case .external: return .signal(events.receivedSignal ?? SIGTERM)
+                case .external:
+                    // A signal, or the user's Ctrl-A x on the console (a normal quit).
+                    return events.receivedSignal.map(MachineOutcome.signal) ?? .poweredOff
                 }
             case let .shutdown(why):
                 return .tripleFault(why, dump: try? engine.getState().dump)

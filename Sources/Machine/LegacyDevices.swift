@@ -1,0 +1,84 @@
+import Devices
+import MachineCore
+
+/// The legacy PC devices every guest gets, at their standard ports and IRQs.
+/// With an in-kernel irqchip (KVM), the PIC and PIT live in the kernel: their ports never
+/// reach userspace, so the models here are built only for the userspace routing.
+public final class LegacyDevices {
+    public let serial: Serial16550
+    public let rtc: MC146818RTC
+    public let i8042: I8042
+    public let port92: FastA20Port92
+    public let debugExit: DebugExitPort
+    public let debugConsole: DebugConsolePort
+    public let postCode: POSTCodePort
+    public let pciBus: PCIBus
+    public let pciConfig: PCIConfigMechanism1
+    public let hostBridge: I440FXHostBridge
+    public let acpiPower: ACPIPowerControl
+    /// Userspace interrupt controller and timer (nil with an in-kernel irqchip).
+    public let pic: DualPIC8259?
+    public let pit: PIT8254?
+    public let portB: SystemControlPortB?
+
+    /// ISA IRQ numbers of the devices built here.
+    public enum IRQ {
+        public static let pit = 0
+        public static let keyboard = 1
+        public static let com1 = 4
+        public static let rtc = 8
+        public static let mouse = 12
+    }
+
+    init(portBus: PortIOBus, memory: GuestMemory, timers: TimerQueue, control: MachineControl,
+         serial backend: SerialBackend, interrupts: InterruptRouting) throws(MachineError) {
+        let line: (Int) -> IRQLine
+        switch interrupts {
+        case let .inKernel(setLine):
+            pic = nil; pit = nil; portB = nil
+            line = { IRQLine(number: $0, sink: setLine) }
+        case .userspace:
+            let pic = DualPIC8259()
+            self.pic = pic
+            line = { pic.irqLine($0) }
+            let pit = PIT8254(irq: line(IRQ.pit), timers: timers)
+            self.pit = pit
+            portB = SystemControlPortB(pit: pit)
+            try pic.attach(to: portBus)
+            try pit.attach(to: portBus)
+            try portB!.attach(to: portBus)
+        }
+        serial = Serial16550(port: .com1, irq: line(IRQ.com1), timers: timers, backend: backend)
+        rtc = MC146818RTC(irq: line(IRQ.rtc), timers: timers)
+        rtc.setMemorySize(bytes: memory.size, pciHoleStart: GuestMemory.lowMemoryLimit)
+        i8042 = I8042(keyboardIRQ: line(IRQ.keyboard), mouseIRQ: line(IRQ.mouse), control: control)
+        port92 = FastA20Port92(control: control)
+        debugExit = DebugExitPort(control: control)
+        debugConsole = DebugConsolePort { byte in backend.write(byte) }
+        postCode = POSTCodePort()
+        pciBus = PCIBus()
+        hostBridge = I440FXHostBridge()
+        try pciBus.register(hostBridge, at: PCIAddress(device: 0)!, name: "i440fx")
+        pciConfig = PCIConfigMechanism1(bus: pciBus)
+        acpiPower = ACPIPowerControl(control: control)
+
+        try serial.attach(to: portBus)
+        try rtc.attach(to: portBus)
+        try i8042.attach(to: portBus)
+        try port92.attach(to: portBus)
+        try debugExit.attach(to: portBus)
+        try debugConsole.attach(to: portBus)
+        try postCode.attach(to: portBus)
+        try pciConfig.attach(to: portBus)
+        try acpiPower.attach(to: portBus)
+    }
+
+    /// Puts the devices in their power-on state (machine reset). Call with the machine lock held.
+    func reset() {
+        serial.reset()
+        i8042.reset()
+        port92.reset()
+        pic?.reset()
+        pit?.reset()
+    }
+}
