@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KVMAccel
 import MachineCore
 #if canImport(Glibc)
