@@ -121,6 +121,29 @@ enum KVMStateConversion {
         s.dr7 = d.dr7
     }
 
+    // MARK: x87 and SSE without XSAVE (struct kvm_fpu, through the FXSAVE image)
+
+    static func kvmFPU(from fpu: FPUState) -> kvm_fpu {
+        var image = [UInt8](repeating: 0, count: XSaveLayout.legacySize)
+        var k = kvm_fpu()
+        image.withUnsafeMutableBytes { b in
+            XSaveLayout.writeLegacy(fpu, to: b.baseAddress!)
+            ckvm_fxsave_to_fpu(b.baseAddress!.assumingMemoryBound(to: UInt8.self), &k)
+        }
+        return k
+    }
+
+    /// x87, MXCSR and XMM registers from kvm_fpu; YMM upper halves are zero and XCR0 untouched.
+    static func apply(_ k: kvm_fpu, to fpu: inout FPUState) {
+        var k = k
+        var image = [UInt8](repeating: 0, count: XSaveLayout.legacySize)
+        image.withUnsafeMutableBytes { b in
+            ckvm_fpu_to_fxsave(&k, b.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            XSaveLayout.readLegacy(UnsafeRawPointer(b.baseAddress!), into: &fpu)
+        }
+        fpu.ymmHigh = Array(repeating: 0, count: 16)
+    }
+
     // MARK: pending events (struct kvm_vcpu_events)
 
     /// Updates `e` (read from KVM first, so exception and SMM state are kept) with the
@@ -135,18 +158,22 @@ enum KVMStateConversion {
             e.interrupt.nr = 0
             e.interrupt.soft = 0
         }
-        // One bit of shadow in CPUState. STI blocking requires IF=1 (SDM Vol. 3C §26.3.1.5),
-        // so without IF the shadow is the MOV SS kind.
-        if s.interruptShadow {
-            e.interrupt.shadow = UInt8(s.rflags & RFLAGS.if != 0 ? KVM_X86_SHADOW_INT_STI : KVM_X86_SHADOW_INT_MOV_SS)
-        } else {
-            e.interrupt.shadow = 0
-        }
+        e.interrupt.shadow = shadow(for: s)
         e.nmi.injected = 0
         e.nmi.pending = s.nmiPending ? 1 : 0
         // Only flags that name fields we give a value to; VALID_SMM/PAYLOAD stay as read.
         e.flags |= UInt32(KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW)
         e.flags &= ~UInt32(KVM_VCPUEVENT_VALID_SIPI_VECTOR)
+    }
+
+    static let shadowSTI = UInt8(KVM_X86_SHADOW_INT_STI)
+    static let shadowMovSS = UInt8(KVM_X86_SHADOW_INT_MOV_SS)
+
+    /// CPUState has one bit of interrupt shadow. STI blocking requires IF=1 (SDM Vol. 3C
+    /// §26.3.1.5), so without IF the shadow is the MOV SS kind.
+    static func shadow(for s: CPUState) -> UInt8 {
+        guard s.interruptShadow else { return 0 }
+        return s.rflags & RFLAGS.if != 0 ? shadowSTI : shadowMovSS
     }
 
     static func apply(_ e: kvm_vcpu_events, to s: inout CPUState) {

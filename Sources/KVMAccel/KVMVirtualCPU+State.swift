@@ -126,12 +126,7 @@ extension KVMVirtualCPU {
         } else {
             var k = kvm_fpu()
             try KVMIoctl.call(fd, CKVM_GET_FPU, &k, "KVM_GET_FPU")
-            var image = [UInt8](repeating: 0, count: XSaveLayout.legacySize)
-            image.withUnsafeMutableBytes { b in
-                ckvm_fpu_to_fxsave(&k, b.baseAddress!.assumingMemoryBound(to: UInt8.self))
-                XSaveLayout.readLegacy(UnsafeRawPointer(b.baseAddress!), into: &fpu)
-            }
-            fpu.ymmHigh = Array(repeating: 0, count: 16)
+            KVMStateConversion.apply(k, to: &fpu)
         }
         fpu.xcr0 = 1
         if hasXCRs {
@@ -154,12 +149,7 @@ extension KVMVirtualCPU {
             XSaveLayout.writeXSave(fpu, to: buffer, avxOffset: avxOffset)
             try KVMIoctl.call(fd, CKVM_SET_XSAVE, raw: buffer, "KVM_SET_XSAVE")
         } else {
-            var image = [UInt8](repeating: 0, count: XSaveLayout.legacySize)
-            var k = kvm_fpu()
-            image.withUnsafeMutableBytes { b in
-                XSaveLayout.writeLegacy(fpu, to: b.baseAddress!)
-                ckvm_fxsave_to_fpu(b.baseAddress!.assumingMemoryBound(to: UInt8.self), &k)
-            }
+            var k = KVMStateConversion.kvmFPU(from: fpu)
             try KVMIoctl.call(fd, CKVM_SET_FPU, &k, "KVM_SET_FPU")
         }
         if hasXCRs {

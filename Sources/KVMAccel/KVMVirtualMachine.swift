@@ -9,16 +9,20 @@ import Glibc
 /// One KVM virtual machine: guest RAM registered as memory slots, optional in-kernel
 /// PIC/IOAPIC/LAPIC and PIT. vCPUs are created from it with `KVMVirtualCPU.init(vm:...)`.
 public final class KVMVirtualMachine: @unchecked Sendable {
-    /// Guest-physical address of the three-page TSS that Intel hosts need to run real mode
-    /// through vm86 (KVM_SET_TSS_ADDR); QEMU's and Firecracker's historical address, just
-    /// below a 256 KiB BIOS at the top of 4 GiB.
-    public static let tssAddress: UInt64 = 0xFFFB_D000
-    /// Guest-physical address of the one-page EPT identity map table (KVM_SET_IDENTITY_MAP_ADDR),
-    /// the page right below the TSS.
-    public static let identityMapAddress: UInt64 = 0xFFFB_C000
+    /// Default guest-physical address of the three-page TSS that Intel hosts need to run real
+    /// mode through vm86 (KVM_SET_TSS_ADDR): QEMU's historical address and Firecracker's, just
+    /// below a 256 KiB BIOS at the top of 4 GiB. (QEMU now uses 0xFEFFD000 to leave room for
+    /// firmware up to 16 MiB; pass that to `init` for a bigger flash image.)
+    public static let defaultTSSAddress: UInt64 = 0xFFFB_D000
+
+    /// Guest-physical address of the TSS (three pages).
+    public let tssAddress: UInt64
+    /// Guest-physical address of the one-page EPT identity map table
+    /// (KVM_SET_IDENTITY_MAP_ADDR): the page right below the TSS.
+    public var identityMapAddress: UInt64 { tssAddress - 4096 }
     /// The four pages KVM uses for the two above: no RAM slot or MMIO claim may cover them,
-    /// and the e820 map should mark them reserved.
-    public static let reservedRange: Range<UInt64> = identityMapAddress..<(tssAddress + 3 * 4096)
+    /// and the e820 map must mark them reserved.
+    public var reservedRange: Range<UInt64> { identityMapAddress..<(tssAddress + 3 * 4096) }
 
     public let system: KVMSystem
     public let memory: GuestMemory
@@ -43,9 +47,13 @@ public final class KVMVirtualMachine: @unchecked Sendable {
 
     /// Creates the VM, places the TSS and identity-map pages, and registers every region of
     /// `memory` as a read/write memory slot (slots 0, 1, ... in region order).
-    public init(system: KVMSystem, memory: GuestMemory) throws(MachineError) {
+    public init(system: KVMSystem, memory: GuestMemory, tssAddress: UInt64 = KVMVirtualMachine.defaultTSSAddress) throws(MachineError) {
+        guard tssAddress % 4096 == 0, tssAddress >= 4096, tssAddress + 3 * 4096 <= 1 << 32 else {
+            throw .badConfiguration("KVM TSS address 0x\(String(tssAddress, radix: 16)) must be page-aligned and below 4 GiB")
+        }
         self.system = system
         self.memory = memory
+        self.tssAddress = tssAddress
         let vm = ckvm_ioctl_int(system.fd, CKVM_CREATE_VM, 0)
         guard vm >= 0 else { throw .engineFailure("KVM_CREATE_VM failed: \(errnoText(-vm))") }
         fd = vm
@@ -54,11 +62,11 @@ public final class KVMVirtualMachine: @unchecked Sendable {
         // Both addresses must be set before the first vCPU exists (api.rst,
         // KVM_SET_IDENTITY_MAP_ADDR). They are harmless on AMD hosts.
         if system.has(.setIdentityMapAddress) {
-            var address = KVMVirtualMachine.identityMapAddress
+            var address = identityMapAddress
             try KVMIoctl.call(fd, CKVM_SET_IDENTITY_MAP_ADDR, &address, "KVM_SET_IDENTITY_MAP_ADDR")
         }
         if system.has(.setTSSAddress) {
-            try KVMIoctl.call(fd, CKVM_SET_TSS_ADDR, int: UInt(KVMVirtualMachine.tssAddress), "KVM_SET_TSS_ADDR")
+            try KVMIoctl.call(fd, CKVM_SET_TSS_ADDR, int: UInt(tssAddress), "KVM_SET_TSS_ADDR")
         }
         for region in memory.regions {
             try mapSlot(guestBase: region.guestBase, size: region.size, host: region.host,
@@ -75,10 +83,11 @@ public final class KVMVirtualMachine: @unchecked Sendable {
 
     deinit { close(fd) }
 
+    /// KVM_CHECK_EXTENSION on the VM fd, which answers for this VM (api.rst §4.4, with
+    /// KVM_CAP_CHECK_EXTENSION_VM); kernels without that ask /dev/kvm instead.
     public func checkExtension(_ capability: KVMCapability) -> Int {
-        // KVM_CHECK_EXTENSION on a VM fd answers for this VM (api.rst §4.4).
         let r = ckvm_ioctl_int(fd, CKVM_CHECK_EXTENSION, UInt(capability.rawValue))
-        return r < 0 ? 0 : Int(r)
+        return r < 0 ? system.checkExtension(capability) : Int(r)
     }
 
     // MARK: memory slots
@@ -95,7 +104,7 @@ public final class KVMVirtualMachine: @unchecked Sendable {
         if readOnly && !system.has(.readOnlyMemory) {
             throw .engineUnavailable("\(system.path): the kernel lacks KVM_CAP_READONLY_MEM (read-only memory slots)")
         }
-        let reserved = KVMVirtualMachine.reservedRange
+        let reserved = reservedRange
         if guestBase < reserved.upperBound && reserved.lowerBound < guestBase + size {
             throw .badConfiguration("KVM memory slot at 0x\(String(guestBase, radix: 16)) overlaps the TSS/identity-map pages at 0x\(String(reserved.lowerBound, radix: 16))")
         }
