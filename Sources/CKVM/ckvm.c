@@ -50,6 +50,12 @@ struct kvm_msr_list *ckvm_msr_list_alloc(unsigned count) {
     return l;
 }
 
+struct kvm_irq_routing *ckvm_irq_routing_alloc(unsigned count) {
+    struct kvm_irq_routing *r = calloc(1, sizeof(struct kvm_irq_routing) + (size_t)count * sizeof(struct kvm_irq_routing_entry));
+    if (r) r->nr = count;
+    return r;
+}
+
 void ckvm_free(void *p) { free(p); }
 
 // Offsets in the legacy FXSAVE image, 64-bit format (SDM Vol. 1 §10.5.1, Table 10-2).

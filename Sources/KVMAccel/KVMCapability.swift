@@ -12,6 +12,8 @@ public struct KVMCapability: Hashable, Sendable, CustomStringConvertible {
 
     /// In-kernel PIC, IOAPIC and local APICs (KVM_CREATE_IRQCHIP).
     public static let irqchip = KVMCapability(KVM_CAP_IRQCHIP, name: "KVM_CAP_IRQCHIP")
+    /// KVM_SET_GSI_ROUTING.
+    public static let irqRouting = KVMCapability(KVM_CAP_IRQ_ROUTING, name: "KVM_CAP_IRQ_ROUTING")
     /// KVM_SET_USER_MEMORY_REGION.
     public static let userMemory = KVMCapability(KVM_CAP_USER_MEMORY, name: "KVM_CAP_USER_MEMORY")
     /// KVM_SET_TSS_ADDR (needed on Intel hosts to run real mode through vm86).

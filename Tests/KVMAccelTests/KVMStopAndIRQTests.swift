@@ -52,8 +52,18 @@ final class KVMStopAndIRQTests: XCTestCase {
     /// vector 0x25 at a handler, does STI and loops on HLT. The test raises IRQ 5 through an
     /// IRQLine wired to KVM_IRQ_LINE; the handler prints 'I', sends EOI and exits.
     func testInKernelIRQChipDeliversInterruptToHaltedGuest() throws {
+        try interruptThroughInKernelPIC(routing: nil)
+    }
+
+    /// The same with the ISA-override routing table installed (GSI 5 still reaches PIC input 5).
+    func testInKernelIRQChipWithISAOverrideRouting() throws {
+        try interruptThroughInKernelPIC(routing: KVMVirtualMachine.isaOverrideRouting)
+    }
+
+    func interruptThroughInKernelPIC(routing: [KVMGSIRoute]?) throws {
         let rig = try KVMRig(irqchip: true)
         XCTAssertTrue(rig.vm.hasIRQChip)
+        if let routing { try rig.vm.setGSIRouting(routing) }
         let main: [UInt8] = [
             0xFA,                    // cli
             0xB0, 0x11, 0xE6, 0x20,  // ICW1: edge, cascade, ICW4 follows
@@ -101,6 +111,12 @@ final class KVMStopAndIRQTests: XCTestCase {
         XCTAssertThrowsError(try rig.vm.setIRQLine(4, level: true)) { error in
             XCTAssertEqual(error as? MachineError, .badConfiguration("IRQ 4: the VM has no in-kernel irqchip"))
         }
+    }
+
+    func testBadGSIRouteIsRefused() throws {
+        let rig = try KVMRig(irqchip: true)
+        XCTAssertThrowsError(try rig.vm.setGSIRouting([KVMGSIRoute(gsi: 3, pin: .picMaster(8))]))
+        XCTAssertThrowsError(try rig.vm.setGSIRouting([KVMGSIRoute(gsi: 3, pin: .ioapic(24))]))
     }
 
     func testIRQChipAfterVCPUIsRefused() throws {

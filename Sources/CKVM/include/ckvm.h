@@ -40,6 +40,7 @@ static const unsigned long CKVM_SET_IDENTITY_MAP_ADDR = KVM_SET_IDENTITY_MAP_ADD
 static const unsigned long CKVM_CREATE_IRQCHIP = KVM_CREATE_IRQCHIP;
 static const unsigned long CKVM_CREATE_PIT2 = KVM_CREATE_PIT2;
 static const unsigned long CKVM_IRQ_LINE = KVM_IRQ_LINE;
+static const unsigned long CKVM_SET_GSI_ROUTING = KVM_SET_GSI_ROUTING;
 
 // vCPU ioctls (also KVM_GET_TSC_KHZ on a VM fd with KVM_CAP_VM_TSC_CONTROL).
 static const unsigned long CKVM_RUN = KVM_RUN;
@@ -80,6 +81,19 @@ static inline struct kvm_msr_entry *ckvm_msrs_entry(struct kvm_msrs *m, unsigned
 /// A struct kvm_msr_list with room for `count` indices (nmsrs = count).
 struct kvm_msr_list *_Nullable ckvm_msr_list_alloc(unsigned count);
 static inline uint32_t ckvm_msr_list_index(const struct kvm_msr_list *l, unsigned i) { return l->indices[i]; }
+
+/// A struct kvm_irq_routing with room for `count` entries (nr = count).
+struct kvm_irq_routing *_Nullable ckvm_irq_routing_alloc(unsigned count);
+/// Entry i routes `gsi` to pin `pin` of in-kernel chip `chip` (KVM_IRQCHIP_PIC_MASTER,
+/// KVM_IRQCHIP_PIC_SLAVE, KVM_IRQCHIP_IOAPIC).
+static inline void ckvm_irq_routing_set_irqchip(struct kvm_irq_routing *r, unsigned i, uint32_t gsi, uint32_t chip, uint32_t pin) {
+    struct kvm_irq_routing_entry *e = &r->entries[i];
+    e->gsi = gsi;
+    e->type = KVM_IRQ_ROUTING_IRQCHIP;
+    e->flags = 0;
+    e->u.irqchip.irqchip = chip;
+    e->u.irqchip.pin = pin;
+}
 
 void ckvm_free(void *_Nullable p);
 
