@@ -1,1 +1,0 @@
-// The KVM engine: System / VirtualMachine / VirtualCPU.
