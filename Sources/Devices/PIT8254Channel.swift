@@ -52,16 +52,12 @@ public enum PITReg {
 enum PITClock {
     /// Whole ticks in `nanoseconds`.
     static func ticks(_ nanoseconds: UInt64) -> UInt64 {
-        let product = nanoseconds.multipliedFullWidth(by: PITReg.frequency)
-        return UInt64(1_000_000_000).dividingFullWidth(product).quotient
+        TickConversion.ticks(nanoseconds, hz: PITReg.frequency)
     }
 
     /// Earliest nanosecond offset at which `ticks` whole ticks have elapsed.
     static func nanoseconds(_ ticks: UInt64) -> UInt64 {
-        let product = ticks.multipliedFullWidth(by: 1_000_000_000)
-        guard product.high < PITReg.frequency else { return .max }
-        let (q, r) = PITReg.frequency.dividingFullWidth(product)
-        return r == 0 ? q : q &+ 1
+        TickConversion.nanoseconds(ticks, hz: PITReg.frequency)
     }
 }
 
