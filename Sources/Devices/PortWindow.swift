@@ -78,3 +78,9 @@ extension ByteRegisterDevice {
         }
     }
 }
+
+/// The low `size` bytes of `value` (size 1, 2 or 4).
+@inline(__always)
+func truncate(_ value: UInt32, size: Int) -> UInt32 {
+    size >= 4 ? value : value & ((UInt32(1) << UInt32(size * 8)) &- 1)
+}
