@@ -88,6 +88,29 @@ public final class PIT8254: ByteRegisterDevice {
     /// The machine clock, for devices that derive their timing from the PIT's (port 0x61).
     public var clock: MachineClock { timers.clock }
 
+    /// Machine reset: every counter back to its power-on state (mode 0, no count), IRQ0 low.
+    public func reset() {
+        for ch in channels {
+            ch.modeBits = 0
+            ch.access = PITReg.accessWord
+            ch.bcd = false
+            ch.nullCount = true
+            ch.writeMSBNext = false
+            ch.readMSBNext = false
+            ch.latchedCount = nil
+            ch.latchedStatus = nil
+            ch.frameActive = false
+            ch.running = false
+            ch.armedCount = nil
+            ch.pendingReload = nil
+            ch.heldCount = 0
+            ch.deliveredRisingEdges = 0
+            ch.gate = ch.index != 2
+        }
+        timers.disarm(timer)
+        irq0.lower()
+    }
+
     // MARK: Registers
 
     public func readByte(offset: UInt16) -> UInt8 {

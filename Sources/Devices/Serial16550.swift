@@ -89,6 +89,23 @@ public final class Serial16550: ByteRegisterDevice {
     /// Whether the UART's interrupt output is asserted on the IRQ line.
     public var interruptAsserted: Bool { irq.level }
 
+    /// Machine reset: registers to their power-on values (PC16550D table IV, "Reset"),
+    /// FIFOs emptied. The divisor latch and scratch register are not reset on real parts.
+    public func reset() {
+        ier = 0
+        lcr = 0
+        mcr = 0
+        lsr = UART.lsrTHRE | UART.lsrTEMT
+        msrDelta = 0
+        fifoEnabled = false
+        triggerLevel = 1
+        thrEmptyPending = false
+        charTimeoutPending = false
+        rxFIFO.removeAll()
+        timers.disarm(timeoutTimer)
+        updateInterrupt()
+    }
+
     // MARK: Register access
 
     public func readByte(offset: UInt16) -> UInt8 {

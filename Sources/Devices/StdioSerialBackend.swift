@@ -23,12 +23,18 @@ public final class StdioSerialBackend: SerialBackend {
     private var sawEscape = false
     private var inputAtEOF = false
 
-    /// Whether stdin is a terminal.
+    /// The descriptors used: stdin and stdout unless a test passes a pseudo-terminal.
+    public let inputDescriptor: Int32
+    public let outputDescriptor: Int32
+
+    /// Whether the input is a terminal.
     public let stdinIsTerminal: Bool
 
-    /// `interceptEscape` defaults to on when stdin is a terminal.
-    public init(interceptEscape: Bool? = nil) {
-        stdinIsTerminal = isatty(STDIN_FILENO) == 1
+    /// `interceptEscape` defaults to on when the input is a terminal.
+    public init(input: Int32 = STDIN_FILENO, output: Int32 = STDOUT_FILENO, interceptEscape: Bool? = nil) {
+        inputDescriptor = input
+        outputDescriptor = output
+        stdinIsTerminal = isatty(input) == 1
         self.interceptEscape = interceptEscape ?? stdinIsTerminal
     }
 
@@ -36,7 +42,7 @@ public final class StdioSerialBackend: SerialBackend {
     /// the old settings. Does nothing when stdin is not a terminal or raw mode is already on.
     public func enterRawMode() {
         guard stdinIsTerminal else { return }
-        TerminalState.enterRawMode()
+        TerminalState.enterRawMode(fd: inputDescriptor)
     }
 
     /// Restores the terminal settings saved by `enterRawMode()`. Safe to call repeatedly.
@@ -44,13 +50,16 @@ public final class StdioSerialBackend: SerialBackend {
         TerminalState.restore()
     }
 
-    public func write(_ byte: UInt8) { writeAll(fd: STDOUT_FILENO, [byte]) }
+    /// Whether raw mode is currently on.
+    public var isRaw: Bool { TerminalState.active != 0 }
 
-    public var inputFD: Int32? { inputAtEOF ? nil : STDIN_FILENO }
+    public func write(_ byte: UInt8) { writeAll(fd: outputDescriptor, [byte]) }
+
+    public var inputFD: Int32? { inputAtEOF ? nil : inputDescriptor }
 
     public func readAvailableInput() -> [UInt8] {
         guard !inputAtEOF else { return [] }
-        guard let bytes = readReady(fd: STDIN_FILENO) else {
+        guard let bytes = readReady(fd: inputDescriptor) else {
             inputAtEOF = true
             return []
         }
@@ -92,10 +101,13 @@ enum TerminalState {
     /// 1 while raw mode is on (read by the signal handler; a plain word is enough there).
     nonisolated(unsafe) static var active: sig_atomic_t = 0
     nonisolated(unsafe) static var handlersInstalled = false
+    /// The terminal whose settings are saved.
+    nonisolated(unsafe) static var fd: Int32 = STDIN_FILENO
 
-    static func enterRawMode() {
+    static func enterRawMode(fd terminal: Int32) {
         guard active == 0 else { return }
-        guard tcgetattr(STDIN_FILENO, saved) == 0 else { return }
+        guard tcgetattr(terminal, saved) == 0 else { return }
+        fd = terminal
         var raw = saved.pointee
         // Like cfmakeraw, but output post-processing stays on so the host's own messages
         // ("\n") still start at column 0.
@@ -108,7 +120,7 @@ enum TerminalState {
             cc[Int(VTIME)] = 0
         }
         installHandlers()
-        guard tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0 else { return }
+        guard tcsetattr(terminal, TCSANOW, &raw) == 0 else { return }
         active = 1
     }
 
@@ -116,7 +128,7 @@ enum TerminalState {
     static func restore() {
         guard active != 0 else { return }
         active = 0
-        tcsetattr(STDIN_FILENO, TCSANOW, saved)
+        tcsetattr(fd, TCSANOW, saved)
     }
 
     private static func installHandlers() {
@@ -132,7 +144,7 @@ enum TerminalState {
                 raise(signo)
             }
             sigemptyset(&action.sa_mask)
-            action.sa_flags = Int32(SA_RESETHAND)
+            action.sa_flags = 0
             sigaction(sig, &action, nil)
         }
     }

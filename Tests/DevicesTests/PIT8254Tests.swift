@@ -390,3 +390,17 @@ final class SystemControlPortBTests: XCTestCase {
         XCTAssertEqual(seen, [0, 0x10, 0, 0x10, 0, 0x10])
     }
 }
+
+extension PIT8254Tests {
+    func testResetStopsCounter0() {
+        control(0, mode: 2)
+        load(0, 100)
+        XCTAssertNotNil(time.timers.nextDeadline)
+        pit.reset()
+        XCTAssertNil(time.timers.nextDeadline)
+        XCTAssertFalse(recorder.level)
+        let edges = recorder.risingEdges
+        time.advance(by: 10_000_000)
+        XCTAssertEqual(recorder.risingEdges, edges)
+    }
+}

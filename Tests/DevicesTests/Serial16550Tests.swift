@@ -296,3 +296,82 @@ final class SerialBackendTests: XCTestCase {
         XCTAssertEqual(b.inputFD, 0)
     }
 }
+
+final class StdioSerialBackendTerminalTests: XCTestCase {
+    /// The pty functions are hidden from Swift's Glibc module (they need _XOPEN_SOURCE);
+    /// look them up in the C library instead.
+    func libc<T>(_ name: String, as: T.Type) throws -> T {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else {
+            throw XCTSkip("\(name) not found")
+        }
+        return unsafeBitCast(symbol, to: T.self)
+    }
+
+    func testRawModeOnAPseudoTerminalAndRestore() throws {
+        let openpt = try libc("posix_openpt", as: (@convention(c) (Int32) -> Int32).self)
+        let grantpt = try libc("grantpt", as: (@convention(c) (Int32) -> Int32).self)
+        let unlockpt = try libc("unlockpt", as: (@convention(c) (Int32) -> Int32).self)
+        let ptsname = try libc("ptsname", as: (@convention(c) (Int32) -> UnsafeMutablePointer<CChar>?).self)
+        let master = openpt(O_RDWR | O_NOCTTY)
+        guard master >= 0 else { throw XCTSkip("no pseudo-terminals here") }
+        defer { close(master) }
+        XCTAssertEqual(grantpt(master), 0)
+        XCTAssertEqual(unlockpt(master), 0)
+        guard let name = ptsname(master) else { throw XCTSkip("ptsname failed") }
+        let slave = open(String(cString: name), O_RDWR | O_NOCTTY)
+        XCTAssertGreaterThanOrEqual(slave, 0)
+        defer { close(slave) }
+
+        let backend = StdioSerialBackend(input: slave, output: slave)
+        XCTAssertTrue(backend.stdinIsTerminal)
+        var quits = 0
+        backend.onQuitRequest = { quits += 1 }
+        var before = termios()
+        tcgetattr(slave, &before)
+        XCTAssertNotEqual(before.c_lflag & tcflag_t(ICANON), 0)
+
+        backend.enterRawMode()
+        XCTAssertTrue(backend.isRaw)
+        var raw = termios()
+        tcgetattr(slave, &raw)
+        XCTAssertEqual(raw.c_lflag & tcflag_t(ICANON | ECHO | ISIG), 0)
+
+        // Keys typed on the terminal, with Ctrl-A x in the middle.
+        let typed: [UInt8] = [0x61, 0x01, 0x78, 0x03]
+        _ = typed.withUnsafeBytes { Glibc.write(master, $0.baseAddress, typed.count) }
+        var input: [UInt8] = []
+        for _ in 0..<200 where input.count < 2 {
+            input += backend.readAvailableInput()
+            if input.count < 2 { usleep(1000) }
+        }
+        XCTAssertEqual(input, [0x61, 0x03], "Ctrl-C reaches the guest in raw mode")
+        XCTAssertEqual(quits, 1)
+
+        backend.write(0x4F)
+        var out = [UInt8](repeating: 0, count: 8)
+        let n = out.withUnsafeMutableBytes { Glibc.read(master, $0.baseAddress, 8) }
+        XCTAssertEqual(Array(out.prefix(max(n, 0))), [0x4F])
+
+        backend.restore()
+        XCTAssertFalse(backend.isRaw)
+        var after = termios()
+        tcgetattr(slave, &after)
+        XCTAssertEqual(after.c_lflag, before.c_lflag)
+        XCTAssertEqual(after.c_iflag, before.c_iflag)
+    }
+}
+
+extension Serial16550Tests {
+    func testResetRestoresPowerOnState() {
+        uart.write8(UART.mcr, UART.mcrOUT2)
+        uart.write8(UART.ier, UART.ierTHRE)
+        uart.write8(UART.fcr, UART.fcrEnable)
+        uart.receive([1, 2, 3])
+        XCTAssertTrue(recorder.level)
+        uart.reset()
+        XCTAssertFalse(recorder.level)
+        XCTAssertEqual(uart.read8(UART.ier), 0)
+        XCTAssertEqual(uart.read8(UART.iir), UART.iirNoInterrupt)
+        XCTAssertEqual(uart.read8(UART.lsr), UART.lsrTHRE | UART.lsrTEMT)
+    }
+}
