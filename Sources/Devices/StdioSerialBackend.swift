@@ -131,21 +131,37 @@ enum TerminalState {
         tcsetattr(fd, TCSANOW, saved)
     }
 
+    /// The dispositions our handlers replaced, indexed by signal number.
+    nonisolated(unsafe) static let previous = UnsafeMutablePointer<sigaction>.allocate(capacity: 65)
+
+    /// Installs the atexit hook and the SIGINT/SIGTERM/SIGHUP handlers (once per process).
+    /// A handler the program had installed before is chained: it runs after the terminal is
+    /// restored. A signal the program ignored stays ignored.
     private static func installHandlers() {
         guard !handlersInstalled else { return }
         handlersInstalled = true
         atexit { TerminalState.restore() }
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             var action = sigaction()
-            action.__sigaction_handler.sa_handler = { signo in
-                TerminalState.restore()
-                // Re-raise with the default action so the exit status shows the signal.
-                signal(signo, SIG_DFL)
-                raise(signo)
-            }
+            action.__sigaction_handler.sa_handler = { signo in TerminalState.handleSignal(signo) }
             sigemptyset(&action.sa_mask)
             action.sa_flags = 0
-            sigaction(sig, &action, nil)
+            sigaction(sig, &action, previous + Int(sig))
         }
+    }
+
+    private static func handleSignal(_ signo: Int32) {
+        let old = previous[Int(signo)]
+        let handler = old.__sigaction_handler.sa_handler
+        let raw = handler.map { unsafeBitCast($0, to: Int.self) } ?? 0
+        if raw == 1 { return } // SIG_IGN
+        restore()
+        if raw != 0, old.sa_flags & Int32(SA_SIGINFO) == 0, let chained = handler {
+            chained(signo)
+            return
+        }
+        // Default action: re-raise so the exit status shows the signal.
+        signal(signo, SIG_DFL)
+        raise(signo)
     }
 }

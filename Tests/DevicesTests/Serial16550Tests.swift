@@ -361,6 +361,44 @@ final class StdioSerialBackendTerminalTests: XCTestCase {
     }
 }
 
+extension StdioSerialBackendTerminalTests {
+    /// A child process puts a pseudo-terminal in raw mode and dies of SIGTERM: the handler
+    /// must restore the terminal before the signal's default action ends the process.
+    func testTerminalRestoredWhenKilledBySignal() throws {
+        let openpt = try libc("posix_openpt", as: (@convention(c) (Int32) -> Int32).self)
+        let grantpt = try libc("grantpt", as: (@convention(c) (Int32) -> Int32).self)
+        let unlockpt = try libc("unlockpt", as: (@convention(c) (Int32) -> Int32).self)
+        let ptsname = try libc("ptsname", as: (@convention(c) (Int32) -> UnsafeMutablePointer<CChar>?).self)
+        let master = openpt(O_RDWR | O_NOCTTY)
+        guard master >= 0, grantpt(master) == 0, unlockpt(master) == 0, let name = ptsname(master) else {
+            throw XCTSkip("no pseudo-terminals here")
+        }
+        defer { close(master) }
+        let slave = open(String(cString: name), O_RDWR | O_NOCTTY)
+        defer { close(slave) }
+        var before = termios()
+        tcgetattr(slave, &before)
+        let backend = StdioSerialBackend(input: slave, output: slave)
+        fflush(nil)
+        let pid = fork()
+        if pid == 0 {
+            backend.enterRawMode()
+            var raw = termios()
+            tcgetattr(slave, &raw)
+            if raw.c_lflag & tcflag_t(ICANON) != 0 { _exit(3) }
+            raise(SIGTERM)
+            _exit(4)
+        }
+        XCTAssertGreaterThan(pid, 0)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        XCTAssertEqual(status & 0x7F, SIGTERM, "child died of SIGTERM (status \(status))")
+        var after = termios()
+        tcgetattr(slave, &after)
+        XCTAssertEqual(after.c_lflag, before.c_lflag)
+    }
+}
+
 extension Serial16550Tests {
     func testResetRestoresPowerOnState() {
         uart.write8(UART.mcr, UART.mcrOUT2)
