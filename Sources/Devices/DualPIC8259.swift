@@ -41,7 +41,7 @@ public final class DualPIC8259: ByteRegisterDevice {
 
     /// An IRQ line whose level drives input `irq` (0-15).
     public func irqLine(_ irq: Int) -> IRQLine {
-        IRQLine(number: irq) { [unowned self] line, level in self.setIRQ(line, level: level) }
+        IRQLine(number: irq) { [weak self] line, level in self?.setIRQ(line, level: level) }
     }
 
     // MARK: Engine side
