@@ -6,7 +6,8 @@ import MachineCore
 /// keyboard bytes go through one output buffer; while it holds a keyboard byte and command-byte
 /// bit 0 is set, IRQ1 is asserted (and dropped when the byte is read, so each byte is a new
 /// edge). The output port's A20 bit is reported through `onA20Change`; pulsing or clearing its
-/// reset bit asks the machine to reset. The mouse port answers its tests but has no device yet.
+/// reset bit asks the machine to reset. No mouse is modelled yet: the mouse port fails its
+/// interface test and bytes sent to it vanish.
 ///
 /// As a `PortIODevice` it decodes offsets relative to 0x60 (0x64 is offset 4).
 public final class I8042: ByteRegisterDevice {
@@ -140,8 +141,10 @@ public final class I8042: ByteRegisterDevice {
             ram[0] |= KBC.cbMouseDisabled
         case KBC.cmdEnableMouse:
             ram[0] &= ~KBC.cbMouseDisabled
-        case KBC.cmdTestMousePort, KBC.cmdTestKeyboardPort:
+        case KBC.cmdTestKeyboardPort:
             reply(KBC.interfaceTestPassed)
+        case KBC.cmdTestMousePort:
+            reply(KBC.interfaceClockStuckHigh)
         case KBC.cmdSelfTest:
             // The self-test also sets the system flag, as after POST.
             ram[0] |= KBC.cbSystemFlag

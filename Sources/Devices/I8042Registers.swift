@@ -74,6 +74,10 @@ public enum KBC {
     public static let selfTestPassed: UInt8 = 0x55
     /// Interface test passed.
     public static let interfaceTestPassed: UInt8 = 0x00
+    /// Interface test result "clock line stuck high": what the mouse port answers while no
+    /// mouse is modelled, so drivers (Linux's i8042_check_aux) leave the port alone instead
+    /// of timing out on a device that never answers.
+    public static let interfaceClockStuckHigh: UInt8 = 0x02
 
     // Output port bits.
     /// System reset, active low.
