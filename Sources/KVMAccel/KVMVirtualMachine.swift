@@ -70,15 +70,8 @@ public final class KVMVirtualMachine: @unchecked Sendable {
         }
         for region in memory.regions {
             try mapSlot(guestBase: region.guestBase, size: region.size, host: region.host,
-                        readOnly: KVMVirtualMachine.isReadOnly(region))
+                        readOnly: region.readOnly)
         }
-    }
-
-    /// Whether a region is ROM. MemoryRegion gains a `readOnly` property with the ROM support
-    /// in MachineCore; it is read by name so that this file builds before and after that
-    /// change (replace with `region.readOnly` once both are on one branch).
-    static func isReadOnly(_ region: MemoryRegion) -> Bool {
-        Mirror(reflecting: region).children.first { $0.label == "readOnly" }?.value as? Bool ?? false
     }
 
     deinit { close(fd) }

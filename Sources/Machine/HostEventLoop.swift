@@ -15,11 +15,13 @@ final class HostEventLoop: @unchecked Sendable {
     private let control: MachineControl
     private let inputFD: Int32?
     private let onInputReady: () -> Bool
-    private let wakeFD: Int32
-    private let signalFD: Int32
+    /// Read and write ends of a pipe that wakes the poll when the loop must stop.
+    private let wakePipe: (read: Int32, write: Int32)
     private var thread: Thread?
+    private let signalLock = Lock()
+    private var caughtSignal: Int32?
     /// The termination signal that stopped the machine, if one did.
-    private(set) var receivedSignal: Int32?
+    var receivedSignal: Int32? { signalLock.withLock { caughtSignal } }
     /// Longest sleep when no timer is armed; bounds the latency of a missed wake-up.
     private static let idlePollNanoseconds: UInt64 = 50_000_000
 
@@ -41,16 +43,14 @@ final class HostEventLoop: @unchecked Sendable {
         self.control = control
         self.inputFD = inputFD
         self.onInputReady = onInputReady
-        wakeFD = eventfd(0, Int32(EFD_CLOEXEC))
-        var set = sigset_t()
-        sigemptyset(&set)
-        for s in HostEventLoop.terminationSignals { sigaddset(&set, s) }
-        signalFD = signalfd(-1, &set, Int32(SFD_CLOEXEC))
+        var fds: [Int32] = [-1, -1]
+        if pipe2(&fds, O_CLOEXEC) != 0 { fds = [-1, -1] }
+        wakePipe = (fds[0], fds[1])
     }
 
     deinit {
-        close(wakeFD)
-        if signalFD >= 0 { close(signalFD) }
+        close(wakePipe.read)
+        close(wakePipe.write)
     }
 
     func start() {
@@ -58,13 +58,30 @@ final class HostEventLoop: @unchecked Sendable {
         t.name = "swiftpc-events"
         thread = t
         t.start()
+        // Termination signals stay blocked everywhere and are taken here with sigwait, so a
+        // signal stops the machine through its normal path (terminal restored, exit status
+        // 128+N). The thread lives until the process exits.
+        let signals = Thread { [self] in self.waitForSignals() }
+        signals.name = "swiftpc-signals"
+        signals.start()
+    }
+
+    private func waitForSignals() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in HostEventLoop.terminationSignals { sigaddset(&set, s) }
+        var signal: Int32 = 0
+        while sigwait(&set, &signal) == 0 {
+            signalLock.withLock { caughtSignal = signal }
+            control.requestStop(.external)
+        }
     }
 
     /// Stops the thread and waits for it to finish.
     func stop() {
         stopping.store(true, ordering: .sequentiallyConsistent)
-        var one: UInt64 = 1
-        _ = write(wakeFD, &one, 8)
+        var one: UInt8 = 1
+        _ = write(wakePipe.write, &one, 1)
         while !finished.load(ordering: .sequentiallyConsistent) { usleep(1000) }
     }
 
@@ -75,8 +92,7 @@ final class HostEventLoop: @unchecked Sendable {
         defer { finished.store(true, ordering: .sequentiallyConsistent) }
         var inputOpen = inputFD != nil
         while !stopping.load(ordering: .sequentiallyConsistent) {
-            var fds = [pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
+            var fds = [pollfd(fd: wakePipe.read, events: Int16(POLLIN), revents: 0)]
             if inputOpen, let fd = inputFD { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             var timeout = HostEventLoop.idlePollNanoseconds
             if let deadline = lock.withLock({ timers.nextDeadline }) {
@@ -88,9 +104,8 @@ final class HostEventLoop: @unchecked Sendable {
             let ready = poll(&fds, nfds_t(fds.count), milliseconds)
             if stopping.load(ordering: .sequentiallyConsistent) { break }
             if ready > 0 {
-                if fds[1].revents & Int16(POLLIN) != 0 { readSignal() }
-                if fds.count > 2 {
-                    let revents = fds[2].revents
+                if fds.count > 1 {
+                    let revents = fds[1].revents
                     if revents & Int16(POLLIN | POLLHUP | POLLERR | POLLNVAL) != 0 {
                         // false: end of input; the guest runs on without it.
                         inputOpen = lock.withLock { onInputReady() }
@@ -99,13 +114,5 @@ final class HostEventLoop: @unchecked Sendable {
             }
             lock.withLock { _ = timers.runExpired() }
         }
-    }
-
-    private func readSignal() {
-        var info = signalfd_siginfo()
-        let n = read(signalFD, &info, MemoryLayout<signalfd_siginfo>.size)
-        guard n == MemoryLayout<signalfd_siginfo>.size else { return }
-        receivedSignal = Int32(info.ssi_signo)
-        control.requestStop(.external)
     }
 }

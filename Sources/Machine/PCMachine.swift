@@ -27,7 +27,11 @@ public final class PCMachine {
         clock = MachineClock(mode: .host)
         timers = TimerQueue(clock: clock)
         memory = try GuestMemory(size: config.memorySize)
-        self.serialBackend = try serialBackend ?? PCMachine.makeSerialBackend(config.serial)
+        if let serialBackend {
+            self.serialBackend = serialBackend
+        } else {
+            self.serialBackend = try PCMachine.makeSerialBackend(config.serial)
+        }
 
         // What to boot.
         if let kernel = config.kernel {

@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// One contiguous run of guest-physical RAM backed by host memory.
-public struct MemoryRegion: Sendable {
+public struct MemoryRegion: @unchecked Sendable {
     /// Guest-physical address of the first byte.
     public let guestBase: UInt64
     /// Length in bytes (a multiple of 4 KiB).
