@@ -44,7 +44,7 @@ final class HostEventLoop: @unchecked Sendable {
         self.inputFD = inputFD
         self.onInputReady = onInputReady
         var fds: [Int32] = [-1, -1]
-        if pipe2(&fds, O_CLOEXEC) != 0 { fds = [-1, -1] }
+        if pipe(&fds) != 0 { fds = [-1, -1] }
         wakePipe = (fds[0], fds[1])
     }
 
