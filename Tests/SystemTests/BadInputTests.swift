@@ -56,7 +56,7 @@ final class BadInputTests: XCTestCase {
     func testInvalidMemorySizes() throws {
         let kernel = try SwiftPCProcess.guest("demo")
         for bad in ["0", "12Q", "-5M", "1M", "abc", "2000T"] {
-            try assertOneLineError(["run", "-m", bad, "--kernel", kernel], mentions: "memory size")
+            try assertOneLineError(["run", "--memory=\(bad)", "--kernel", kernel], mentions: "memory size")
         }
     }
 
