@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 swift build --build-tests 2>&1 | grep -E "error:|warning: unre|Build complete" || true
-swift test --skip-build 2>&1 | tee .build/test-output.txt | grep -vE "^Test Case .* (started|passed)" 
+swift test --skip-build --disable-swift-testing 2>&1 | tee .build/test-output.txt | grep -vE "^Test Case .* (started|passed)" 

@@ -15,7 +15,7 @@ public struct MachineOutcome: Equatable, Sendable {
 
     public static func tripleFault(_ why: String, dump: String?) -> MachineOutcome {
         MachineOutcome(exitStatus: ExitStatus.tripleFault,
-                       message: "guest triple fault (\(why)); CPU shut down" + (dump.map { "\n" + $0 } ?? ""))
+                       message: "guest CPU shut down (\(why)); registers:" + (dump.map { "\n" + $0 } ?? ""))
     }
 
     public static func engineFailure(_ why: String) -> MachineOutcome {

@@ -59,3 +59,58 @@ final class KVMGuestTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("command line: hello\r\n"), r.stdout)
     }
 }
+
+/// How `swiftpc run` ends for shutdowns, resets and where the console goes.
+final class KVMMachineEventTests: XCTestCase {
+    override func setUpWithError() throws { try SwiftPCProcess.requireKVM() }
+
+    func testTripleFaultExitsWithStatus4AndARegisterDump() throws {
+        let r = try SwiftPCProcess.run(["run", "--accel", "kvm", "--kernel", try SwiftPCProcess.guest("triple-fault")])
+        XCTAssertEqual(r.status, 4, r.stderr)
+        XCTAssertEqual(r.stdout, "about to triple fault\r\n")
+        XCTAssertTrue(r.stderr.contains("triple fault"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("RIP="), r.stderr)
+        XCTAssertTrue(r.stderr.contains("IDT=     0000000000000000 00000000"), r.stderr)
+    }
+
+    func testGuestResetRestartsTheMachineAndCMOSSurvives() throws {
+        let r = try SwiftPCProcess.run(["run", "--accel", "kvm", "--bios", try SwiftPCProcess.guest("reset")])
+        XCTAssertEqual(r.status, (2 << 1) | 1, r.stderr)
+        XCTAssertEqual(r.stdout, "boot, resets so far: 00\r\nboot, resets so far: 01\r\nboot, resets so far: 02\r\n")
+    }
+
+    func testNoRebootTurnsAResetIntoStatus8() throws {
+        let r = try SwiftPCProcess.run(["run", "--accel", "kvm", "--no-reboot", "--bios", try SwiftPCProcess.guest("reset")])
+        XCTAssertEqual(r.status, 8, r.stderr)
+        XCTAssertEqual(r.stdout, "boot, resets so far: 00\r\n")
+    }
+
+    func testSerialToAFile() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("swiftpc-serial-\(getpid()).txt").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try SwiftPCProcess.run(["run", "--accel", "kvm", "--serial", "file:\(path)",
+                                        "--bios", try SwiftPCProcess.guest("hello-realmode")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "")
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "Hello from real mode\r\nrep outsb works\r\n")
+    }
+
+    func testSerialNoneDiscardsOutput() throws {
+        let r = try SwiftPCProcess.run(["run", "--accel", "kvm", "--serial", "none", "--bios", try SwiftPCProcess.guest("hello-realmode")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "")
+    }
+
+    func testSIGTERMStopsTheMachineWithStatus143() throws {
+        // A guest halted with interrupts off runs until something outside stops it.
+        let process = Process()
+        process.executableURL = SwiftPCProcess.binary
+        process.arguments = ["run", "--accel", "kvm", "--serial", "none", "--bios", try SwiftPCProcess.guest("halt-forever")]
+        try process.run()
+        usleep(300_000)
+        XCTAssertTrue(process.isRunning)
+        process.terminate()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 128 + SIGTERM)
+    }
+}
