@@ -19,10 +19,12 @@ let package = Package(
         .target(name: "CKVM"),
         .target(name: "KVMAccel", dependencies: ["MachineCore", "CKVM"]),
         .target(name: "Machine", dependencies: ["MachineCore", "Devices", "Interpreter", "KVMAccel"]),
+        // The instruction conformance suite's runners (SingleStepTests, ...).
+        .target(name: "Conformance", dependencies: ["MachineCore", "Interpreter", "X86Decoder"]),
         .executableTarget(
             name: "swiftpc",
             dependencies: [
-                "Machine", "X86Decoder", "KVMAccel", "MachineCore",
+                "Machine", "X86Decoder", "KVMAccel", "MachineCore", "Conformance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "MachineCoreTests", dependencies: ["MachineCore"]),
@@ -33,6 +35,7 @@ let package = Package(
         .testTarget(name: "MachineTests", dependencies: ["Machine", "MachineCore", "Devices"]),
         // Runs the built `swiftpc` binary as a user would: guests, exit statuses, bad input.
         .testTarget(name: "SystemTests"),
+        .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Interpreter", "MachineCore"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -4,5 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# The whole SingleStepTests set on the release build (the unit suite runs a slice of it).
+if [ -d ../shared/conformance-data/singlestep-80286 ]; then
+    echo "test: SingleStepTests (80286 real mode) on the interpreter"
+    .build/release/swiftpc conformance --singlestep ../shared/conformance-data/singlestep-80286 | tail -8
+fi
 swift build --build-tests 2>&1 | grep -E "error:|warning: unre|Build complete" || true
 swift test --skip-build --disable-swift-testing 2>&1 | tee .build/test-output.txt | grep -vE "^Test Case .* (started|passed)" 

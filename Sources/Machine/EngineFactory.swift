@@ -1,3 +1,4 @@
+import Interpreter
 import MachineCore
 
 /// An engine plus the interrupt routing it needs.
@@ -14,13 +15,21 @@ enum EngineFactory {
         case .kvm:
             return try makeKVM(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock, control: control)
         case .interp:
-            throw .engineUnavailable("--accel interp: the interpreter engine is not built yet")
+            return makeInterpreter(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock, control: control)
         case .auto:
             do {
                 return try makeKVM(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock, control: control)
             } catch {
-                throw .engineUnavailable("KVM is not usable (\(error)) and the interpreter engine is not built yet")
+                return makeInterpreter(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock, control: control)
             }
         }
+    }
+
+    /// The interpreter with the userspace PIC and PIT.
+    static func makeInterpreter(config: MachineConfig, memory: GuestMemory, portBus: PortIOBus, mmioBus: MMIOBus,
+                                lock: Lock, control: MachineControl) -> EngineChoice {
+        let engine = InterpreterEngine(memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock,
+                                       control: control, model: config.cpuModel)
+        return EngineChoice(engine: engine, interrupts: .userspace)
     }
 }

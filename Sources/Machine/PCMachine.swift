@@ -1,5 +1,9 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Devices
+import Interpreter
 import MachineCore
 
 /// A PC: guest memory, the I/O buses, the legacy devices and one vCPU on an engine.
@@ -20,6 +24,8 @@ public final class PCMachine {
     /// The state the vCPU starts in (firmware reset vector, or a loader's entry state).
     public private(set) var bootState: CPUState
     private let serialBackend: SerialBackend
+    /// Keeps the PIC adapter alive (the CPU holds it weakly).
+    private var interruptSource: PICInterruptSource?
 
     /// Builds the machine. `serialBackend` overrides `config.serial` (tests capture output with it).
     public init(config: MachineConfig, serialBackend: SerialBackend? = nil) throws(MachineError) {
@@ -51,6 +57,10 @@ public final class PCMachine {
         engine = choice.engine
         devices = try LegacyDevices(portBus: portBus, memory: memory, timers: timers, control: control,
                                     serial: self.serialBackend, interrupts: choice.interrupts)
+        if let interpreter = engine as? InterpreterEngine, let pic = devices.pic {
+            interruptSource = PICInterruptSource(pic: pic)
+            interpreter.cpu.interruptSource = interruptSource
+        }
         control.onStopRequested = { [weak engine] in engine?.requestStop() }
         try engine.setState(bootState)
     }
@@ -61,7 +71,7 @@ public final class PCMachine {
         case .none: return NullSerialBackend()
         case let .file(path):
             do { return try FileSerialBackend(path: path) } catch {
-                throw .unreadableFile(path: path, reason: "cannot open for writing")
+                throw .badConfiguration("--serial file:\(path): cannot open the file for writing")
             }
         }
     }
@@ -127,6 +137,13 @@ public final class PCMachine {
 
     /// Counters for `swiftpc run --stats`.
     public func statisticsReport() -> String {
-        "engine: \(engine.engineName); unclaimed port accesses: \(portBus.unclaimedAccesses); unclaimed MMIO accesses: \(mmioBus.unclaimedAccesses)"
+        var lines = ["engine: \(engine.engineName); unclaimed port accesses: \(portBus.unclaimedAccesses); unclaimed MMIO accesses: \(mmioBus.unclaimedAccesses)"]
+        if let interpreter = engine as? InterpreterEngine {
+            let cpu = interpreter.cpu
+            lines.append("instructions retired: \(cpu.instructionsRetired)")
+            let list = cpu.unimplemented.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            lines.append("unimplemented instructions (#UD raised): \(cpu.unimplementedCount)" + (list.isEmpty ? "" : " — " + list))
+        }
+        return lines.joined(separator: "\n")
     }
 }

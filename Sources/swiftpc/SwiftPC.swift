@@ -9,7 +9,7 @@ struct SwiftPC: ParsableCommand {
         commandName: "swiftpc",
         abstract: "An x86 PC emulator and KVM virtualizer.",
         version: "0.1.0",
-        subcommands: [Run.self, Bench.self])
+        subcommands: [Run.self, Disasm.self, ConformanceCommand.self, Bench.self])
 }
 
 enum ExitCodes {

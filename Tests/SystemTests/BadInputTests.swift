@@ -65,6 +65,15 @@ final class BadInputTests: XCTestCase {
         try assertOneLineError(["run", "--accel", "warp", "--kernel", "x"], mentions: "accel")
     }
 
+    func testAutoFallsBackToTheInterpreterWithoutKVM() throws {
+        setenv("SWIFTPC_KVM_DEVICE", "/nonexistent/kvm", 1)
+        defer { unsetenv("SWIFTPC_KVM_DEVICE") }
+        let r = try SwiftPCProcess.run(["run", "--stats", "--bios", try SwiftPCProcess.guest("hello-realmode")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "Hello from real mode\r\nrep outsb works\r\n")
+        XCTAssertTrue(r.stderr.contains("engine: interp"), r.stderr)
+    }
+
     func testKVMRequestedWithoutUsableKVM() throws {
         let kernel = try SwiftPCProcess.guest("demo")
         // SWIFTPC_KVM_DEVICE points the KVM engine at another device node (here: none).

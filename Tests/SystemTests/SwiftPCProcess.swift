@@ -3,6 +3,9 @@ import XCTest
 
 /// Runs the `swiftpc` binary built next to the test bundle, and assembles the project's
 /// guests with nasm (through guests/Makefile) into guest-images/guests.
+/// Holds what a reader thread collected; read only after the DispatchGroup wait.
+final class DataBox: @unchecked Sendable { var data = Data() }
+
 enum SwiftPCProcess {
     static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
@@ -34,12 +37,12 @@ enum SwiftPCProcess {
         if let stdin { input.fileHandleForWriting.write(stdin) }
         try? input.fileHandleForWriting.close()
         // Drain the pipes while the process runs so that it never blocks on a full pipe.
-        var outData = Data(), errData = Data()
+        let outData = DataBox(), errData = DataBox()
         let group = DispatchGroup()
         group.enter()
-        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        DispatchQueue.global().async { outData.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
         group.enter()
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        DispatchQueue.global().async { errData.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
         while process.isRunning && Date().timeIntervalSince(start) < timeout { usleep(10_000) }
         if process.isRunning {
             process.terminate()
@@ -50,8 +53,8 @@ enum SwiftPCProcess {
         process.waitUntilExit()
         group.wait()
         return Result(status: process.terminationStatus,
-                      stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self),
+                      stdout: String(decoding: outData.data, as: UTF8.self),
+                      stderr: String(decoding: errData.data, as: UTF8.self),
                       seconds: Date().timeIntervalSince(start))
     }
 

@@ -1,1 +1,0 @@
-// The x86 interpreter engine (issue 4).

@@ -1,0 +1,134 @@
+import MachineCore
+
+/// The arithmetic flags of the last flag-setting operation, kept as its operands and result
+/// and computed only when something reads them (DESIGN.md, "lazy flags").
+struct LazyFlags {
+    enum Op: UInt8 {
+        /// Flags are in `X86CPU.flagsBase`.
+        case none
+        case add, adc, sub, sbb, logic, inc, dec
+    }
+    var op: Op = .none
+    /// Operand size in bytes.
+    var size: Int = 4
+    var result: UInt64 = 0
+    var a: UInt64 = 0
+    var b: UInt64 = 0
+    /// Carry in for ADC/SBB; the preserved CF for INC/DEC.
+    var carry: Bool = false
+}
+
+/// OF SF ZF AF PF CF.
+let arithmeticFlagsMask: UInt64 = 0x8D5
+
+@inline(__always) func sizeMask(_ size: Int) -> UInt64 { size >= 8 ? ~0 : (UInt64(1) << UInt64(size &* 8)) &- 1 }
+@inline(__always) func signBit(_ size: Int) -> UInt64 { UInt64(1) << UInt64(size &* 8 &- 1) }
+
+/// PF: set when the low byte of the result has an even number of 1 bits.
+@inline(__always) func parityFlag(_ v: UInt64) -> UInt64 { (v & 0xFF).nonzeroBitCount & 1 == 0 ? RFLAGS.pf : 0 }
+
+extension X86CPU {
+    /// The arithmetic flags as bits, computed from the lazy record.
+    @inline(__always)
+    func computeArithmeticFlags() -> UInt64 {
+        let l = lazy
+        let mask = sizeMask(l.size), sign = signBit(l.size)
+        let r = l.result & mask, a = l.a & mask, b = l.b & mask
+        var f: UInt64 = 0
+        if r == 0 { f |= RFLAGS.zf }
+        if r & sign != 0 { f |= RFLAGS.sf }
+        f |= parityFlag(r)
+        switch l.op {
+        case .none:
+            return flagsBase & arithmeticFlagsMask
+        case .add, .adc:
+            if r < a || (l.op == .adc && l.carry && r == a) { f |= RFLAGS.cf }
+            if (a ^ r) & (b ^ r) & sign != 0 { f |= RFLAGS.of }
+            f |= (a ^ b ^ r) & RFLAGS.af
+        case .sub, .sbb:
+            if a < b || (l.op == .sbb && l.carry && a == b) { f |= RFLAGS.cf }
+            if (a ^ b) & (a ^ r) & sign != 0 { f |= RFLAGS.of }
+            f |= (a ^ b ^ r) & RFLAGS.af
+        case .logic:
+            break
+        case .inc:
+            if l.carry { f |= RFLAGS.cf }
+            if r == sign { f |= RFLAGS.of }
+            f |= (a ^ 1 ^ r) & RFLAGS.af
+        case .dec:
+            if l.carry { f |= RFLAGS.cf }
+            if r == sign &- 1 { f |= RFLAGS.of }
+            f |= (a ^ 1 ^ r) & RFLAGS.af
+        }
+        return f
+    }
+
+    /// Folds the lazy flags into `flagsBase`.
+    @inline(__always)
+    func materializeFlags() {
+        if lazy.op == .none { return }
+        flagsBase = (flagsBase & ~arithmeticFlagsMask) | computeArithmeticFlags()
+        lazy.op = .none
+    }
+
+    /// The full RFLAGS value.
+    var rflags: UInt64 {
+        get {
+            if lazy.op == .none { return flagsBase }
+            return (flagsBase & ~arithmeticFlagsMask) | computeArithmeticFlags()
+        }
+        set {
+            lazy.op = .none
+            flagsBase = (newValue & 0x3F_7FD7) | 2
+        }
+    }
+
+    @inline(__always) var carryFlag: Bool {
+        if lazy.op == .none { return flagsBase & RFLAGS.cf != 0 }
+        return computeArithmeticFlags() & RFLAGS.cf != 0
+    }
+
+    @inline(__always) func setLazy(_ op: LazyFlags.Op, size: Int, result: UInt64, a: UInt64, b: UInt64, carry: Bool = false) {
+        lazy.op = op
+        lazy.size = size
+        lazy.result = result
+        lazy.a = a
+        lazy.b = b
+        lazy.carry = carry
+    }
+
+    /// Sets arithmetic flags directly (shifts, multiplies, BCD): bits in `mask` take `value`.
+    @inline(__always) func setFlags(_ value: UInt64, mask: UInt64) {
+        materializeFlags()
+        flagsBase = (flagsBase & ~mask) | (value & mask)
+    }
+
+    @inline(__always) func flag(_ bit: UInt64) -> Bool {
+        if bit & arithmeticFlagsMask != 0 { return rflags & bit != 0 }
+        return flagsBase & bit != 0
+    }
+
+    /// ZF/SF/PF of a result of `size` bytes, as bits.
+    @inline(__always) func szp(_ r: UInt64, _ size: Int) -> UInt64 {
+        let m = r & sizeMask(size)
+        return (m == 0 ? RFLAGS.zf : 0) | (m & signBit(size) != 0 ? RFLAGS.sf : 0) | parityFlag(m)
+    }
+
+    /// Evaluates condition code `cc` (the low 4 bits of Jcc/SETcc/CMOVcc; SDM Vol. 1, Appendix B).
+    @inline(__always)
+    func condition(_ cc: UInt8) -> Bool {
+        let f = rflags
+        let r: Bool
+        switch cc >> 1 {
+        case 0: r = f & RFLAGS.of != 0
+        case 1: r = f & RFLAGS.cf != 0
+        case 2: r = f & RFLAGS.zf != 0
+        case 3: r = f & (RFLAGS.cf | RFLAGS.zf) != 0
+        case 4: r = f & RFLAGS.sf != 0
+        case 5: r = f & RFLAGS.pf != 0
+        case 6: r = (f & RFLAGS.sf != 0) != (f & RFLAGS.of != 0)
+        default: r = f & RFLAGS.zf != 0 || ((f & RFLAGS.sf != 0) != (f & RFLAGS.of != 0))
+        }
+        return cc & 1 == 0 ? r : !r
+    }
+}

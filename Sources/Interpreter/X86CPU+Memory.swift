@@ -1,0 +1,321 @@
+import MachineCore
+
+/// Linear-to-physical translation (SDM Vol. 3A §4), guest-physical access (RAM, ROM, MMIO)
+/// and the segment-relative accessors instructions use.
+extension X86CPU {
+    enum Access { case read, write, fetch }
+
+    // MARK: paging (SDM Vol. 3A §4.3 32-bit, §4.4 PAE, §4.5 4-level)
+
+    /// Page-fault error code bits (SDM Vol. 3A §4.7).
+    enum PFError {
+        static let present: UInt32 = 1, write: UInt32 = 2, user: UInt32 = 4, reserved: UInt32 = 8, fetch: UInt32 = 16
+    }
+
+    /// Walks the page tables for `linear`. Sets accessed/dirty bits. Returns the physical address.
+    func translate(_ linear: UInt64, _ access: Access, user: Bool) throws(CPUException) -> UInt64 {
+        guard pagingEnabled else { return linear & 0xFFFF_FFFF }
+        let write = access == .write
+        let nxe = msr.efer & EFER.nxe != 0
+        var errorBase: UInt32 = (write ? PFError.write : 0) | (user ? PFError.user : 0)
+        if access == .fetch && (nxe || cr4 & CR4.pae != 0) { errorBase |= PFError.fetch }
+        func fault(_ present: Bool, reserved: Bool = false) -> CPUException {
+            cr2 = linear
+            return CPUException(CPUException.Vector.pageFault,
+                                errorCode: errorBase | (present ? PFError.present : 0) | (reserved ? PFError.reserved : 0))
+        }
+        var userOK = true, writeOK = true, noExec = false
+        // Entries to update A (and D on the leaf) once the walk succeeds.
+        var entryAddresses: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var entrySizes = 0
+        var physical: UInt64
+        var leaf: UInt64
+        var leafAddress: UInt64
+
+        if cr4 & CR4.pae == 0 {
+            // 32-bit paging: two levels of 4-byte entries, 4 MiB pages with CR4.PSE.
+            let pdeAddress = (cr3 & 0xFFFF_F000) | ((linear >> 20) & 0xFFC)
+            let pde = UInt64(physicalRead32(pdeAddress))
+            guard pde & 1 != 0 else { throw fault(false) }
+            userOK = pde & 4 != 0; writeOK = pde & 2 != 0
+            if pde & 0x80 != 0 && cr4 & CR4.pse != 0 {
+                leaf = pde; leafAddress = pdeAddress
+                physical = (pde & 0xFFC0_0000) | ((pde & 0x1_E000) << 19) | (linear & 0x3F_FFFF)
+            } else {
+                entryAddresses.0 = pdeAddress; entrySizes = 1
+                let pteAddress = (pde & 0xFFFF_F000) | ((linear >> 10) & 0xFFC)
+                let pte = UInt64(physicalRead32(pteAddress))
+                guard pte & 1 != 0 else { throw fault(false) }
+                userOK = userOK && pte & 4 != 0; writeOK = writeOK && pte & 2 != 0
+                leaf = pte; leafAddress = pteAddress
+                physical = (pte & 0xFFFF_F000) | (linear & 0xFFF)
+            }
+            try finishWalk()
+            if leaf & 0x20 == 0 || (write && leaf & 0x40 == 0) {
+                physicalWrite32(leafAddress, UInt32(truncatingIfNeeded: leaf | 0x20 | (write ? 0x40 : 0)))
+            }
+            if entrySizes == 1 {
+                let v = physicalRead32(entryAddresses.0)
+                if v & 0x20 == 0 { physicalWrite32(entryAddresses.0, v | 0x20) }
+            }
+            return physical
+        }
+
+        let addressMask: UInt64 = 0x000F_FFFF_FFFF_F000
+        let reservedHigh: UInt64 = nxe ? 0x000F_0000_0000_0000 & 0 : 0x8000_0000_0000_0000
+        var table: UInt64
+        var level: Int
+        if inLongMode {
+            // Canonical check belongs to the segment layer; here bits 63:48 are ignored.
+            table = cr3 & addressMask
+            level = 4
+        } else {
+            // PAE: the 4 PDPTEs (SDM §4.4.1), read at each walk (no PDPTE registers kept).
+            let pdpteAddress = (cr3 & 0xFFFF_FFE0) + ((linear >> 27) & 0x18)
+            let pdpte = physicalRead64(pdpteAddress)
+            guard pdpte & 1 != 0 else { throw fault(false) }
+            table = pdpte & addressMask
+            level = 2
+        }
+        while true {
+            let shift = UInt64(12 + 9 * (level - 1))
+            let entryAddress = table + ((linear >> shift) & 0x1FF) * 8
+            let entry = physicalRead64(entryAddress)
+            guard entry & 1 != 0 else { throw fault(false) }
+            if entry & reservedHigh != 0 { throw fault(true, reserved: true) }
+            userOK = userOK && entry & 4 != 0
+            writeOK = writeOK && entry & 2 != 0
+            if nxe && entry & 0x8000_0000_0000_0000 != 0 { noExec = true }
+            let isLarge = level > 1 && entry & 0x80 != 0
+            if level == 1 || isLarge {
+                if isLarge && level == 3 && inLongMode {
+                    physical = (entry & 0x000F_FFFF_C000_0000) | (linear & 0x3FFF_FFFF)
+                } else if isLarge {
+                    physical = (entry & 0x000F_FFFF_FFE0_0000) | (linear & 0x1F_FFFF)
+                } else {
+                    physical = (entry & addressMask) | (linear & 0xFFF)
+                }
+                leaf = entry; leafAddress = entryAddress
+                break
+            }
+            if entrySizes < 4 {
+                switch entrySizes {
+                case 0: entryAddresses.0 = entryAddress
+                case 1: entryAddresses.1 = entryAddress
+                case 2: entryAddresses.2 = entryAddress
+                default: entryAddresses.3 = entryAddress
+                }
+                entrySizes += 1
+            }
+            table = entry & addressMask
+            level -= 1
+        }
+        try finishWalk()
+        if access == .fetch && noExec { throw fault(true) }
+        let newLeaf = leaf | 0x20 | (write ? 0x40 : 0)
+        if newLeaf != leaf { physicalWrite64(leafAddress, newLeaf) }
+        for i in 0..<entrySizes {
+            let a = i == 0 ? entryAddresses.0 : (i == 1 ? entryAddresses.1 : (i == 2 ? entryAddresses.2 : entryAddresses.3))
+            let v = physicalRead64(a)
+            if v & 0x20 == 0 { physicalWrite64(a, v | 0x20) }
+        }
+        return physical
+
+        /// Permission checks common to all paging forms (SDM Vol. 3A §4.6).
+        func finishWalk() throws(CPUException) {
+            if user {
+                if !userOK { throw fault(true) }
+                if write && !writeOK { throw fault(true) }
+            } else {
+                if write && !writeOK && cr0 & CR0.wp != 0 { throw fault(true) }
+                if userOK && access == .fetch && cr4 & CR4.smep != 0 { throw fault(true) }
+                if userOK && access != .fetch && cr4 & CR4.smap != 0 && flagsBase & RFLAGS.ac == 0 { throw fault(true) }
+            }
+        }
+    }
+
+    // MARK: guest-physical access
+
+    /// Host pointer for a physical page that is RAM (or ROM when reading), else nil.
+    @inline(__always)
+    func hostPage(_ physicalPage: UInt64, forWrite: Bool) -> UnsafeMutableRawPointer? {
+        let address = physicalPage << 12
+        for region in memory.regions where region.contains(address, length: 4096) {
+            if forWrite && region.readOnly { return nil }
+            return region.host + Int(address - region.guestBase)
+        }
+        return nil
+    }
+
+    func physicalRead(_ address: UInt64, size: Int) -> UInt64 {
+        if let p = memory.pointer(address, length: size) {
+            switch size {
+            case 1: return UInt64(p.load(as: UInt8.self))
+            case 2: return UInt64(p.loadUnaligned(as: UInt16.self))
+            case 4: return UInt64(p.loadUnaligned(as: UInt32.self))
+            default: return p.loadUnaligned(as: UInt64.self)
+            }
+        }
+        return lock.withLock { mmioBus.read(address: address, size: size) }
+    }
+
+    func physicalWrite(_ address: UInt64, size: Int, value: UInt64) {
+        let page = address >> 12
+        if codeCache.isCodePage(page) { codeCache.invalidate(page: page) }
+        if size > 1, (address + UInt64(size) - 1) >> 12 != page, codeCache.isCodePage(page + 1) {
+            codeCache.invalidate(page: page + 1)
+        }
+        for region in memory.regions where region.contains(address, length: size) {
+            if region.readOnly { return }  // ROM: writes are dropped
+            let p = region.host + Int(address - region.guestBase)
+            switch size {
+            case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+            case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value), toByteOffset: 0, as: UInt16.self)
+            case 4: p.storeBytes(of: UInt32(truncatingIfNeeded: value), toByteOffset: 0, as: UInt32.self)
+            default: p.storeBytes(of: value, toByteOffset: 0, as: UInt64.self)
+            }
+            return
+        }
+        lock.withLock { mmioBus.write(address: address, size: size, value: value) }
+    }
+
+    @inline(__always) func physicalRead32(_ a: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: physicalRead(a, size: 4)) }
+    @inline(__always) func physicalRead64(_ a: UInt64) -> UInt64 { physicalRead(a, size: 8) }
+    @inline(__always) func physicalWrite32(_ a: UInt64, _ v: UInt32) { physicalWrite(a, size: 4, value: UInt64(v)) }
+    @inline(__always) func physicalWrite64(_ a: UInt64, _ v: UInt64) { physicalWrite(a, size: 8, value: v) }
+
+    // MARK: linear access through the TLB
+
+    @inline(__always) var userAccess: Bool { cpl == 3 }
+
+    /// Reads `size` (1, 2, 4 or 8) bytes at a linear address.
+    @inline(__always)
+    func readLinear(_ linear: UInt64, _ size: Int, fetch: Bool = false) throws(CPUException) -> UInt64 {
+        let page = linear >> 12
+        let i = Int(page & SoftwareTLB.indexMask)
+        if tlb.readTag[i] == page &+ 1, (linear & 0xFFF) &+ UInt64(size) <= 4096, let host = tlb.readHost[i] {
+            let p = host + Int(linear & 0xFFF)
+            switch size {
+            case 1: return UInt64(p.load(as: UInt8.self))
+            case 2: return UInt64(p.loadUnaligned(as: UInt16.self))
+            case 4: return UInt64(p.loadUnaligned(as: UInt32.self))
+            default: return p.loadUnaligned(as: UInt64.self)
+            }
+        }
+        return try readLinearSlow(linear, size, fetch ? .fetch : .read)
+    }
+
+    func readLinearSlow(_ linear: UInt64, _ size: Int, _ access: Access) throws(CPUException) -> UInt64 {
+        if (linear & 0xFFF) + UInt64(size) > 4096 {
+            // Crosses a page: byte by byte, each translated (both pages must be present).
+            var v: UInt64 = 0
+            for k in 0..<size {
+                v |= try readLinearSlow(linear &+ UInt64(k), 1, access) << UInt64(k * 8)
+            }
+            return v
+        }
+        let physical = try translate(linear, access, user: userAccess)
+        if let host = hostPage(physical >> 12, forWrite: false) {
+            let i = Int((linear >> 12) & SoftwareTLB.indexMask)
+            tlb.readTag[i] = (linear >> 12) &+ 1
+            tlb.readHost[i] = host
+            tlb.readPhysicalPage[i] = physical >> 12
+        }
+        return physicalRead(physical, size: size)
+    }
+
+    @inline(__always)
+    func writeLinear(_ linear: UInt64, _ size: Int, _ value: UInt64) throws(CPUException) {
+        let page = linear >> 12
+        let i = Int(page & SoftwareTLB.indexMask)
+        if tlb.writeTag[i] == page &+ 1, (linear & 0xFFF) &+ UInt64(size) <= 4096, let host = tlb.writeHost[i] {
+            let p = host + Int(linear & 0xFFF)
+            switch size {
+            case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+            case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value), toByteOffset: 0, as: UInt16.self)
+            case 4: p.storeBytes(of: UInt32(truncatingIfNeeded: value), toByteOffset: 0, as: UInt32.self)
+            default: p.storeBytes(of: value, toByteOffset: 0, as: UInt64.self)
+            }
+            return
+        }
+        try writeLinearSlow(linear, size, value)
+    }
+
+    func writeLinearSlow(_ linear: UInt64, _ size: Int, _ value: UInt64) throws(CPUException) {
+        if (linear & 0xFFF) + UInt64(size) > 4096 {
+            // Check both pages before writing anything, so a fault leaves memory unchanged.
+            let first = 4096 - Int(linear & 0xFFF)
+            _ = try translate(linear, .write, user: userAccess)
+            _ = try translate(linear &+ UInt64(first), .write, user: userAccess)
+            for k in 0..<size {
+                try writeLinearSlow(linear &+ UInt64(k), 1, (value >> UInt64(k * 8)) & 0xFF)
+            }
+            return
+        }
+        let physical = try translate(linear, .write, user: userAccess)
+        let physicalPage = physical >> 12
+        physicalWrite(physical, size: size, value: value)
+        if !codeCache.isCodePage(physicalPage), let host = hostPage(physicalPage, forWrite: true) {
+            let i = Int((linear >> 12) & SoftwareTLB.indexMask)
+            tlb.writeTag[i] = (linear >> 12) &+ 1
+            tlb.writeHost[i] = host
+            tlb.writePhysicalPage[i] = physicalPage
+        }
+    }
+
+    // MARK: segment-relative access
+
+    /// Linear address of `offset` in segment `seg` with the limit check of non-64-bit modes
+    /// (SDM Vol. 3A §5.3). `offset` is already truncated to the address size.
+    @inline(__always)
+    func linearAddress(_ seg: Int, _ offset: UInt64, _ size: Int, write: Bool = false) throws(CPUException) -> UInt64 {
+        if codeBits == 64 {
+            let base = seg >= Seg.fs ? segs[seg].base : 0
+            let linear = base &+ offset
+            // Canonical check (SDM Vol. 3A §3.3.7.1): bits 63:47 all equal.
+            let top = linear >> 47
+            guard top == 0 || top == 0x1FFFF else { throw seg == Seg.ss ? .ss() : .gp() }
+            return linear
+        }
+        let s = segs[seg]
+        let last = offset &+ UInt64(size) &- 1
+        if s.type & 0xC == 0x4 && s.s {
+            // Expand-down data segment: valid offsets are above the limit.
+            let upper: UInt64 = s.db ? 0xFFFF_FFFF : 0xFFFF
+            if offset <= UInt64(s.limit) || last > upper { throw seg == Seg.ss ? .ss() : .gp() }
+        } else if last > UInt64(s.limit) || last < offset {
+            throw seg == Seg.ss ? .ss() : .gp()
+        }
+        if protectedMode && !v86Mode && s.unusable { throw seg == Seg.ss ? .ss() : .gp() }
+        return (s.base &+ offset) & 0xFFFF_FFFF
+    }
+
+    @inline(__always)
+    func read(_ seg: Int, _ offset: UInt64, _ size: Int) throws(CPUException) -> UInt64 {
+        try readLinear(try linearAddress(seg, offset, size), size)
+    }
+
+    @inline(__always)
+    func write(_ seg: Int, _ offset: UInt64, _ size: Int, _ value: UInt64) throws(CPUException) {
+        try writeLinear(try linearAddress(seg, offset, size, write: true), size, value)
+    }
+
+    /// Reads with supervisor privilege regardless of CPL (descriptor tables, TSS, IDT):
+    /// "implicit supervisor-mode accesses" (SDM Vol. 3A §4.6). No TLB entry is filled.
+    func readSystem(_ linear: UInt64, _ size: Int) throws(CPUException) -> UInt64 {
+        var v: UInt64 = 0
+        if (linear & 0xFFF) + UInt64(size) > 4096 {
+            for k in 0..<size { v |= try readSystem(linear &+ UInt64(k), 1) << UInt64(k * 8) }
+            return v
+        }
+        return physicalRead(try translate(linear, .read, user: false), size: size)
+    }
+
+    func writeSystem(_ linear: UInt64, _ size: Int, _ value: UInt64) throws(CPUException) {
+        if (linear & 0xFFF) + UInt64(size) > 4096 {
+            for k in 0..<size { try writeSystem(linear &+ UInt64(k), 1, (value >> UInt64(k * 8)) & 0xFF) }
+            return
+        }
+        physicalWrite(try translate(linear, .write, user: false), size: size, value: value)
+    }
+}

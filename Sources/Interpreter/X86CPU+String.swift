@@ -1,0 +1,71 @@
+import MachineCore
+import X86Decoder
+
+/// String instructions with REP/REPE/REPNE (SDM Vol. 2B, "REP/REPE/REPZ/REPNE/REPNZ").
+/// A repeated instruction runs a bounded number of iterations per step and then re-executes
+/// itself (RIP is moved back), so it is interruptible and restartable as on hardware.
+extension X86CPU {
+    static let stringIterationsPerStep = 4096
+
+    func stringInstruction(_ d: InstructionRef) throws(CPUException) {
+        let op = d.opcode
+        let size = op & 1 == 0 ? 1 : opBytes(d)
+        let asz = Int(d.addressSize) / 8
+        let amask = sizeMask(asz)
+        let rep = d.prefixes & (PrefixBits.rep | PrefixBits.repne) != 0
+        let repne = d.prefixes & PrefixBits.repne != 0
+        let step = flagsBase & RFLAGS.df != 0 ? 0 &- UInt64(size) : UInt64(size)
+        let srcSeg = Int(d.segment)
+        let isIO = op >= 0x6C && op <= 0x6F
+        if isIO { try checkIOPermission(UInt16(reg(2, 2)), size) }
+        var iterations = 0
+        while true {
+            if rep && reg(1, asz) == 0 { return }
+            let si = reg(6, asz), di = reg(7, asz)
+            switch op {
+            case 0x6C, 0x6D: // INS: ES:[rDI] from port DX
+                let v = UInt64(portIn(UInt16(reg(2, 2)), size))
+                try write(Seg.es, di, size, v)
+                setReg(7, asz, (di &+ step) & amask)
+            case 0x6E, 0x6F: // OUTS: DS:[rSI] to port DX
+                let v = try read(srcSeg, si, size)
+                portOut(UInt16(reg(2, 2)), size, UInt32(truncatingIfNeeded: v))
+                setReg(6, asz, (si &+ step) & amask)
+            case 0xA4, 0xA5: // MOVS
+                let v = try read(srcSeg, si, size)
+                try write(Seg.es, di, size, v)
+                setReg(6, asz, (si &+ step) & amask)
+                setReg(7, asz, (di &+ step) & amask)
+            case 0xA6, 0xA7: // CMPS
+                let a = try read(srcSeg, si, size)
+                let b = try read(Seg.es, di, size)
+                _ = alu(7, a, b, size)
+                setReg(6, asz, (si &+ step) & amask)
+                setReg(7, asz, (di &+ step) & amask)
+            case 0xAA, 0xAB: // STOS
+                try write(Seg.es, di, size, reg(0, size))
+                setReg(7, asz, (di &+ step) & amask)
+            case 0xAC, 0xAD: // LODS
+                setReg(0, size, try read(srcSeg, si, size))
+                setReg(6, asz, (si &+ step) & amask)
+            default: // SCAS
+                let b = try read(Seg.es, di, size)
+                _ = alu(7, reg(0, size), b, size)
+                setReg(7, asz, (di &+ step) & amask)
+            }
+            guard rep else { return }
+            setReg(1, asz, (reg(1, asz) &- 1) & amask)
+            if op == 0xA6 || op == 0xA7 || op == 0xAE || op == 0xAF {
+                let zf = flag(RFLAGS.zf)
+                if repne ? zf : !zf { return }
+            }
+            if reg(1, asz) == 0 { return }
+            iterations += 1
+            if iterations >= X86CPU.stringIterationsPerStep || (isIO && sliceEnd) {
+                // Come back to this instruction: interrupts can be taken in between.
+                rip = (rip &- UInt64(d.length)) & (codeBits == 64 ? ~0 : (codeBits == 32 ? 0xFFFF_FFFF : 0xFFFF))
+                return
+            }
+        }
+    }
+}

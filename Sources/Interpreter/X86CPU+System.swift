@@ -1,0 +1,379 @@
+import MachineCore
+import X86Decoder
+
+/// System instructions: descriptor tables, control registers, MSRs, CPUID, fast system calls.
+extension X86CPU {
+    // MARK: group 6 / group 7 (SDM Vol. 2, "SLDT", "LGDT", ...)
+
+    func group6(_ d: InstructionRef) throws(CPUException) {
+        guard protectedMode && !v86Mode else { throw .invalidOpcode }
+        switch d.reg & 7 {
+        case 0, 1: // SLDT, STR
+            let v = UInt64(segs[d.reg & 7 == 0 ? Seg.ldtr : Seg.tr].selector)
+            if d.hasMemory { try writeRM(d, 2, v) } else { setReg(d.rm, opBytes(d), v) }
+        case 2: // LLDT
+            guard cpl == 0 else { throw .gp() }
+            let selector = UInt16(truncatingIfNeeded: try readRM(d, 2))
+            if selector & 0xFFFC == 0 {
+                var s = SegmentRegister(selector: selector, type: 2, s: false)
+                s.unusable = true
+                segs[Seg.ldtr] = s
+                return
+            }
+            guard selector & 4 == 0 else { throw .gp(UInt32(selector & 0xFFFC)) }
+            let desc = try readDescriptor(selector, wide: inLongMode)
+            guard !desc.s, desc.type == 2 else { throw .gp(UInt32(selector & 0xFFFC)) }
+            guard desc.present else { throw .np(UInt32(selector & 0xFFFC)) }
+            segs[Seg.ldtr] = desc.segment(selector: selector)
+        case 3: // LTR
+            guard cpl == 0 else { throw .gp() }
+            let selector = UInt16(truncatingIfNeeded: try readRM(d, 2))
+            guard selector & 0xFFFC != 0, selector & 4 == 0 else { throw .gp(UInt32(selector & 0xFFFC)) }
+            let desc = try readDescriptor(selector, wide: inLongMode)
+            guard !desc.s, desc.type == 1 || desc.type == 9 else { throw .gp(UInt32(selector & 0xFFFC)) }
+            guard desc.present else { throw .np(UInt32(selector & 0xFFFC)) }
+            // Mark the TSS busy.
+            let base = gdtr.base &+ UInt64(selector & 0xFFF8)
+            try writeSystem(base &+ 5, 1, ((desc.low >> 40) & 0xFF) | 2)
+            var s = desc.segment(selector: selector)
+            s.type |= 2
+            segs[Seg.tr] = s
+        case 4, 5: // VERR, VERW
+            let selector = UInt16(truncatingIfNeeded: try readRM(d, 2))
+            var ok = false
+            if selector & 0xFFFC != 0, let desc = try? readDescriptor(selector), desc.s {
+                let privileged = desc.isConforming || (desc.dpl >= cpl && desc.dpl >= UInt8(selector & 3))
+                ok = privileged && (d.reg & 7 == 4 ? desc.isReadable : desc.isWritableData)
+            }
+            setFlags(ok ? RFLAGS.zf : 0, mask: RFLAGS.zf)
+        default:
+            throw .invalidOpcode
+        }
+    }
+
+    func group7(_ d: InstructionRef) throws(CPUException) {
+        if !d.hasMemory {
+            switch d.modrm {
+            case 0xF8: // SWAPGS
+                guard codeBits == 64 else { throw .invalidOpcode }
+                guard cpl == 0 else { throw .gp() }
+                let t = segs[Seg.gs].base
+                segs[Seg.gs].base = msr.kernelGSBase
+                msr.kernelGSBase = t
+                return
+            case 0xF9: // RDTSCP
+                try rdtsc()
+                setReg(1, 4, msr.tscAux & 0xFFFF_FFFF)
+                return
+            case 0xD0: // XGETBV
+                guard cr4 & CR4.osxsave != 0 else { throw .invalidOpcode }
+                guard reg(1, 4) == 0 else { throw .gp() }
+                setReg(0, 4, xcr0 & 0xFFFF_FFFF); setReg(2, 4, xcr0 >> 32)
+                return
+            default:
+                break
+            }
+            switch d.reg & 7 {
+            case 4: setReg(d.rm, opBytes(d), cr0 & 0xFFFF_FFFF)  // SMSW r
+            case 6: try lmsw(UInt64(reg(d.rm, 2)))
+            default: throw unimplementedInstruction(d)
+            }
+            return
+        }
+        let ea = effectiveAddress(d)
+        let seg = Int(d.segment)
+        let baseSize = codeBits == 64 ? 8 : 4
+        switch d.reg & 7 {
+        case 0, 1: // SGDT, SIDT
+            let table = d.reg & 7 == 0 ? gdtr : idtr
+            try write(seg, ea, 2, UInt64(table.limit))
+            try write(seg, (ea &+ 2) & addressMask(d), baseSize, baseSize == 4 ? table.base & 0xFFFF_FFFF : table.base)
+        case 2, 3: // LGDT, LIDT
+            guard cpl == 0 else { throw .gp() }
+            let limit = try read(seg, ea, 2)
+            var base = try read(seg, (ea &+ 2) & addressMask(d), baseSize)
+            if codeBits != 64 && opBytes(d) == 2 { base &= 0xFF_FFFF }
+            let table = DescriptorTableRegister(base: base, limit: UInt16(limit))
+            if d.reg & 7 == 2 { gdtr = table } else { idtr = table }
+        case 4: try writeRM(d, 2, cr0 & 0xFFFF)  // SMSW m16
+        case 6: try lmsw(try readRM(d, 2))
+        case 7: // INVLPG
+            guard cpl == 0 else { throw .gp() }
+            let linear = try linearAddress(seg, ea, 1)
+            tlb.flush(linearPage: linear >> 12)
+        default:
+            throw unimplementedInstruction(d)
+        }
+    }
+
+    /// LMSW: loads PE, MP, EM, TS; cannot clear PE (SDM Vol. 2A, "LMSW").
+    func lmsw(_ v: UInt64) throws(CPUException) {
+        guard cpl == 0 else { throw .gp() }
+        let newLow = (cr0 & CR0.pe) | (v & 0xF)
+        try setCR0((cr0 & ~0xF) | newLow)
+    }
+
+    /// LAR / LSL (SDM Vol. 2A).
+    func loadAccessRightsOrLimit(_ d: InstructionRef, limit: Bool) throws(CPUException) {
+        guard protectedMode && !v86Mode else { throw .invalidOpcode }
+        let osz = opBytes(d)
+        let selector = UInt16(truncatingIfNeeded: try readRM(d, 2))
+        guard selector & 0xFFFC != 0, let desc = try? readDescriptor(selector) else {
+            setFlags(0, mask: RFLAGS.zf); return
+        }
+        var valid: Bool
+        if desc.s {
+            valid = desc.isConforming || (desc.dpl >= cpl && desc.dpl >= UInt8(selector & 3))
+        } else {
+            let allowed: Set<UInt8> = limit ? [1, 2, 3, 9, 0xB] : [1, 2, 3, 4, 5, 9, 0xB, 0xC]
+            valid = allowed.contains(desc.type) && desc.dpl >= cpl && desc.dpl >= UInt8(selector & 3)
+            if inLongMode && ![2, 9, 0xB, 0xC].contains(desc.type) { valid = false }
+        }
+        guard valid else { setFlags(0, mask: RFLAGS.zf); return }
+        if limit {
+            setReg(d.reg, osz, UInt64(desc.limit))
+        } else {
+            setReg(d.reg, osz, (desc.low >> 32) & 0x00F0_FF00)
+        }
+        setFlags(RFLAGS.zf, mask: RFLAGS.zf)
+    }
+
+    // MARK: control and debug registers (SDM Vol. 3A §2.5, Vol. 2B "MOV—Move to/from Control Registers")
+
+    func moveControlOrDebug(_ d: InstructionRef) throws(CPUException) {
+        guard cpl == 0 else { throw .gp() }
+        let n = Int(d.reg)
+        let size = codeBits == 64 ? 8 : 4
+        switch d.opcode {
+        case 0x20:
+            let v: UInt64
+            switch n {
+            case 0: v = cr0
+            case 2: v = cr2
+            case 3: v = cr3
+            case 4: v = cr4
+            case 8: v = cr8
+            default: throw .invalidOpcode
+            }
+            setReg(d.rm, size, v)
+        case 0x22:
+            let v = reg(d.rm, size)
+            switch n {
+            case 0: try setCR0(v)
+            case 2: cr2 = v
+            case 3:
+                cr3 = v
+                tlb.flushAll()
+            case 4: try setCR4(v)
+            case 8: cr8 = v & 0xF
+            default: throw .invalidOpcode
+            }
+            sliceEnd = true
+        case 0x21:
+            let v: UInt64
+            switch n {
+            case 0: v = dr.0
+            case 1: v = dr.1
+            case 2: v = dr.2
+            case 3: v = dr.3
+            case 4, 6: v = dr6
+            case 5, 7: v = dr7
+            default: throw .invalidOpcode
+            }
+            setReg(d.rm, size, v)
+        default:
+            let v = reg(d.rm, size)
+            switch n {
+            case 0: dr.0 = v
+            case 1: dr.1 = v
+            case 2: dr.2 = v
+            case 3: dr.3 = v
+            case 4, 6: dr6 = (v & 0xE00F) | 0xFFFF_0FF0
+            case 5, 7: dr7 = (v & 0xFFFF_2BFF) | 0x400
+            default: throw .invalidOpcode
+            }
+        }
+    }
+
+    func setCR0(_ v: UInt64) throws(CPUException) {
+        var value = (v & 0xFFFF_FFFF) | CR0.et
+        if value & CR0.pg != 0 && value & CR0.pe == 0 { throw .gp() }
+        if value & CR0.nw != 0 && value & CR0.cd == 0 { throw .gp() }
+        // Enabling paging with EFER.LME activates IA-32e mode (SDM Vol. 3A §9.8.5).
+        let enablingPaging = cr0 & CR0.pg == 0 && value & CR0.pg != 0
+        if enablingPaging && msr.efer & EFER.lme != 0 {
+            guard cr4 & CR4.pae != 0 else { throw .gp() }
+            msr.efer |= EFER.lma
+        }
+        if cr0 & CR0.pg != 0 && value & CR0.pg == 0 {
+            if codeBits == 64 { throw .gp() }
+            msr.efer &= ~EFER.lma
+        }
+        value |= 0
+        cr0 = value
+        tlb.flushAll()
+        updateMode()
+        sliceEnd = true
+    }
+
+    func setCR4(_ v: UInt64) throws(CPUException) {
+        let supported: UInt64 = CR4.vme | CR4.pvi | CR4.tsd | CR4.de | CR4.pse | CR4.pae | CR4.mce | CR4.pge
+            | CR4.pce | CR4.osfxsr | CR4.osxmmexcpt
+        guard v & ~supported == 0 else { throw .gp() }
+        if inLongMode && v & CR4.pae == 0 { throw .gp() }
+        cr4 = v
+        tlb.flushAll()
+    }
+
+    // MARK: MSRs and time stamp counter
+
+    func rdmsr() throws(CPUException) {
+        guard cpl == 0 else { throw .gp() }
+        let v: UInt64
+        switch UInt32(truncatingIfNeeded: regs[1]) {
+        case MSR.tsc: v = currentTSC()
+        case MSR.apicBase: v = msr.apicBase
+        case MSR.sysenterCS: v = msr.sysenterCS
+        case MSR.sysenterESP: v = msr.sysenterESP
+        case MSR.sysenterEIP: v = msr.sysenterEIP
+        case MSR.miscEnable: v = msr.miscEnable
+        case MSR.pat: v = msr.pat
+        case MSR.efer: v = msr.efer
+        case MSR.star: v = msr.star
+        case MSR.lstar: v = msr.lstar
+        case MSR.cstar: v = msr.cstar
+        case MSR.sfmask: v = msr.sfmask
+        case MSR.fsBase: v = segs[Seg.fs].base
+        case MSR.gsBase: v = segs[Seg.gs].base
+        case MSR.kernelGSBase: v = msr.kernelGSBase
+        case MSR.tscAux: v = msr.tscAux
+        default: throw .gp()
+        }
+        setReg(0, 4, v & 0xFFFF_FFFF)
+        setReg(2, 4, v >> 32)
+    }
+
+    func wrmsr() throws(CPUException) {
+        guard cpl == 0 else { throw .gp() }
+        let v = (reg(2, 4) << 32) | reg(0, 4)
+        func canonical(_ a: UInt64) throws(CPUException) -> UInt64 {
+            let top = a >> 47
+            guard top == 0 || top == 0x1FFFF else { throw .gp() }
+            return a
+        }
+        switch UInt32(truncatingIfNeeded: regs[1]) {
+        case MSR.tsc: tscOffset = v &- hostTSC()
+        case MSR.apicBase: msr.apicBase = v
+        case MSR.sysenterCS: msr.sysenterCS = v & 0xFFFF
+        case MSR.sysenterESP: msr.sysenterESP = try canonical(v)
+        case MSR.sysenterEIP: msr.sysenterEIP = try canonical(v)
+        case MSR.miscEnable: msr.miscEnable = v
+        case MSR.pat: msr.pat = v
+        case MSR.efer:
+            // SCE, LME, NXE are writable; LMA is read-only (SDM Vol. 3A §2.2.1).
+            guard v & ~(EFER.sce | EFER.lme | EFER.lma | EFER.nxe) == 0 else { throw .gp() }
+            if pagingEnabled && (v & EFER.lme) != (msr.efer & EFER.lme) { throw .gp() }
+            msr.efer = (v & ~EFER.lma) | (msr.efer & EFER.lma)
+            tlb.flushAll()
+        case MSR.star: msr.star = v
+        case MSR.lstar: msr.lstar = try canonical(v)
+        case MSR.cstar: msr.cstar = try canonical(v)
+        case MSR.sfmask: msr.sfmask = v & 0xFFFF_FFFF
+        case MSR.fsBase: segs[Seg.fs].base = try canonical(v)
+        case MSR.gsBase: segs[Seg.gs].base = try canonical(v)
+        case MSR.kernelGSBase: msr.kernelGSBase = try canonical(v)
+        case MSR.tscAux: msr.tscAux = v & 0xFFFF_FFFF
+        default: throw .gp()
+        }
+    }
+
+    func rdtsc() throws(CPUException) {
+        if cr4 & CR4.tsd != 0 && cpl != 0 { throw .gp() }
+        let t = currentTSC()
+        setReg(0, 4, t & 0xFFFF_FFFF)
+        setReg(2, 4, t >> 32)
+    }
+
+    /// The TSC runs at the model's advertised rate from the host's monotonic clock.
+    func hostTSC() -> UInt64 {
+        let ns = MachineClock.monotonicNanoseconds()
+        return ns.multipliedFullWidth(by: UInt64(model.tscKHz)).low / 1_000_000
+    }
+
+    func currentTSC() -> UInt64 { hostTSC() &+ tscOffset }
+
+    // MARK: CPUID
+
+    func cpuid() {
+        let r = model.cpuid(leaf: UInt32(truncatingIfNeeded: regs[0]), subleaf: UInt32(truncatingIfNeeded: regs[1]))
+        setReg(0, 4, UInt64(r.eax)); setReg(3, 4, UInt64(r.ebx))
+        setReg(1, 4, UInt64(r.ecx)); setReg(2, 4, UInt64(r.edx))
+    }
+
+    // MARK: SYSCALL / SYSRET (SDM Vol. 2B), SYSENTER / SYSEXIT
+
+    func syscall() throws(CPUException) {
+        guard inLongMode, msr.efer & EFER.sce != 0 else { throw .invalidOpcode }
+        let star = msr.star
+        let csSelector = UInt16((star >> 32) & 0xFFFC)
+        regs[1] = rip
+        regs[11] = rflags & ~RFLAGS.rf
+        if codeBits == 64 { rip = msr.lstar } else { rip = msr.cstar }
+        rflags = rflags & ~msr.sfmask & ~RFLAGS.rf
+        segs[Seg.cs] = SegmentRegister(selector: csSelector, base: 0, limit: 0xFFFF_FFFF, type: 0xB, dpl: 0, l: true, db: false, g: true)
+        segs[Seg.ss] = SegmentRegister(selector: csSelector &+ 8, base: 0, limit: 0xFFFF_FFFF, type: 0x3, dpl: 0, db: true, g: true)
+        updateMode()
+        sliceEnd = true
+    }
+
+    func sysret(_ d: InstructionRef) throws(CPUException) {
+        guard inLongMode, msr.efer & EFER.sce != 0 else { throw .invalidOpcode }
+        guard cpl == 0 else { throw .gp() }
+        let base = UInt16((msr.star >> 48) & 0xFFFF)
+        let to64 = opBytes(d) == 8
+        if to64 {
+            let top = regs[1] >> 47
+            guard top == 0 || top == 0x1FFFF else { throw .gp() }
+            rip = regs[1]
+            segs[Seg.cs] = SegmentRegister(selector: (base &+ 16) | 3, base: 0, limit: 0xFFFF_FFFF, type: 0xB, dpl: 3, l: true, db: false, g: true)
+        } else {
+            rip = regs[1] & 0xFFFF_FFFF
+            segs[Seg.cs] = SegmentRegister(selector: base | 3, base: 0, limit: 0xFFFF_FFFF, type: 0xB, dpl: 3, db: true, g: true)
+        }
+        rflags = (regs[11] & 0x3C_7FD7) | 2
+        segs[Seg.ss] = SegmentRegister(selector: (base &+ 8) | 3, base: 0, limit: 0xFFFF_FFFF, type: 0x3, dpl: 3, db: true, g: true)
+        updateMode()
+        sliceEnd = true
+    }
+
+    func sysenter() throws(CPUException) {
+        guard protectedMode, msr.sysenterCS & 0xFFFC != 0 else { throw .gp() }
+        let cs = UInt16(msr.sysenterCS & 0xFFFC)
+        flagsBase &= ~(RFLAGS.vm | RFLAGS.if | RFLAGS.rf)
+        let long = inLongMode
+        segs[Seg.cs] = SegmentRegister(selector: cs, base: 0, limit: 0xFFFF_FFFF, type: 0xB, dpl: 0, l: long, db: !long, g: true)
+        segs[Seg.ss] = SegmentRegister(selector: cs &+ 8, base: 0, limit: 0xFFFF_FFFF, type: 0x3, dpl: 0, db: true, g: true)
+        updateMode()
+        regs[4] = long ? msr.sysenterESP : msr.sysenterESP & 0xFFFF_FFFF
+        rip = long ? msr.sysenterEIP : msr.sysenterEIP & 0xFFFF_FFFF
+        sliceEnd = true
+    }
+
+    func sysexit(_ d: InstructionRef) throws(CPUException) {
+        guard protectedMode, cpl == 0, msr.sysenterCS & 0xFFFC != 0 else { throw .gp() }
+        let base = UInt16(msr.sysenterCS & 0xFFFC)
+        if opBytes(d) == 8 {
+            segs[Seg.cs] = SegmentRegister(selector: (base &+ 32) | 3, base: 0, limit: 0xFFFF_FFFF, type: 0xB, dpl: 3, l: true, db: false, g: true)
+            segs[Seg.ss] = SegmentRegister(selector: (base &+ 40) | 3, base: 0, limit: 0xFFFF_FFFF, type: 0x3, dpl: 3, db: true, g: true)
+            regs[4] = regs[1]
+            rip = regs[2]
+        } else {
+            segs[Seg.cs] = SegmentRegister(selector: (base &+ 16) | 3, base: 0, limit: 0xFFFF_FFFF, type: 0xB, dpl: 3, db: true, g: true)
+            segs[Seg.ss] = SegmentRegister(selector: (base &+ 24) | 3, base: 0, limit: 0xFFFF_FFFF, type: 0x3, dpl: 3, db: true, g: true)
+            regs[4] = regs[1] & 0xFFFF_FFFF
+            rip = regs[2] & 0xFFFF_FFFF
+        }
+        updateMode()
+        sliceEnd = true
+    }
+}

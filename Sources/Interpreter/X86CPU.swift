@@ -1,0 +1,207 @@
+import MachineCore
+import X86Decoder
+
+/// Segment register numbers, in encoding order, plus the system segment registers.
+enum Seg {
+    static let es = 0, cs = 1, ss = 2, ds = 3, fs = 4, gs = 5, ldtr = 6, tr = 7
+}
+
+/// The interpreter's CPU: the architectural state of one vCPU and the machinery to execute
+/// x86 code against guest memory and the machine's buses.
+///
+/// Hot state lives behind unsafe pointers or in plain stored scalars of this final class, never
+/// in Swift collections (DESIGN.md, "How the interpreter is built to be fast").
+public final class X86CPU {
+    // MARK: machine connections
+    public let memory: GuestMemory
+    public let portBus: PortIOBus
+    public let mmioBus: MMIOBus
+    public let lock: Lock
+    public var model: CPUModel
+    public weak var interruptSource: InterruptSource?
+
+    // MARK: architectural registers
+    /// RAX..R15.
+    let regs: UnsafeMutablePointer<UInt64>
+    var rip: UInt64 = 0
+    /// RFLAGS with the arithmetic flags valid only when `lazy.op == .none`.
+    var flagsBase: UInt64 = 2
+    var lazy = LazyFlags()
+    /// ES, CS, SS, DS, FS, GS, LDTR, TR with their descriptor caches.
+    let segs: UnsafeMutablePointer<SegmentRegister>
+    var gdtr = DescriptorTableRegister()
+    var idtr = DescriptorTableRegister(base: 0, limit: 0x3FF)
+    var cr0: UInt64 = 0x6000_0010
+    var cr2: UInt64 = 0
+    var cr3: UInt64 = 0
+    var cr4: UInt64 = 0
+    var cr8: UInt64 = 0
+    var dr: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    var dr6: UInt64 = 0xFFFF_0FF0
+    var dr7: UInt64 = 0x400
+    var msr = ModelSpecificRegisters()
+    var fpu = FPUState()
+    var xcr0: UInt64 = 1
+    /// Guest TSC = host-derived TSC + offset (WRMSR to IA32_TSC sets the offset).
+    var tscOffset: UInt64 = 0
+
+    // MARK: derived mode (recomputed by `updateMode()` whenever CR0, EFER, CS or RFLAGS.VM change)
+    /// Code bitness: 16, 32 or 64.
+    var codeBits = 16
+    /// 16 or 32 (SS.B), 64 in 64-bit mode.
+    var stackBits = 16
+    var cpl: UInt8 = 0
+    var inLongMode = false
+    var protectedMode: Bool { cr0 & CR0.pe != 0 }
+    var v86Mode: Bool { flagsBase & RFLAGS.vm != 0 }
+    var pagingEnabled: Bool { cr0 & CR0.pg != 0 }
+
+    // MARK: events
+    var halted = false
+    /// Interrupts are inhibited until after the next instruction (STI, MOV SS, POP SS).
+    var interruptShadow = false
+    var nmiPending = false
+    /// Exception being delivered, for the double-fault rules.
+    var deliveringVector: Int = -1
+    /// Set by a handler to end the current run slice (mode change, HLT, I/O that stopped the machine).
+    var sliceEnd = false
+    /// Set when the CPU shut down (triple fault).
+    var shutdownReason: String?
+
+    /// The vector of the last exception or interrupt delivered (for conformance runners).
+    public var lastDeliveredVector: UInt8?
+    public var isHalted: Bool { halted }
+
+    /// Writes one byte of guest-physical memory as a device or a test harness would,
+    /// invalidating decoded code from that page.
+    public func pokePhysical(_ address: UInt64, _ byte: UInt8) {
+        physicalWrite(address, size: 1, value: UInt64(byte))
+    }
+
+    // MARK: statistics
+    public internal(set) var instructionsRetired: UInt64 = 0
+    /// Valid encodings the interpreter does not implement, by mnemonic; each raised #UD.
+    public internal(set) var unimplemented: [String: Int] = [:]
+    public internal(set) var unimplementedCount = 0
+
+    // MARK: caches
+    /// The linear page instructions were last fetched from (+1; 0 = none) and its physical
+    /// page base: consecutive instructions on one page skip the TLB. Cleared with the TLB.
+    var fetchPageTag: UInt64 = 0
+    var fetchPagePhysical: UInt64 = 0
+
+    let tlb: SoftwareTLB
+    let codeCache: DecodedCodeCache
+    let decoders: (X86Decoder, X86Decoder, X86Decoder)
+    /// The ISA table's per-form records (read at decode time only).
+    let formTable: UnsafeMutablePointer<FormInfo>
+
+    public init(memory: GuestMemory, portBus: PortIOBus, mmioBus: MMIOBus, lock: Lock, model: CPUModel = .swiftpc) {
+        self.memory = memory
+        self.portBus = portBus
+        self.mmioBus = mmioBus
+        self.lock = lock
+        self.model = model
+        regs = .allocate(capacity: 16)
+        regs.initialize(repeating: 0, count: 16)
+        segs = .allocate(capacity: 8)
+        segs.initialize(repeating: SegmentRegister(), count: 8)
+        tlb = SoftwareTLB()
+        codeCache = DecodedCodeCache(memory: memory)
+        decoders = (X86Decoder(bitness: 16)!, X86Decoder(bitness: 32)!, X86Decoder(bitness: 64)!)
+        formTable = ISATables.shared.forms
+        tlb.onFlush = { [unowned self] in self.fetchPageTag = 0 }
+        setState(CPUState())
+    }
+
+    deinit {
+        regs.deallocate()
+        segs.deallocate()
+    }
+
+    // MARK: CPUState in and out
+
+    public func setState(_ s: CPUState) {
+        for i in 0..<16 { regs[i] = s.gpr[i] }
+        rip = s.rip
+        lazy.op = .none
+        flagsBase = (s.rflags & 0x3F_7FD7) | 2
+        let all = [s.es, s.cs, s.ss, s.ds, s.fs, s.gs, s.ldtr, s.tr]
+        for i in 0..<8 { segs[i] = all[i] }
+        gdtr = s.gdtr
+        idtr = s.idtr
+        cr0 = s.cr0; cr2 = s.cr2; cr3 = s.cr3; cr4 = s.cr4; cr8 = s.cr8
+        dr = (s.dr[0], s.dr[1], s.dr[2], s.dr[3])
+        dr6 = s.dr6; dr7 = s.dr7
+        msr = s.msr
+        tscOffset = s.msr.tsc &- hostTSC()
+        fpu = s.fpu
+        xcr0 = s.fpu.xcr0
+        halted = s.halted
+        interruptShadow = s.interruptShadow
+        nmiPending = s.nmiPending
+        shutdownReason = nil
+        updateMode()
+        tlb.flushAll()
+    }
+
+    public func getState() -> CPUState {
+        var s = CPUState()
+        for i in 0..<16 { s.gpr[i] = regs[i] }
+        s.rip = rip
+        s.rflags = rflags
+        s.es = segs[Seg.es]; s.cs = segs[Seg.cs]; s.ss = segs[Seg.ss]; s.ds = segs[Seg.ds]
+        s.fs = segs[Seg.fs]; s.gs = segs[Seg.gs]; s.ldtr = segs[Seg.ldtr]; s.tr = segs[Seg.tr]
+        s.gdtr = gdtr; s.idtr = idtr
+        s.cr0 = cr0; s.cr2 = cr2; s.cr3 = cr3; s.cr4 = cr4; s.cr8 = cr8
+        s.dr = [dr.0, dr.1, dr.2, dr.3]
+        s.dr6 = dr6; s.dr7 = dr7
+        s.msr = msr
+        s.msr.tsc = currentTSC()
+        s.fpu = fpu
+        s.fpu.xcr0 = xcr0
+        s.halted = halted
+        s.interruptShadow = interruptShadow
+        s.nmiPending = nmiPending
+        return s
+    }
+
+    /// Recomputes the derived mode after a change of CR0, EFER, CS, SS or RFLAGS.VM.
+    func updateMode() {
+        inLongMode = msr.efer & EFER.lma != 0
+        let cs = segs[Seg.cs]
+        if inLongMode && cs.l {
+            codeBits = 64
+        } else if protectedMode && !v86Mode {
+            codeBits = cs.db ? 32 : 16
+        } else {
+            codeBits = 16
+        }
+        if !protectedMode {
+            cpl = 0
+        } else if v86Mode {
+            cpl = 3
+        } else {
+            cpl = cs.dpl
+        }
+        // TLB entries carry no privilege: refill them when user/supervisor changes.
+        if (cpl == 3) != tlb.filledForUser {
+            tlb.flushAll()
+            tlb.filledForUser = cpl == 3
+        }
+        stackBits = codeBits == 64 ? 64 : (segs[Seg.ss].db && protectedMode && !v86Mode ? 32 : 16)
+    }
+
+    @inline(__always)
+    func decoder(for bits: Int) -> X86Decoder {
+        bits == 64 ? decoders.2 : (bits == 32 ? decoders.1 : decoders.0)
+    }
+
+    /// Records a valid encoding that the interpreter does not implement, and raises #UD.
+    func unimplementedInstruction(_ d: InstructionRef) -> CPUException {
+        let name = ISATables.shared.mnemonicNames[Int(d.mnemonic)]
+        unimplemented[name, default: 0] += 1
+        unimplementedCount += 1
+        return .invalidOpcode
+    }
+}

@@ -1,1 +1,0 @@
-// The x86 decoder and disassembler (issue 3).

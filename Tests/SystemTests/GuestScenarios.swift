@@ -1,0 +1,105 @@
+import Foundation
+import XCTest
+
+/// The project's small guests, run through `swiftpc run` on one engine. The KVM and the
+/// interpreter test classes call the same scenarios, so both engines must give the same
+/// output and exit status.
+enum GuestScenarios {
+    static func realModeGuestPrintsOverTheUART(_ accel: String) throws {
+        let r = try SwiftPCProcess.run(["run", "--accel", accel, "--bios", try SwiftPCProcess.guest("hello-realmode")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "Hello from real mode\r\nrep outsb works\r\n")
+    }
+
+    static func longModeGuestPrintsOverTheUART(_ accel: String) throws {
+        let r = try SwiftPCProcess.run(["run", "--accel", accel, "--kernel", try SwiftPCProcess.guest("hello-longmode")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "multiboot entry in 32-bit protected mode\r\nHello from long mode\r\n")
+    }
+
+    static func multibootGuestReadsCommandLineAndModule(_ accel: String) throws {
+        let module = try SwiftPCProcess.temporaryFile("module.txt", contents: Data("payload-from-module".utf8))
+        let r = try SwiftPCProcess.run(["run", "--accel", accel, "--kernel", try SwiftPCProcess.guest("multiboot-args"),
+                                        "--initrd", module, "--append", "quiet exit=21 tail"])
+        XCTAssertEqual(r.status, (21 << 1) | 1, r.stderr)
+        XCTAssertTrue(r.stdout.contains("cmdline: quiet exit=21 tail\r\n"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("module: payload-from-module\r\n"), r.stdout)
+    }
+
+    static func timerInterruptsFromThePITThroughThePIC(_ accel: String) throws {
+        let r = try SwiftPCProcess.run(["run", "--accel", accel, "--bios", try SwiftPCProcess.guest("pit-pic")])
+        XCTAssertEqual(r.status, (0x10 << 1) | 1, r.stderr)
+        XCTAssertTrue(r.stdout.contains("timer interrupts counted: 0x14"), r.stdout)
+        // 20 ticks at 100 Hz take 0.2 s of guest time.
+        XCTAssertGreaterThan(r.seconds, 0.15)
+    }
+
+    static func rtcGuestReadsHostTime(_ accel: String) throws {
+        let before = Date()
+        let r = try SwiftPCProcess.run(["run", "--accel", accel, "--bios", try SwiftPCProcess.guest("rtc")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        guard let line = r.stdout.split(separator: "\r\n").first(where: { $0.hasPrefix("RTC ") }) else {
+            return XCTFail("no RTC line in \(r.stdout)")
+        }
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        guard let guestTime = formatter.date(from: String(line.dropFirst(4))) else {
+            return XCTFail("cannot parse \(line)")
+        }
+        XCTAssertLessThan(abs(guestTime.timeIntervalSince(before)), 60, "guest \(line), host \(before)")
+    }
+
+    static func demoKernelGreetsAndPowersOff(_ accel: String) throws {
+        let r = try SwiftPCProcess.run(["run", "--accel", accel, "-m", "128M", "--kernel", try SwiftPCProcess.guest("demo"),
+                                        "--append", "hello"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("swiftpc demo kernel: hello, world!\r\n"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("memory: 128 MiB"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("command line: hello\r\n"), r.stdout)
+    }
+
+    static func tripleFaultExitsWithStatus4AndARegisterDump(_ accel: String) throws {
+        let r = try SwiftPCProcess.run(["run", "--accel", accel, "--kernel", try SwiftPCProcess.guest("triple-fault")])
+        XCTAssertEqual(r.status, 4, r.stderr)
+        XCTAssertEqual(r.stdout, "about to triple fault\r\n")
+        XCTAssertTrue(r.stderr.contains("triple fault"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("RIP=0000000000100037"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("IDT=     0000000000000000 00000000"), r.stderr)
+    }
+
+    static func guestResetRestartsTheMachineAndCMOSSurvives(_ accel: String) throws {
+        let r = try SwiftPCProcess.run(["run", "--accel", accel, "--bios", try SwiftPCProcess.guest("reset")])
+        XCTAssertEqual(r.status, (2 << 1) | 1, r.stderr)
+        XCTAssertEqual(r.stdout, "boot, resets so far: 00\r\nboot, resets so far: 01\r\nboot, resets so far: 02\r\n")
+    }
+
+    static func noRebootTurnsAResetIntoStatus8(_ accel: String) throws {
+        let r = try SwiftPCProcess.run(["run", "--accel", accel, "--no-reboot", "--bios", try SwiftPCProcess.guest("reset")])
+        XCTAssertEqual(r.status, 8, r.stderr)
+        XCTAssertEqual(r.stdout, "boot, resets so far: 00\r\n")
+    }
+
+    static func serialToAFile(_ accel: String) throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("swiftpc-serial-\(getpid())-\(accel).txt").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let r = try SwiftPCProcess.run(["run", "--accel", accel, "--serial", "file:\(path)",
+                                        "--bios", try SwiftPCProcess.guest("hello-realmode")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "")
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "Hello from real mode\r\nrep outsb works\r\n")
+    }
+
+    static func sigtermStopsTheMachineWithStatus143(_ accel: String) throws {
+        // A guest halted with interrupts off runs until something outside stops it.
+        let process = Process()
+        process.executableURL = SwiftPCProcess.binary
+        process.arguments = ["run", "--accel", accel, "--serial", "none", "--bios", try SwiftPCProcess.guest("halt-forever")]
+        try process.run()
+        usleep(300_000)
+        XCTAssertTrue(process.isRunning)
+        process.terminate()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 128 + SIGTERM)
+    }
+}
