@@ -115,8 +115,53 @@ extension X86CPU {
     }
 
     /// Evaluates condition code `cc` (the low 4 bits of Jcc/SETcc/CMOVcc; SDM Vol. 1, Appendix B).
+    /// After CMP/SUB, logic operations and INC/DEC/ADD the common conditions come straight from
+    /// the operands and result, without computing the flags.
     @inline(__always)
     func condition(_ cc: UInt8) -> Bool {
+        let l = lazy
+        let mask = sizeMask(l.size)
+        var r: Bool
+        switch l.op {
+        case .sub:
+            let a = l.a & mask, b = l.b & mask
+            switch cc >> 1 {
+            case 1: r = a < b
+            case 2: r = a == b
+            case 3: r = a <= b
+            case 4: r = (a &- b) & signBit(l.size) != 0
+            case 6: r = signExtendLazy(a, l.size) < signExtendLazy(b, l.size)
+            case 7: r = signExtendLazy(a, l.size) <= signExtendLazy(b, l.size)
+            default: return conditionFromFlags(cc)
+            }
+        case .logic, .add, .inc, .dec:
+            let result = l.result & mask
+            switch cc >> 1 {
+            case 2: r = result == 0
+            case 4: r = result & signBit(l.size) != 0
+            default:
+                guard l.op == .logic else { return conditionFromFlags(cc) }
+                // CF = OF = 0 after a logic operation.
+                switch cc >> 1 {
+                case 0, 1: r = false
+                case 3: r = result == 0
+                case 6: r = result & signBit(l.size) != 0
+                case 7: r = result == 0 || result & signBit(l.size) != 0
+                default: return conditionFromFlags(cc)
+                }
+            }
+        default:
+            return conditionFromFlags(cc)
+        }
+        return cc & 1 == 0 ? r : !r
+    }
+
+    @inline(__always) func signExtendLazy(_ v: UInt64, _ size: Int) -> Int64 {
+        let shift = UInt64(64 - size * 8)
+        return Int64(bitPattern: v << shift) >> Int64(shift)
+    }
+
+    func conditionFromFlags(_ cc: UInt8) -> Bool {
         let f = rflags
         let r: Bool
         switch cc >> 1 {
