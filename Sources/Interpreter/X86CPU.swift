@@ -66,7 +66,7 @@ public final class X86CPU {
     /// Set by a handler to end the current run slice (mode change, HLT, I/O that stopped the machine).
     var sliceEnd = false
     /// Set when the CPU shut down (triple fault).
-    var shutdownReason: String?
+    public internal(set) var shutdownReason: String?
 
     /// The vector of the last exception or interrupt delivered (for conformance runners).
     public var lastDeliveredVector: UInt8?
