@@ -70,8 +70,16 @@ extension X86CPU {
             let size = op == 0xC0 ? 1 : osz
             let a = try readRM(d, size)
             let r = alu(0, a, reg(d.reg, size), size)
-            try writeRM(d, size, r)
-            setReg(d.reg, size, a)
+            // XADD: SRC <- DEST, then DEST <- sum (SDM Vol. 2B), so with both operands the
+            // same register the sum wins. A memory destination is written first so that a
+            // fault leaves the register unchanged.
+            if d.hasMemory {
+                try writeRM(d, size, r)
+                setReg(d.reg, size, a)
+            } else {
+                setReg(d.reg, size, a)
+                try writeRM(d, size, r)
+            }
         case 0xC7: try group9(d)
         case 0xC8...0xCF:
             let v = reg(d.rm, osz)
