@@ -35,7 +35,7 @@ let package = Package(
         .testTarget(name: "MachineTests", dependencies: ["Machine", "MachineCore", "Devices"]),
         // Runs the built `swiftpc` binary as a user would: guests, exit statuses, bad input.
         .testTarget(name: "SystemTests"),
-        .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Interpreter", "MachineCore"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Interpreter", "MachineCore", "KVMAccel"]),
     ],
     swiftLanguageModes: [.v5]
 )

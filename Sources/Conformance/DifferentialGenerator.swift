@@ -1,0 +1,337 @@
+import MachineCore
+import X86Decoder
+
+/// A small seedable generator (SplitMix64): the same seed gives the same streams on every
+/// machine, so a mismatch can be reproduced from its seed and stream index.
+public struct DifferentialRandom {
+    var state: UInt64
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in 0..<n (n > 0).
+    public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+
+    public mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
+
+    /// A register value with the interesting edges more often than uniform bits would give.
+    public mutating func interestingValue() -> UInt64 {
+        switch below(8) {
+        case 0: return UInt64(below(256))
+        case 1: return ~UInt64(below(256)) &+ 1
+        case 2: return [0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0x8000, 0xFFFF, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF,
+                        0x7FFF_FFFF_FFFF_FFFF, 0x8000_0000_0000_0000, ~0][below(14)]
+        case 3: return next() & 0xFFFF_FFFF
+        default: return next()
+        }
+    }
+}
+
+/// One generated instruction: its bytes and the form the decoder gives them.
+public struct DifferentialInstruction: Equatable, Sendable {
+    public var bytes: [UInt8]
+    public var form: UInt16
+}
+
+/// Builds random streams of user-mode integer instructions from the ISA table: every
+/// legacy-encoded one-byte and 0F form valid in 64-bit mode that a user program can run
+/// without faulting, leaving the CPU, or reading state the two engines do not share.
+/// Register operands never name RSP or the data base register; memory operands are
+/// always `[r14 + disp]` inside the data page.
+public final class DifferentialGenerator {
+    /// Where an encoding's bytes come from: prefixes, map, opcode and a ModRM skeleton.
+    struct Template: Hashable {
+        /// Legacy prefixes before REX: operand size (66) and the mandatory F3/F2.
+        var legacy: [UInt8]
+        var rexW: Bool
+        /// 0 one-byte map, 1 0F map.
+        var map: UInt8
+        var opcode: UInt8
+        var hasModRM: Bool
+        /// ModRM.reg when it selects the form (group opcodes), else nil (a register operand).
+        var fixedReg: UInt8?
+        var memory: Bool
+    }
+
+    /// Forms the generator may emit, with the templates that encode them.
+    let templates: [UInt16: [Template]]
+    public let formIDs: [UInt16]
+    /// The forms grouped by mnemonic: streams pick a mnemonic first, so that one with many
+    /// forms (the hint NOPs of 0F 18-1F) is not drawn more often than ADD.
+    let formsByMnemonic: [[UInt16]]
+    let decoder = X86Decoder(bitness: 64)!
+    let forms = ISATables.shared.forms
+
+    /// CPUID feature sets of the forms allowed: the base ISA and what the interpreter's CPU
+    /// model and every x86-64 host have. LZCNT/TZCNT, MOVBE and BMI are left out because the
+    /// model does not advertise them (the host would run F3 0F BD as LZCNT, the model as BSR).
+    static let allowedFeatures: Set<String> = ["CMOV", "CX8", "INTEL8086", "INTEL186", "INTEL286", "INTEL386",
+                                               "INTEL486", "MULTIBYTENOP", "POPCNT", "X64"]
+
+    /// Mnemonics left out although their operands qualify: control flow, I/O, system and
+    /// identification instructions, anything whose result depends on machine state that the
+    /// host and the interpreter do not share (descriptor tables under kvm_pvm, TSC, random
+    /// numbers), flag loads that could set TF/IF, and stack-frame instructions that move RSP
+    /// wholesale.
+    static let excludedMnemonics: Set<String> = [
+        "JMP", "CALL", "RET", "RETF", "IRET", "IRETD", "IRETQ", "INT", "INT1", "INT3", "INTO", "SYSCALL", "SYSRET",
+        "SYSENTER", "SYSEXIT", "LOOP", "LOOPE", "LOOPNE", "JRCXZ", "JECXZ", "JCXZ", "JO", "JNO", "JB", "JNB", "JZ",
+        "JNZ", "JBE", "JNBE", "JS", "JNS", "JP", "JNP", "JL", "JNL", "JLE", "JNLE",
+        "IN", "OUT", "INSB", "INSW", "INSD", "OUTSB", "OUTSW", "OUTSD", "HLT", "CLI", "STI", "POPF", "POPFQ", "POPFD",
+        "CPUID", "RDTSC", "RDTSCP", "RDPMC", "RDRAND", "RDSEED", "RDPID", "UD0", "UD1", "UD2",
+        "LAR", "LSL", "VERR", "VERW", "SGDT", "SIDT", "SLDT", "STR", "SMSW", "LGDT", "LIDT", "LLDT", "LTR", "LMSW",
+        "LFS", "LGS", "LSS", "ENTER", "LEAVE", "CMPXCHG16B", "PAUSE",
+        // DIV/IDIV fault on a zero divisor or an overflowing quotient; not generated yet.
+        "DIV", "IDIV",
+    ]
+
+    /// Forms generated with a memory operand only, because their register form differs
+    /// between CPU vendors by design (see `hostQuirkForms`).
+    public let memoryOnlyForms: Set<UInt16>
+
+    /// Register forms whose result depends on the host CPU's vendor, to leave out when the
+    /// host is not the vendor the interpreter's model follows (GenuineIntel): CMPXCHG r32
+    /// with unequal operands writes the destination back (zero-extending it) on Intel and
+    /// leaves it alone on AMD.
+    public static let amdRegisterQuirkForms: Set<UInt16> = [FormID.CMPXCHG_RM32_R32]
+
+    public init(memoryOnlyForms: Set<UInt16> = []) {
+        self.memoryOnlyForms = memoryOnlyForms
+        var byForm: [UInt16: Set<Template>] = [:]
+        let dec = decoder
+        for map: UInt8 in 0...1 {
+            for opcode in 0...255 {
+                for (legacy, rexW) in DifferentialGenerator.prefixSets {
+                    for memory in [false, true] {
+                        for reg: UInt8 in 0...7 {
+                            var t = Template(legacy: legacy, rexW: rexW, map: map, opcode: UInt8(opcode), hasModRM: true,
+                                             fixedReg: reg, memory: memory)
+                            let bytes = DifferentialGenerator.skeleton(t, reg: reg, rexRB: 0) + [UInt8](repeating: 0, count: 12)
+                            let d = dec.decode(bytes)
+                            guard d.isValid, DifferentialGenerator.allowed(d) else { continue }
+                            let info = ISATables.shared.forms[Int(d.form)]
+                            t.hasModRM = info.has(FormAttributes.hasModRM)
+                            if !t.hasModRM {
+                                t.fixedReg = nil
+                                t.memory = false
+                            } else if !DifferentialGenerator.regIsOperand(info) {
+                                t.fixedReg = reg
+                            } else {
+                                t.fixedReg = nil
+                            }
+                            if t.hasModRM && d.hasMemory != memory { continue }
+                            if !d.hasMemory && memoryOnlyForms.contains(d.form) { continue }
+                            byForm[d.form, default: []].insert(t)
+                        }
+                    }
+                }
+            }
+        }
+        var result: [UInt16: [Template]] = [:]
+        for (form, set) in byForm {
+            result[form] = set.sorted { ($0.map, $0.opcode, $0.legacy.lexicographicallyPrecedes($1.legacy) ? 0 : 1, $0.rexW ? 1 : 0, $0.fixedReg ?? 9, $0.memory ? 1 : 0)
+                < ($1.map, $1.opcode, $1.legacy.lexicographicallyPrecedes($0.legacy) ? 0 : 1, $1.rexW ? 1 : 0, $1.fixedReg ?? 9, $1.memory ? 1 : 0) }
+        }
+        templates = result
+        formIDs = result.keys.sorted()
+        var groups: [UInt16: [UInt16]] = [:]
+        for f in formIDs { groups[ISATables.shared.forms[Int(f)].mnemonic, default: []].append(f) }
+        formsByMnemonic = groups.keys.sorted().map { groups[$0]! }
+    }
+
+    /// Prefix combinations the catalogue tries: operand size 16/32/64, and F3/F2 for the
+    /// forms that need them as mandatory prefixes (POPCNT).
+    static let prefixSets: [([UInt8], Bool)] = [([], false), ([0x66], false), ([], true), ([0xF3], false),
+                                                ([0x66, 0xF3], false), ([0xF3], true), ([0xF2], false)]
+
+    /// The bytes of a template with ModRM.reg = `reg` and r/m = r14 ([r14] or r14/r14d/...),
+    /// before displacement and immediates.
+    static func skeleton(_ t: Template, reg: UInt8, rexRB: UInt8, mod: UInt8 = 0) -> [UInt8] {
+        var out: [UInt8] = []
+        out.append(contentsOf: t.legacy)
+        var rex: UInt8 = t.rexW ? 0x48 : 0
+        if t.hasModRM { rex |= 0x41 }   // REX.B: r/m = r14 (register 6 + 8)
+        rex |= rexRB
+        if rex != 0 { out.append(rex | 0x40) }
+        if t.map == 1 { out.append(0x0F) }
+        out.append(t.opcode)
+        if t.hasModRM {
+            let m: UInt8 = t.memory ? mod : 3
+            out.append(m << 6 | (reg & 7) << 3 | 6)
+        }
+        return out
+    }
+
+    /// Whether ModRM.reg names an operand of the form (rather than selecting it).
+    static func regIsOperand(_ info: FormInfo) -> Bool {
+        for i in 0..<info.operandCount {
+            switch info.operand(i) {
+            case .r8_reg, .r16_reg, .r32_reg, .r64_reg, .r16_reg_mem, .r32_reg_mem, .r64_reg_mem: return true
+            default: continue
+            }
+        }
+        return false
+    }
+
+    /// The form rules: legacy encoding, 64-bit mode, unprivileged, integer operands only,
+    /// no implicit memory other than the stack, not excluded by mnemonic or CPUID feature.
+    static func allowed(_ d: DecodedInstruction) -> Bool {
+        let t = ISATables.shared
+        let info = t.forms[Int(d.form)]
+        guard info.encoding == 0, info.map <= 1, info.modes & 4 != 0, !info.has(FormAttributes.privileged) else { return false }
+        let name = t.mnemonicNames[Int(info.mnemonic)].uppercased()
+        if excludedMnemonics.contains(name) { return false }
+        // 16-bit SHLD/SHRD by CL: a count above 16 leaves the result undefined (SDM Vol. 2B).
+        if (name == "SHLD" || name == "SHRD") && info.operandSize == 16 && info.operand(2) == .cl { return false }
+        for f in t.cpuidFeatures(ofForm: d.form) where !allowedFeatures.contains(f) { return false }
+        for i in 0..<info.operandCount {
+            switch info.operand(i) {
+            case .mem, .r8_or_mem, .r16_or_mem, .r32_or_mem, .r64_or_mem, .r8_reg, .r8_opcode, .r16_reg, .r16_reg_mem,
+                 .r16_rm, .r16_opcode, .r32_reg, .r32_reg_mem, .r32_rm, .r32_opcode, .r64_reg, .r64_reg_mem, .r64_rm,
+                 .r64_opcode, .al, .cl, .ax, .dx, .eax, .rax, .imm8, .imm8_const_1, .imm8sex16, .imm8sex32,
+                 .imm8sex64, .imm16, .imm32, .imm32sex64, .imm64:
+                continue
+            default:
+                return false
+            }
+        }
+        return true
+    }
+
+    /// Register numbers the generated operands may name: all but RSP and the data base.
+    static func usableRegister(_ r: UInt8) -> Bool {
+        r != 4 && Int(r) != DifferentialGuest.dataBaseRegister
+    }
+
+    /// Checks the decoded operands of a candidate: registers usable, memory only [r14 + disp]
+    /// inside the data page, BT* with a register bit offset never on memory (the offset can
+    /// reach far outside the page).
+    func operandsUsable(_ d: DecodedInstruction) -> Bool {
+        let info = forms[Int(d.form)]
+        let name = ISATables.shared.mnemonicNames[Int(info.mnemonic)].uppercased()
+        for i in 0..<info.operandCount {
+            switch info.operand(i) {
+            case .r8_reg, .r16_reg, .r32_reg, .r64_reg, .r16_reg_mem, .r32_reg_mem, .r64_reg_mem:
+                if !DifferentialGenerator.usableRegister(d.reg) { return false }
+            case .r8_opcode, .r16_opcode, .r32_opcode, .r64_opcode, .r16_rm, .r32_rm, .r64_rm:
+                if !DifferentialGenerator.usableRegister(d.rm) { return false }
+            case .r8_or_mem, .r16_or_mem, .r32_or_mem, .r64_or_mem:
+                if !d.hasMemory && !DifferentialGenerator.usableRegister(d.rm) { return false }
+            default:
+                continue
+            }
+        }
+        if d.hasMemory {
+            guard Int(d.memoryBase) == DifferentialGuest.dataBaseRegister, d.memoryIndex == Register.none,
+                  d.displacement >= -0x7F0, d.displacement <= 0x7F0 else { return false }
+            if name.hasPrefix("BT"), info.operand(1) != .imm8 { return false }
+        }
+        if (name == "SHLD" || name == "SHRD") && info.operandSize == 16 && d.immediate & 31 > 16 { return false }
+        return true
+    }
+
+    /// One random instruction of `form`, or nil when the attempts found no usable encoding.
+    public func instruction(form: UInt16, _ rng: inout DifferentialRandom) -> DifferentialInstruction? {
+        guard let list = templates[form] else { return nil }
+        for _ in 0..<8 {
+            let t = list[rng.below(list.count)]
+            let reg = t.fixedReg ?? UInt8(rng.below(8))
+            // REX.R (0x44) extends ModRM.reg, REX.B (0x41) extends r/m or the opcode register;
+            // with a ModRM the skeleton already sets REX.B for r14.
+            var rexRB: UInt8 = 0
+            if rng.chance(40) { rexRB |= 0x44 }
+            if !t.hasModRM && rng.chance(40) { rexRB |= 0x41 }
+            let mod: UInt8 = t.memory ? UInt8(rng.below(3)) : 3
+            var bytes = DifferentialGenerator.skeleton(t, reg: reg, rexRB: rexRB, mod: mod)
+            if t.hasModRM && !t.memory {
+                // r/m register: any of 0..7, extended by REX.B when present.
+                let rm = UInt8(rng.below(8))
+                bytes[bytes.count - 1] = (bytes[bytes.count - 1] & ~7) | rm
+                if rng.chance(50), let rexAt = bytes.firstIndex(where: { $0 & 0xF0 == 0x40 }) {
+                    bytes[rexAt] &= ~0x01
+                }
+            }
+            if t.memory {
+                switch mod {
+                case 1: bytes.append(UInt8(truncatingIfNeeded: rng.below(256)))
+                case 2:
+                    let disp = Int32(rng.below(0xFE0)) - 0x7F0
+                    withUnsafeBytes(of: disp.littleEndian) { bytes.append(contentsOf: $0) }
+                default: break
+                }
+            }
+            // Immediates: random bytes, cut to the decoded length.
+            var tail: [UInt8] = []
+            let v = rng.interestingValue()
+            withUnsafeBytes(of: v.littleEndian) { tail.append(contentsOf: $0) }
+            // Small shift counts and imm8 more often, so shifts and ENTER-like imms mean something.
+            if rng.chance(50) { tail[0] = UInt8(rng.below(70)) }
+            let candidate = bytes + tail
+            let d = decoder.decode(candidate)
+            guard d.isValid, d.form == form, operandsUsable(d) else { continue }
+            return DifferentialInstruction(bytes: Array(candidate.prefix(Int(d.length))), form: form)
+        }
+        return nil
+    }
+
+    /// A stream of `count` instructions. Flags an earlier instruction left undefined are never
+    /// read by a later one (their values differ between CPUs by design).
+    public func stream(count: Int, _ rng: inout DifferentialRandom) -> [DifferentialInstruction] {
+        var out: [DifferentialInstruction] = []
+        var undefined: UInt64 = 0
+        var attempts = 0
+        while out.count < count && attempts < count * 50 {
+            attempts += 1
+            let group = formsByMnemonic[rng.below(formsByMnemonic.count)]
+            let form = group[rng.below(group.count)]
+            let effect = DifferentialGenerator.flagEffect(form)
+            if effect.read & undefined != 0 { continue }
+            guard let ins = instruction(form: form, &rng) else { continue }
+            undefined = effect.after(undefined)
+            out.append(ins)
+        }
+        return out
+    }
+
+    /// What a form does to the status flags, as the comparison needs it.
+    public struct FlagEffect {
+        /// Flags whose values the form's result depends on (PUSHF and LAHF store them).
+        public var read: UInt64
+        /// Flags the form always gives a defined value.
+        public var defined: UInt64
+        /// Flags the form leaves undefined.
+        public var undefined: UInt64
+
+        /// The undefined set after the form, given the set before it.
+        public func after(_ before: UInt64) -> UInt64 { (before & ~defined) | undefined }
+    }
+
+    /// Shifts and rotates change flags only for a nonzero (masked) count, so they never make
+    /// an undefined flag defined again; OF is undefined for counts other than 1 and AF for
+    /// shifts with a nonzero count (SDM Vol. 2B, SAL/SAR/SHL/SHR, RCL/RCR/ROL/ROR, SHLD,
+    /// SHRD). The ISA table lists no flags for the imm8-count forms (C0, C1, 0F A4, 0F AC),
+    /// so these are given here for every form of the mnemonic.
+    static let shifts: Set<String> = ["SHL", "SAL", "SHR", "SAR", "SHLD", "SHRD"]
+    static let rotates: Set<String> = ["ROL", "ROR", "RCL", "RCR"]
+
+    public static func flagEffect(_ form: UInt16) -> FlagEffect {
+        let info = ISATables.shared.forms[Int(form)]
+        let name = ISATables.shared.mnemonicNames[Int(info.mnemonic)].uppercased()
+        if shifts.contains(name) {
+            return FlagEffect(read: 0, defined: 0, undefined: RFLAGS.of | RFLAGS.af)
+        }
+        if rotates.contains(name) {
+            return FlagEffect(read: name.hasPrefix("RC") ? RFLAGS.cf : 0, defined: 0, undefined: RFLAGS.of)
+        }
+        let undefined = DifferentialFlags.rflags(info.flagsUndefined)
+        return FlagEffect(read: DifferentialFlags.rflags(info.flagsRead),
+                          defined: DifferentialFlags.rflags(info.flagsWritten | info.flagsCleared | info.flagsSet) & ~undefined,
+                          undefined: undefined)
+    }
+}

@@ -1,0 +1,127 @@
+import Conformance
+import Foundation
+import KVMAccel
+import MachineCore
+import X86Decoder
+import XCTest
+
+/// The reference side: KVM. On kvm_pvm the stream runs at CPL 3 natively on the host CPU;
+/// on VT-x/AMD-V it runs in guest mode on the host CPU as well.
+final class DifferentialKVMEngine: DifferentialEngine {
+    let name = "kvm"
+    let memory: GuestMemory
+    let vm: KVMVirtualMachine
+    let cpu: KVMVirtualCPU
+    let control = MachineControl()
+    var previousCodeLength = 0
+
+    /// Asks the machine to stop at the end marker, so `run()` returns with the OUT complete.
+    final class EndPort: PortIODevice {
+        let control: MachineControl
+        init(control: MachineControl) { self.control = control }
+        func portRead(offset: UInt16, size: Int) -> UInt32 { 0xFFFF_FFFF }
+        func portWrite(offset: UInt16, size: Int, value: UInt32) { control.requestStop(.debugExit(value)) }
+    }
+
+    init() throws {
+        let system: KVMSystem
+        do { system = try KVMSystem() } catch {
+            throw XCTSkip("differential test skipped: /dev/kvm not available: \(error)")
+        }
+        memory = try GuestMemory(size: GuestMemory.minimumSize)
+        try DifferentialGuest.writeTables(memory)
+        vm = try KVMVirtualMachine(system: system, memory: memory)
+        let ports = PortIOBus()
+        try ports.claim(base: UInt16(DifferentialGuest.endPort), count: 1, device: EndPort(control: control), name: "differential-end")
+        cpu = try KVMVirtualCPU(vm: vm, id: 0, portIO: ports, mmio: MMIOBus(), lock: Lock(), control: control)
+        let cpu = self.cpu
+        control.onStopRequested = { cpu.requestStop() }
+    }
+
+    func run(_ c: DifferentialCase) throws -> DifferentialOutcome {
+        let code = c.code
+        try DifferentialMemory.loadCode(memory, code, clearing: previousCodeLength)
+        previousCodeLength = code.count
+        try DifferentialMemory.load(memory, data: c.dataPage, stack: c.stackPage)
+        control.clear()
+        try cpu.setState(c.initialState)
+        let exit = try cpu.run()
+        let end: DifferentialOutcome.End
+        switch exit {
+        case .stopRequested where control.stopReason != nil: end = .reachedEnd
+        case .shutdown(let why): end = .stopped("shutdown: \(why)")
+        default: end = .stopped("\(exit)")
+        }
+        let s = try cpu.getState()
+        let (data, stack) = try DifferentialMemory.save(memory)
+        return DifferentialOutcome(end: end, gpr: s.gpr, rip: s.rip, rflags: s.rflags, dataPage: data, stackPage: stack)
+    }
+}
+
+final class HostDifferentialTests: XCTestCase {
+    static var environment: [String: String] { ProcessInfo.processInfo.environment }
+    /// Fixed seed; DIFFERENTIAL_SEED / DIFFERENTIAL_STREAMS override (scripts/differential.sh).
+    static let seed = UInt64(environment["DIFFERENTIAL_SEED"] ?? "") ?? 0x5EED_D1FF
+    static let streams = Int(environment["DIFFERENTIAL_STREAMS"] ?? "") ?? 50_000
+
+    func testGeneratorCoversTheIntegerISAWithinTheRules() {
+        let g = DifferentialGenerator()
+        let names = Set(g.formIDs.map { ISATables.shared.mnemonicNames[Int(ISATables.shared.forms[Int($0)].mnemonic)].uppercased() })
+        for expected in ["ADD", "ADC", "SUB", "SBB", "AND", "OR", "XOR", "CMP", "TEST", "INC", "DEC", "NEG", "NOT",
+                         "MUL", "IMUL", "SHL", "SHR", "SAR", "ROL", "RCR", "SHLD", "SHRD", "BT", "BTS", "BSF",
+                         "BSWAP", "CMOVE", "SETB", "MOVZX", "MOVSX", "MOVSXD", "XCHG", "XADD", "CMPXCHG",
+                         "PUSH", "POP", "LEA", "CBW", "CQO", "POPCNT"] {
+            XCTAssertTrue(names.contains(expected), "generator lacks \(expected)")
+        }
+        for excluded in ["JMP", "CALL", "OUT", "CPUID", "HLT", "DIV", "LZCNT", "MOVSB"] {
+            XCTAssertFalse(names.contains(excluded), "generator emits \(excluded)")
+        }
+        // Every instruction of a stream decodes to its form, with usable operands only.
+        var rng = DifferentialRandom(seed: 1)
+        let decoder = X86Decoder(bitness: 64)!
+        for _ in 0..<200 {
+            for ins in g.stream(count: 20, &rng) {
+                let d = decoder.decode(ins.bytes)
+                XCTAssertEqual(d.form, ins.form)
+                XCTAssertEqual(Int(d.length), ins.bytes.count)
+                if d.hasMemory { XCTAssertEqual(Int(d.memoryBase), DifferentialGuest.dataBaseRegister) }
+            }
+        }
+    }
+
+    func testAWrongResultIsAMismatch() throws {
+        // A subject that corrupts RBX must be caught, with a reproducer that names RBX.
+        final class Corrupting: DifferentialEngine {
+            let inner: DifferentialInterpreterEngine
+            init() throws { inner = try DifferentialInterpreterEngine() }
+            var name: String { "corrupting" }
+            func run(_ c: DifferentialCase) throws -> DifferentialOutcome {
+                var o = try inner.run(c)
+                o.gpr[3] ^= 1
+                return o
+            }
+        }
+        let runner = DifferentialRunner(reference: try DifferentialInterpreterEngine(), subject: try Corrupting())
+        let report = try runner.run(seed: 7, count: 3)
+        XCTAssertEqual(report.mismatchCount, 3)
+        XCTAssertEqual(report.mismatches.first?.shrunk.instructions.count, 0, "shrinks to the empty stream")
+        XCTAssertTrue(report.mismatches.first?.report.contains("RBX:") ?? false)
+    }
+
+    func testInterpreterMatchesTheHostCPU() throws {
+        let kvm = try DifferentialKVMEngine()
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let quirks = cpuinfo.contains("AuthenticAMD") ? DifferentialGenerator.amdRegisterQuirkForms : []
+        let runner = DifferentialRunner(reference: kvm, subject: try DifferentialInterpreterEngine(),
+                                        generator: DifferentialGenerator(memoryOnlyForms: quirks))
+        let start = Date()
+        let report = try runner.run(seed: Self.seed, count: Self.streams)
+        let seconds = Date().timeIntervalSince(start)
+        if Self.environment["DIFFERENTIAL_LIST"] != nil { print(report.mnemonics.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")) }
+        print("differential: \(report.streams) streams, \(report.instructions) instructions, \(report.mnemonics.count) mnemonics, "
+              + "\(report.bothStopped) stopped in both, \(report.mismatchCount) mismatching, \(String(format: "%.1f", seconds)) s")
+        XCTAssertEqual(report.mismatchCount, 0,
+                       "\(report.mismatchCount) mismatching streams; shrunk reproducers:\n\n" + report.mismatches.map(\.report).joined(separator: "\n\n"))
+        XCTAssertLessThan(report.bothStopped, report.streams / 100, "most streams must reach the end marker")
+    }
+}
