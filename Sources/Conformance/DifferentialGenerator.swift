@@ -86,7 +86,7 @@ public final class DifferentialGenerator {
         "IN", "OUT", "INSB", "INSW", "INSD", "OUTSB", "OUTSW", "OUTSD", "HLT", "CLI", "STI", "POPF", "POPFQ", "POPFD",
         "CPUID", "RDTSC", "RDTSCP", "RDPMC", "RDRAND", "RDSEED", "RDPID", "UD0", "UD1", "UD2",
         "LAR", "LSL", "VERR", "VERW", "SGDT", "SIDT", "SLDT", "STR", "SMSW", "LGDT", "LIDT", "LLDT", "LTR", "LMSW",
-        "LFS", "LGS", "LSS", "ENTER", "LEAVE", "CMPXCHG16B", "PAUSE",
+        "LFS", "LGS", "LSS", "ENTER", "LEAVE", "CMPXCHG16B", "PAUSE", "RSM",
         // DIV/IDIV fault on a zero divisor or an overflowing quotient; not generated yet.
         "DIV", "IDIV",
     ]
@@ -99,7 +99,7 @@ public final class DifferentialGenerator {
     /// host is not the vendor the interpreter's model follows (GenuineIntel): CMPXCHG r32
     /// with unequal operands writes the destination back (zero-extending it) on Intel and
     /// leaves it alone on AMD.
-    public static let amdRegisterQuirkForms: Set<UInt16> = [FormID.CMPXCHG_RM32_R32]
+    public static let amdRegisterQuirkForms: Set<UInt16> = [FormID.CMPXCHG_Ev_Gv_o32]
 
     public init(memoryOnlyForms: Set<UInt16> = []) {
         self.memoryOnlyForms = memoryOnlyForms
