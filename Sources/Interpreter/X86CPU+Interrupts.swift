@@ -104,7 +104,11 @@ extension X86CPU {
         guard !gate.s, [0x5, 0x6, 0x7, 0xE, 0xF].contains(gateType) else { throw .gp(idtError(vector, kind)) }
         if kind == .software && gate.dpl < cpl { throw .gp(idtError(vector, kind)) }
         guard gate.present else { throw .np(idtError(vector, kind)) }
-        if gateType == 0x5 { throw taskSwitchUnsupported() }
+        if gateType == TSSType.taskGate {
+            // A task gate: the event switches tasks; an exception's error code goes on the new stack.
+            try taskSwitch(to: gate.gateSelector, source: .interrupt, errorCode: kind == .exception ? errorCode : nil)
+            return
+        }
         let is32 = gateType & 8 != 0
         let size = is32 ? 4 : 2
         let selector = gate.gateSelector
@@ -232,7 +236,12 @@ extension X86CPU {
             sliceEnd = true
             return
         }
-        if flagsBase & RFLAGS.nt != 0 && !inLongMode { throw taskSwitchUnsupported() }
+        if flagsBase & RFLAGS.nt != 0 && !inLongMode {
+            // Return to the task named by the back link of the current TSS (SDM Vol. 3A §7.4).
+            let link = UInt16(try readSystem(segs[Seg.tr].base, 2))
+            try taskSwitch(to: link, source: .iret)
+            return
+        }
         let size = osz
         let ip = try peek(0, size)
         let selector = UInt16(truncatingIfNeeded: try peek(UInt64(size), size))

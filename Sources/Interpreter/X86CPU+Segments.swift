@@ -157,10 +157,28 @@ extension X86CPU {
             sliceEnd = true
             return
         }
-        if d.type == 0x5 || d.type & 0x5 == 0x1 {
-            throw taskSwitchUnsupported()
-        }
+        if try switchTaskForFarTransfer(selector, d, .jump) { return }
         throw .gp(UInt32(selector & 0xFFFC))
+    }
+
+    /// JMP/CALL to a TSS descriptor or a task gate (SDM Vol. 3A §7.3): privilege checks, then
+    /// the switch. Returns false when the descriptor is neither.
+    func switchTaskForFarTransfer(_ selector: UInt16, _ d: Descriptor, _ source: TaskSwitchSource) throws(CPUException) -> Bool {
+        guard !inLongMode else { return false }
+        let code = UInt32(selector & 0xFFFC)
+        let rpl = UInt8(selector & 3)
+        if d.type == TSSType.taskGate {
+            guard d.dpl >= cpl, d.dpl >= rpl else { throw .gp(code) }
+            guard d.present else { throw .np(code) }
+            try taskSwitch(to: d.gateSelector, source: source)
+            return true
+        }
+        if d.type == TSSType.available16 || d.type == TSSType.available32 || d.type == TSSType.busy16 || d.type == TSSType.busy32 {
+            guard d.dpl >= cpl, d.dpl >= rpl else { throw .gp(code) }
+            try taskSwitch(to: selector, source: source)
+            return true
+        }
+        return false
     }
 
     func callFar(selector: UInt16, offset: UInt64, _ osz: Int) throws(CPUException) {
@@ -193,9 +211,7 @@ extension X86CPU {
             try callThroughGate(selector, d)
             return
         }
-        if d.type == 0x5 || d.type & 0x5 == 0x1 {
-            throw taskSwitchUnsupported()
-        }
+        if try switchTaskForFarTransfer(selector, d, .call) { return }
         throw .gp(UInt32(selector & 0xFFFC))
     }
 
@@ -360,12 +376,6 @@ extension X86CPU {
                 segs[seg] = n
             }
         }
-    }
-
-    func taskSwitchUnsupported() -> CPUException {
-        unimplemented["task switch", default: 0] += 1
-        unimplementedCount += 1
-        return .invalidOpcode
     }
 
     /// ARPL (SDM Vol. 2A): raises the RPL of the destination selector to the source's.
