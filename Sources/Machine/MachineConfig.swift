@@ -40,6 +40,10 @@ public struct MachineConfig: Sendable {
     public var serial: SerialTarget = .stdio
     public var noReboot = false
     public var cpuModel = CPUModel.swiftpc
+    /// Move the vCPU between KVM and the interpreter at this interval (seconds), to show that
+    /// a running guest survives the hand-over. Interrupt controllers stay in the kernel, so this
+    /// is for guests that do not take interrupts.
+    public var migrationInterval: Double?
 
     public init() {}
 

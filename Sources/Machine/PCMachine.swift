@@ -26,6 +26,10 @@ public final class PCMachine {
     private let serialBackend: SerialBackend
     /// Keeps the PIC adapter alive (the CPU holds it weakly).
     private var interruptSource: PICInterruptSource?
+    /// With `migrationInterval`: the engine the vCPU is not running on, and how many times it moved.
+    private var standbyEngine: VCPUEngine?
+    public private(set) var engineSwitches = 0
+    private let migrationDue = SharedFlag()
 
     /// Builds the machine. `serialBackend` overrides `config.serial` (tests capture output with it).
     public init(config: MachineConfig, serialBackend: SerialBackend? = nil) throws(MachineError) {
@@ -61,8 +65,40 @@ public final class PCMachine {
             interruptSource = PICInterruptSource(pic: pic)
             interpreter.cpu.interruptSource = interruptSource
         }
-        control.onStopRequested = { [weak engine] in engine?.requestStop() }
+        if config.migrationInterval != nil {
+            guard case .inKernel = choice.interrupts else {
+                throw .badConfiguration("--migrate-every needs --accel kvm (the vCPU alternates between KVM and the interpreter)")
+            }
+            standbyEngine = InterpreterEngine(memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock,
+                                              control: control, model: config.cpuModel)
+        }
+        let engines = [engine] + (standbyEngine.map { [$0] } ?? [])
+        control.onStopRequested = { for e in engines { e.requestStop() } }
         try engine.setState(bootState)
+    }
+
+    /// Moves the vCPU to the standby engine: its whole architectural state goes across.
+    private func switchEngines() throws(MachineError) {
+        guard let standby = standbyEngine else { return }
+        let state = try engine.getState()
+        try standby.setState(state)
+        standbyEngine = engine
+        engine = standby
+        engineSwitches += 1
+    }
+
+    /// Asks for an engine switch every `interval` seconds until `done` is set.
+    private func startMigrationTicker(_ interval: Double, done: SharedFlag) {
+        let engines = [engine] + (standbyEngine.map { [$0] } ?? [])
+        let due = migrationDue
+        let t = Thread {
+            while !done.isSet {
+                usleep(UInt32(max(interval, 0.001) * 1_000_000))
+                due.set()
+                for e in engines { e.requestStop() }
+            }
+        }
+        t.start()
     }
 
     static func makeSerialBackend(_ target: SerialTarget) throws(MachineError) -> SerialBackend {
@@ -91,7 +127,10 @@ public final class PCMachine {
         stdio?.onQuitRequest = { [control] in control.requestStop(.external) }
         stdio?.enterRawMode()
         events.start()
+        let tickerDone = SharedFlag()
+        if let interval = config.migrationInterval { startMigrationTicker(interval, done: tickerDone) }
         defer {
+            tickerDone.set()
             events.stop()
             stdio?.restore()
         }
@@ -104,7 +143,12 @@ public final class PCMachine {
                     // Nothing can wake a CPU halted with interrupts off; wait for a signal as hardware would.
                     while !control.isStopRequested { usleep(20_000) }
                 }
-                guard let reason = control.stopReason else { continue }
+                guard let reason = control.stopReason else {
+                    if migrationDue.take() {
+                        do { try switchEngines() } catch { return .engineFailure(error.description) }
+                    }
+                    continue
+                }
                 switch reason {
                 case .powerOff: return .poweredOff
                 case let .debugExit(value): return .debugExit(value)
@@ -137,7 +181,8 @@ public final class PCMachine {
 
     /// Counters for `swiftpc run --stats`.
     public func statisticsReport() -> String {
-        var lines = ["engine: \(engine.engineName); unclaimed port accesses: \(portBus.unclaimedAccesses); unclaimed MMIO accesses: \(mmioBus.unclaimedAccesses)"]
+        var lines = ["engine: \(engine.engineName)" + (standbyEngine == nil ? "" : " (engine switches: \(engineSwitches))")
+                     + "; unclaimed port accesses: \(portBus.unclaimedAccesses); unclaimed MMIO accesses: \(mmioBus.unclaimedAccesses)"]
         if let interpreter = engine as? InterpreterEngine {
             let cpu = interpreter.cpu
             lines.append("instructions retired: \(cpu.instructionsRetired)")
@@ -146,4 +191,14 @@ public final class PCMachine {
         }
         return lines.joined(separator: "\n")
     }
+}
+
+/// A flag set on one thread and read or taken on another.
+final class SharedFlag: @unchecked Sendable {
+    private let lock = Lock()
+    private var value = false
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
+    /// Returns whether the flag was set, and clears it.
+    func take() -> Bool { lock.withLock { defer { value = false }; return value } }
 }

@@ -51,6 +51,9 @@ struct Run: ParsableCommand {
     @Flag(help: "Print run statistics on stderr when the guest stops.")
     var stats = false
 
+    @Option(help: ArgumentHelp("Alternate the vCPU between KVM and the interpreter every SECONDS (testing; guests without interrupts).", valueName: "SECONDS"))
+    var migrateEvery: Double?
+
     /// Runs the machine and returns the process exit status.
     mutating func execute() -> Int32 {
         do {
@@ -84,6 +87,10 @@ struct Run: ParsableCommand {
         config.bios = bios
         config.serial = try SerialTarget(parsing: serial)
         config.noReboot = noReboot
+        if let migrateEvery {
+            guard migrateEvery > 0, migrateEvery.isFinite else { throw .badConfiguration("--migrate-every must be a positive number of seconds") }
+            config.migrationInterval = migrateEvery
+        }
         if disk != nil || cdrom != nil {
             throw .badConfiguration("--disk and --cdrom are not supported yet: IDE arrives with the PC chipset")
         }
