@@ -15,6 +15,11 @@ final class DecodedCodeCache {
         /// From the form's FormInfo, so that execution never touches the ISA tables.
         var map: UInt8 = 0
         var encoding: UInt8 = 0
+        /// `FastPath` handler picked at decode time (0: the general dispatch), its operand
+        /// size in bytes and one more operand (ALU operation, condition code).
+        var handler: UInt8 = 0
+        var size: UInt8 = 0
+        var aux: UInt8 = 0
     }
 
     static let entryCount = 1 << 16

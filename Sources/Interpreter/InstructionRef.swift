@@ -29,4 +29,8 @@ struct InstructionRef {
     @inline(__always) var map: UInt8 { entry.pointee.map }
     /// Encoding (0 legacy, 1 VEX, 2 EVEX, 3 3DNow!), kept at decode time.
     @inline(__always) var encoding: UInt8 { entry.pointee.encoding }
+    @inline(__always) var handler: UInt8 { entry.pointee.handler }
+    /// Operand size in bytes for fast-path handlers.
+    @inline(__always) var size: Int { Int(entry.pointee.size) }
+    @inline(__always) var aux: UInt8 { entry.pointee.aux }
 }

@@ -7,6 +7,8 @@ struct LazyFlags {
         /// Flags are in `X86CPU.flagsBase`.
         case none
         case add, adc, sub, sbb, logic, inc, dec
+        /// Shifts by a masked count of 1...: `a` = operand, `b` = count. AF (undefined) reads 0.
+        case shl, shr, sar
     }
     var op: Op = .none
     /// Operand size in bytes.
@@ -59,6 +61,22 @@ extension X86CPU {
             if l.carry { f |= RFLAGS.cf }
             if r == sign &- 1 { f |= RFLAGS.of }
             f |= (a ^ 1 ^ r) & RFLAGS.af
+        case .shl:
+            // CF: the last bit shifted out; OF: MSB(result) XOR CF (SDM Vol. 2B, "SAL/SAR/SHL/SHR").
+            let count = l.b, bits = UInt64(l.size * 8)
+            let cf = count <= bits && (a << (count &- 1)) & sign != 0
+            if cf { f |= RFLAGS.cf }
+            if (r & sign != 0) != cf { f |= RFLAGS.of }
+        case .shr:
+            let count = l.b, bits = UInt64(l.size * 8)
+            if count <= bits && (a >> (count &- 1)) & 1 != 0 { f |= RFLAGS.cf }
+            // OF: the sign before the last one-bit step (the operand's sign for a count of 1).
+            let beforeLast = count &- 1 < bits ? a >> (count &- 1) : 0
+            if beforeLast & sign != 0 { f |= RFLAGS.of }
+        case .sar:
+            let count = min(l.b, 63)
+            let extended = signExtendLazy(a, l.size)
+            if (extended >> Int64(count &- 1)) & 1 != 0 { f |= RFLAGS.cf }
         }
         return f
     }

@@ -70,6 +70,23 @@ extension X86CPU {
         if count == 0 { return value }
         let m = sizeMask(size), sign = signBit(size)
         let a = value & m
+        // SHL/SHR/SAR define every flag but AF: record them lazily.
+        switch op {
+        case 4, 6:
+            let r = count >= bits ? 0 : (a << UInt64(count)) & m
+            setLazy(.shl, size: size, result: r, a: a, b: UInt64(count))
+            return r
+        case 5:
+            let r = count >= bits ? 0 : a >> UInt64(count)
+            setLazy(.shr, size: size, result: r, a: a, b: UInt64(count))
+            return r
+        case 7:
+            let r = UInt64(bitPattern: signExtend(a, size) >> Int64(min(count, 63))) & m
+            setLazy(.sar, size: size, result: r, a: a, b: UInt64(count))
+            return r
+        default:
+            break
+        }
         materializeFlags()
         var f = flagsBase
         var r: UInt64

@@ -7,6 +7,10 @@ extension X86CPU {
     func execute(_ d: InstructionRef) throws(CPUException) {
         // Invalid encodings, LOCK on a non-lockable form included, have form 0 (the decoder's rule).
         guard d.form != 0 else { throw .invalidOpcode }
+        if d.handler != FastPath.none {
+            try executeFastPath(d)
+            return
+        }
         if d.encoding != 0 { throw unimplementedInstruction(d) }
         switch d.map {
         case 0: try executeOneByte(d)

@@ -88,6 +88,7 @@ extension X86CPU {
             entry.pointee.map = info.map
             entry.pointee.encoding = info.encoding
         }
+        classifyFastPath(entry)
         if cacheable { entry.pointee.tag = tag }
         return entry
     }

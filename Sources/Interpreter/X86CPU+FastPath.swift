@@ -1,0 +1,141 @@
+import MachineCore
+import X86Decoder
+
+/// The most frequent integer instructions get a handler chosen once, when they are decoded,
+/// with their operand size and sub-operation precomputed: execution is one jump-table switch
+/// instead of the opcode-map decode of the general dispatch. Everything else takes the
+/// general path (DESIGN.md, "decode once").
+enum FastPath {
+    static let none: UInt8 = 0
+    /// ALU r/m, reg (00-3F, op & 7 in 0...1); aux = operation.
+    static let aluRMReg: UInt8 = 1
+    /// ALU reg, r/m (op & 7 in 2...3).
+    static let aluRegRM: UInt8 = 2
+    /// ALU r/m, imm (80-83 and the accumulator forms 04/05/0C/...: rm = 0).
+    static let aluRMImm: UInt8 = 3
+    static let movRMReg: UInt8 = 4
+    static let movRegRM: UInt8 = 5
+    static let movRegImm: UInt8 = 6
+    /// Jcc rel8/rel32; aux = condition.
+    static let jcc: UInt8 = 7
+    static let jmpRel: UInt8 = 8
+    static let callRel: UInt8 = 9
+    static let retNear: UInt8 = 10
+    static let pushReg: UInt8 = 11
+    static let popReg: UInt8 = 12
+    static let incRM: UInt8 = 13
+    static let decRM: UInt8 = 14
+    static let lea: UInt8 = 15
+    static let testRMReg: UInt8 = 16
+    static let movzx: UInt8 = 17
+}
+
+extension X86CPU {
+    /// Picks the fast-path handler for a freshly decoded instruction (or leaves 0).
+    func classifyFastPath(_ entry: UnsafeMutablePointer<DecodedCodeCache.Entry>) {
+        entry.pointee.handler = FastPath.none
+        let d = entry.pointee.instruction
+        guard d.form != 0, entry.pointee.encoding == 0, d.prefixes & PrefixBits.lock == 0 else { return }
+        let osz = UInt8(d.operandSize >> 3)
+        let op = d.opcode
+        func set(_ h: UInt8, _ size: UInt8, _ aux: UInt8 = 0) {
+            entry.pointee.handler = h
+            entry.pointee.size = size
+            entry.pointee.aux = aux
+        }
+        if entry.pointee.map == 1 {
+            switch op {
+            case 0x80...0x8F: set(FastPath.jcc, osz, op & 0xF)
+            case 0xB6: set(FastPath.movzx, osz, 1)
+            case 0xB7: set(FastPath.movzx, osz, 2)
+            default: break
+            }
+            return
+        }
+        guard entry.pointee.map == 0 else { return }
+        switch op {
+        case 0x00...0x3F where op & 7 < 6:
+            let kind = op >> 3
+            let size = op & 1 == 0 ? 1 : osz
+            switch op & 7 {
+            case 0, 1: set(FastPath.aluRMReg, size, kind)
+            case 2, 3: set(FastPath.aluRegRM, size, kind)
+            default:
+                // The accumulator forms behave as r/m = rAX with an immediate.
+                if !d.hasMemory && d.rm == 0 { set(FastPath.aluRMImm, size, kind) }
+            }
+        case 0x80, 0x81, 0x83:
+            set(FastPath.aluRMImm, op == 0x80 ? 1 : osz, d.reg & 7)
+        case 0x84, 0x85: set(FastPath.testRMReg, op == 0x84 ? 1 : osz)
+        case 0x88, 0x89: set(FastPath.movRMReg, op == 0x88 ? 1 : osz)
+        case 0x8A, 0x8B: set(FastPath.movRegRM, op == 0x8A ? 1 : osz)
+        case 0x8D: if d.hasMemory { set(FastPath.lea, osz) }
+        case 0xB0...0xB7: set(FastPath.movRegImm, 1)
+        case 0xB8...0xBF: set(FastPath.movRegImm, osz)
+        case 0x70...0x7F: set(FastPath.jcc, osz, op & 0xF)
+        case 0xE9, 0xEB: set(FastPath.jmpRel, osz)
+        case 0xE8: set(FastPath.callRel, osz)
+        case 0xC3: set(FastPath.retNear, osz)
+        case 0x50...0x57: set(FastPath.pushReg, osz)
+        case 0x58...0x5F: set(FastPath.popReg, osz)
+        case 0x40...0x47: set(FastPath.incRM, osz)  // only decoded outside 64-bit mode
+        case 0x48...0x4F: set(FastPath.decRM, osz)
+        case 0xFE where d.reg & 7 < 2: set(d.reg & 7 == 0 ? FastPath.incRM : FastPath.decRM, 1)
+        case 0xFF where d.reg & 7 < 2: set(d.reg & 7 == 0 ? FastPath.incRM : FastPath.decRM, osz)
+        default: break
+        }
+    }
+
+    @inline(__always)
+    func executeFastPath(_ d: InstructionRef) throws(CPUException) {
+        let size = d.size
+        switch d.handler {
+        case FastPath.aluRMReg:
+            let kind = Int(d.aux)
+            let r = alu(kind, try readRM(d, size), reg(d.reg, size), size)
+            if kind != 7 { try writeRM(d, size, r) }
+        case FastPath.aluRegRM:
+            let kind = Int(d.aux)
+            let r = alu(kind, reg(d.reg, size), try readRM(d, size), size)
+            if kind != 7 { setReg(d.reg, size, r) }
+        case FastPath.aluRMImm:
+            let kind = Int(d.aux)
+            let r = alu(kind, try readRM(d, size), d.immediate, size)
+            if kind != 7 { try writeRM(d, size, r) }
+        case FastPath.testRMReg:
+            _ = alu(4, try readRM(d, size), reg(d.reg, size), size)
+        case FastPath.movRMReg:
+            try writeRM(d, size, reg(d.reg, size))
+        case FastPath.movRegRM:
+            setReg(d.reg, size, try readRM(d, size))
+        case FastPath.movRegImm:
+            setReg(d.rm, size, d.immediate)
+        case FastPath.lea:
+            setReg(d.reg, size, effectiveAddress(d))
+        case FastPath.movzx:
+            setReg(d.reg, size, try readRM(d, Int(d.aux)))
+        case FastPath.jcc:
+            if condition(d.aux) { jumpRelative(d) }
+        case FastPath.jmpRel:
+            jumpRelative(d)
+        case FastPath.callRel:
+            let width = nearBranchSize(d)
+            try push(rip, width)
+            jumpRelative(d)
+        case FastPath.retNear:
+            let width = nearBranchSize(d)
+            setIP(try pop(width), width)
+        case FastPath.pushReg:
+            try push(reg(d.rm, size), size)
+        case FastPath.popReg:
+            let v = try pop(size)
+            setReg(d.rm, size, v)
+        case FastPath.incRM:
+            try writeRM(d, size, inc(try readRM(d, size), size))
+        case FastPath.decRM:
+            try writeRM(d, size, dec(try readRM(d, size), size))
+        default:
+            throw unimplementedInstruction(d)
+        }
+    }
+}
