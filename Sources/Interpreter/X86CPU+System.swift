@@ -217,7 +217,8 @@ extension X86CPU {
     }
 
     func setCR4(_ v: UInt64) throws(CPUException) {
-        let supported: UInt64 = CR4.vme | CR4.pvi | CR4.tsd | CR4.de | CR4.pse | CR4.pae | CR4.mce | CR4.pge
+        // VME/PVI are not in the CPU model (virtual-8086 mode runs without the extensions).
+        let supported: UInt64 = CR4.tsd | CR4.de | CR4.pse | CR4.pae | CR4.mce | CR4.pge
             | CR4.pce | CR4.osfxsr | CR4.osxmmexcpt
         guard v & ~supported == 0 else { throw .gp() }
         if inLongMode && v & CR4.pae == 0 { throw .gp() }

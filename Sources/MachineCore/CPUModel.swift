@@ -57,7 +57,7 @@ public struct CPUModel: Sendable {
         name: "swiftpc",
         vendor: "GenuineIntel",
         signature: 0x0006_06A6,  // family 6, model 0x6A (a 64-bit Intel core), stepping 6
-        leaf1EDX: CPUIDBits.fpu | CPUIDBits.vme | CPUIDBits.de | CPUIDBits.pse | CPUIDBits.tsc | CPUIDBits.msr
+        leaf1EDX: CPUIDBits.fpu | CPUIDBits.de | CPUIDBits.pse | CPUIDBits.tsc | CPUIDBits.msr
             | CPUIDBits.pae | CPUIDBits.mce | CPUIDBits.cx8 | CPUIDBits.apic | CPUIDBits.sep | CPUIDBits.mtrr
             | CPUIDBits.pge | CPUIDBits.mca | CPUIDBits.cmov | CPUIDBits.pat | CPUIDBits.pse36 | CPUIDBits.clflush
             | CPUIDBits.mmx | CPUIDBits.fxsr | CPUIDBits.sse | CPUIDBits.sse2,
