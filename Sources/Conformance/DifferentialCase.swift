@@ -14,6 +14,8 @@ public struct DifferentialCase: Sendable {
     /// Initial contents of the data and stack pages.
     public var dataPage: [UInt8]
     public var stackPage: [UInt8]
+    /// 64 (64-bit mode) or 32 (compatibility mode).
+    public var bitness: Int = 64
 
     /// The code page's bytes: the stream, then the end marker, then UD2 so that running past
     /// the marker faults in both engines.
@@ -22,7 +24,7 @@ public struct DifferentialCase: Sendable {
     }
 
     public var initialState: CPUState {
-        DifferentialGuest.initialState(gpr: gpr, statusFlags: statusFlags)
+        DifferentialGuest.initialState(gpr: gpr, statusFlags: statusFlags, bitness: bitness)
     }
 
     /// Status flags undefined at the end of the stream; the comparison masks them.
@@ -47,7 +49,7 @@ public struct DifferentialCase: Sendable {
         var rng = DifferentialRandom(seed: seed ^ (UInt64(index) &* 0xD6E8_FEB8_6659_FD93))
         var gpr = (0..<16).map { _ in rng.interestingValue() }
         gpr[CPUState.GPR.rsp.rawValue] = DifferentialGuest.initialRSP
-        gpr[DifferentialGuest.dataBaseRegister] = DifferentialGuest.dataBase
+        gpr[generator.dataBaseRegister] = DifferentialGuest.dataBase
         let flags = rng.next() & DifferentialFlags.status
         var data = [UInt8](repeating: 0, count: DifferentialGuest.pageSize)
         var stack = [UInt8](repeating: 0, count: DifferentialGuest.pageSize)
@@ -60,7 +62,7 @@ public struct DifferentialCase: Sendable {
         }
         let stream = generator.stream(count: count, &rng)
         return DifferentialCase(seed: seed, index: index, instructions: stream, gpr: gpr, statusFlags: flags,
-                                dataPage: data, stackPage: stack)
+                                dataPage: data, stackPage: stack, bitness: generator.bitness)
     }
 }
 

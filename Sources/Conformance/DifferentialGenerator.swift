@@ -65,8 +65,13 @@ public final class DifferentialGenerator {
     /// The forms grouped by mnemonic: streams pick a mnemonic first, so that one with many
     /// forms (the hint NOPs of 0F 18-1F) is not drawn more often than ADD.
     let formsByMnemonic: [[UInt16]]
-    let decoder = X86Decoder(bitness: 64)!
+    let decoder: X86Decoder
     let forms = ISATables.shared.forms
+    /// 64: 64-bit mode (REX, r14 as the data base); 32: compatibility mode (no REX, EDI as
+    /// the data base).
+    public let bitness: Int
+    /// The register every memory operand is based on.
+    public let dataBaseRegister: Int
 
     /// CPUID feature sets of the forms allowed: the base ISA and what the interpreter's CPU
     /// model and every x86-64 host have. LZCNT/TZCNT, MOVBE and BMI are left out because the
@@ -91,6 +96,11 @@ public final class DifferentialGenerator {
         "DIV", "IDIV",
     ]
 
+    /// Left out in compatibility mode: this host's software KVM (kvm_pvm) raises an exception
+    /// for them in a 32-bit code segment at CPL 3 (the stream ends in a triple fault under
+    /// KVM only), where hardware runs them.
+    static let compatibilityModeHostQuirks: Set<String> = ["POPCNT", "WAIT"]
+
     /// Forms generated with a memory operand only, because their register form differs
     /// between CPU vendors by design (see `hostQuirkForms`).
     public let memoryOnlyForms: Set<UInt16>
@@ -101,20 +111,26 @@ public final class DifferentialGenerator {
     /// leaves it alone on AMD.
     public static let amdRegisterQuirkForms: Set<UInt16> = [FormID.CMPXCHG_Ev_Gv_o32]
 
-    public init(memoryOnlyForms: Set<UInt16> = []) {
+    public init(memoryOnlyForms: Set<UInt16> = [], bitness: Int = 64) {
+        precondition(bitness == 64 || bitness == 32, "the differential guest runs 64-bit or compatibility-mode code")
         self.memoryOnlyForms = memoryOnlyForms
+        self.bitness = bitness
+        decoder = X86Decoder(bitness: bitness)!
+        dataBaseRegister = DifferentialGuest.dataBaseRegister(bitness: bitness)
         var byForm: [UInt16: Set<Template>] = [:]
         let dec = decoder
         for map: UInt8 in 0...1 {
             for opcode in 0...255 {
-                for (legacy, rexW) in DifferentialGenerator.prefixSets {
+                for (legacy, rexW) in DifferentialGenerator.prefixSets where bitness == 64 || !rexW {
                     for memory in [false, true] {
                         for reg: UInt8 in 0...7 {
                             var t = Template(legacy: legacy, rexW: rexW, map: map, opcode: UInt8(opcode), hasModRM: true,
                                              fixedReg: reg, memory: memory)
-                            let bytes = DifferentialGenerator.skeleton(t, reg: reg, rexRB: 0) + [UInt8](repeating: 0, count: 12)
+                            let bytes = DifferentialGenerator.skeleton(t, reg: reg, rexRB: 0, mod: 0, bitness: bitness,
+                                                                       base: DifferentialGuest.dataBaseRegister(bitness: bitness))
+                                + [UInt8](repeating: 0, count: 12)
                             let d = dec.decode(bytes)
-                            guard d.isValid, DifferentialGenerator.allowed(d) else { continue }
+                            guard d.isValid, DifferentialGenerator.allowed(d, bitness: bitness) else { continue }
                             let info = ISATables.shared.forms[Int(d.form)]
                             t.hasModRM = info.has(FormAttributes.hasModRM)
                             if !t.hasModRM {
@@ -150,20 +166,26 @@ public final class DifferentialGenerator {
     static let prefixSets: [([UInt8], Bool)] = [([], false), ([0x66], false), ([], true), ([0xF3], false),
                                                 ([0x66, 0xF3], false), ([0xF3], true), ([0xF2], false)]
 
-    /// The bytes of a template with ModRM.reg = `reg` and r/m = r14 ([r14] or r14/r14d/...),
-    /// before displacement and immediates.
-    static func skeleton(_ t: Template, reg: UInt8, rexRB: UInt8, mod: UInt8 = 0) -> [UInt8] {
+    /// The bytes of a template with ModRM.reg = `reg` and r/m = the data base register
+    /// ([r14] / [edi], or the register itself), before displacement and immediates.
+    func skeleton(_ t: Template, reg: UInt8, rexRB: UInt8, mod: UInt8 = 0) -> [UInt8] {
+        DifferentialGenerator.skeleton(t, reg: reg, rexRB: rexRB, mod: mod, bitness: bitness, base: dataBaseRegister)
+    }
+
+    static func skeleton(_ t: Template, reg: UInt8, rexRB: UInt8, mod: UInt8, bitness: Int, base dataBaseRegister: Int) -> [UInt8] {
         var out: [UInt8] = []
         out.append(contentsOf: t.legacy)
-        var rex: UInt8 = t.rexW ? 0x48 : 0
-        if t.hasModRM { rex |= 0x41 }   // REX.B: r/m = r14 (register 6 + 8)
-        rex |= rexRB
-        if rex != 0 { out.append(rex | 0x40) }
+        if bitness == 64 {
+            var rex: UInt8 = t.rexW ? 0x48 : 0
+            if t.hasModRM { rex |= 0x41 }   // REX.B: r/m = r14 (register 6 + 8)
+            rex |= rexRB
+            if rex != 0 { out.append(rex | 0x40) }
+        }
         if t.map == 1 { out.append(0x0F) }
         out.append(t.opcode)
         if t.hasModRM {
             let m: UInt8 = t.memory ? mod : 3
-            out.append(m << 6 | (reg & 7) << 3 | 6)
+            out.append(m << 6 | (reg & 7) << 3 | UInt8(dataBaseRegister & 7))
         }
         return out
     }
@@ -181,10 +203,15 @@ public final class DifferentialGenerator {
 
     /// The form rules: legacy encoding, 64-bit mode, unprivileged, integer operands only,
     /// no implicit memory other than the stack, not excluded by mnemonic or CPUID feature.
-    static func allowed(_ d: DecodedInstruction) -> Bool {
+    static func allowed(_ d: DecodedInstruction, bitness: Int = 64) -> Bool {
         let t = ISATables.shared
         let info = t.forms[Int(d.form)]
-        guard info.encoding == 0, info.map <= 1, info.modes & 4 != 0, !info.has(FormAttributes.privileged) else { return false }
+        let modeBit: UInt8 = bitness == 64 ? 4 : 2
+        guard info.encoding == 0, info.map <= 1, info.modes & modeBit != 0, !info.has(FormAttributes.privileged) else { return false }
+        // Compatibility mode: no instructions that exist only outside 64-bit mode but touch
+        // segment state (PUSH/POP ES etc.), BCD or BOUND/ARPL; the catalogue stays integer-only.
+        if bitness == 32 && info.modes & 4 == 0 { return false }
+        if bitness == 32 && compatibilityModeHostQuirks.contains(t.mnemonicNames[Int(info.mnemonic)].uppercased()) { return false }
         let name = t.mnemonicNames[Int(info.mnemonic)].uppercased()
         if excludedMnemonics.contains(name) { return false }
         // 16-bit SHLD/SHRD by CL: a count above 16 leaves the result undefined (SDM Vol. 2B).
@@ -205,8 +232,9 @@ public final class DifferentialGenerator {
     }
 
     /// Register numbers the generated operands may name: all but RSP and the data base.
-    static func usableRegister(_ r: UInt8) -> Bool {
-        r != 4 && Int(r) != DifferentialGuest.dataBaseRegister
+    func usableRegister(_ r: UInt8) -> Bool {
+        if r >= 16 { return true }  // AH, CH, DH, BH: parts of RAX..RBX
+        return r != 4 && Int(r) != dataBaseRegister
     }
 
     /// Checks the decoded operands of a candidate: registers usable, memory only [r14 + disp]
@@ -218,17 +246,17 @@ public final class DifferentialGenerator {
         for i in 0..<info.operandCount {
             switch info.operand(i) {
             case .r8_reg, .r16_reg, .r32_reg, .r64_reg, .r16_reg_mem, .r32_reg_mem, .r64_reg_mem:
-                if !DifferentialGenerator.usableRegister(d.reg) { return false }
+                if !usableRegister(d.reg) { return false }
             case .r8_opcode, .r16_opcode, .r32_opcode, .r64_opcode, .r16_rm, .r32_rm, .r64_rm:
-                if !DifferentialGenerator.usableRegister(d.rm) { return false }
+                if !usableRegister(d.rm) { return false }
             case .r8_or_mem, .r16_or_mem, .r32_or_mem, .r64_or_mem:
-                if !d.hasMemory && !DifferentialGenerator.usableRegister(d.rm) { return false }
+                if !d.hasMemory && !usableRegister(d.rm) { return false }
             default:
                 continue
             }
         }
         if d.hasMemory {
-            guard Int(d.memoryBase) == DifferentialGuest.dataBaseRegister, d.memoryIndex == Register.none,
+            guard Int(d.memoryBase) == dataBaseRegister, d.memoryIndex == Register.none,
                   d.displacement >= -0x7F0, d.displacement <= 0x7F0 else { return false }
             if name.hasPrefix("BT"), info.operand(1) != .imm8 { return false }
         }
@@ -245,15 +273,15 @@ public final class DifferentialGenerator {
             // REX.R (0x44) extends ModRM.reg, REX.B (0x41) extends r/m or the opcode register;
             // with a ModRM the skeleton already sets REX.B for r14.
             var rexRB: UInt8 = 0
-            if rng.chance(40) { rexRB |= 0x44 }
-            if !t.hasModRM && rng.chance(40) { rexRB |= 0x41 }
+            if bitness == 64 && rng.chance(40) { rexRB |= 0x44 }
+            if bitness == 64 && !t.hasModRM && rng.chance(40) { rexRB |= 0x41 }
             let mod: UInt8 = t.memory ? UInt8(rng.below(3)) : 3
-            var bytes = DifferentialGenerator.skeleton(t, reg: reg, rexRB: rexRB, mod: mod)
+            var bytes = skeleton(t, reg: reg, rexRB: rexRB, mod: mod)
             if t.hasModRM && !t.memory {
                 // r/m register: any of 0..7, extended by REX.B when present.
                 let rm = UInt8(rng.below(8))
                 bytes[bytes.count - 1] = (bytes[bytes.count - 1] & ~7) | rm
-                if rng.chance(50), let rexAt = bytes.firstIndex(where: { $0 & 0xF0 == 0x40 }) {
+                if bitness == 64, rng.chance(50), let rexAt = bytes.firstIndex(where: { $0 & 0xF0 == 0x40 }) {
                     bytes[rexAt] &= ~0x01
                 }
             }

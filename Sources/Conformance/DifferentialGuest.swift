@@ -26,6 +26,11 @@ public enum DifferentialGuest {
     public static let dataBase: UInt64 = dataAddress + 0x800
     public static let dataBaseRegister = CPUState.GPR.r14.rawValue
 
+    /// The data base register for a bitness: R14 in 64-bit mode, EDI in compatibility mode.
+    public static func dataBaseRegister(bitness: Int) -> Int {
+        bitness == 64 ? CPUState.GPR.r14.rawValue : CPUState.GPR.rdi.rawValue
+    }
+
     /// The stream ends with `out imm8, al` to this port; under KVM it is a KVM_EXIT_IO. CPL 3
     /// may use it through the TSS I/O permission bitmap (SDM Vol. 1 §19.5.2), with IOPL 0 so
     /// that PUSHF stores the same flags image on both engines (kvm_pvm does not let user code
@@ -37,6 +42,8 @@ public enum DifferentialGuest {
     public static let userCode: UInt16 = 0x18 | 3
     public static let userData: UInt16 = 0x20 | 3
     static let tssSelector: UInt16 = 0x28
+    /// 32-bit user code (DPL 3, D): compatibility mode (GDT entry 7).
+    public static let userCode32: UInt16 = 0x38 | 3
 
     /// Descriptors (SDM Vol. 3A §3.4.5): null, kernel code 64, kernel data, user code 64
     /// (DPL 3, L), user data (DPL 3), 64-bit TSS (two slots).
@@ -48,6 +55,7 @@ public enum DifferentialGuest {
         0x00CF_F200_0000_FFFF,
         UInt64(tssLimit) | 0x0000_8900_0000_0000 | (tssAddress & 0xFF_FFFF) << 16,
         0,
+        0x00CF_FA00_0000_FFFF,
     ]
 
     /// The 64-bit TSS (SDM Vol. 3A §7.7): 0x68 bytes, the I/O map base at offset 0x66, then a
@@ -81,13 +89,13 @@ public enum DifferentialGuest {
 
     /// 64-bit mode at CPL 3 with IOPL 0 and IF set; `gpr` and the arithmetic flags come from
     /// the stream.
-    public static func initialState(gpr: [UInt64], statusFlags: UInt64) -> CPUState {
+    public static func initialState(gpr: [UInt64], statusFlags: UInt64, bitness: Int = 64) -> CPUState {
         var s = CPUState()
         s.cr0 = CR0.pe | CR0.mp | CR0.et | CR0.ne | CR0.wp | CR0.pg
         s.cr3 = pml4Address
         s.cr4 = CR4.pae | CR4.osfxsr | CR4.osxmmexcpt
         s.msr.efer = EFER.lme | EFER.lma | EFER.sce
-        var cs = SegmentRegister.flat(selector: userCode, code: true, longMode: true)
+        var cs = SegmentRegister.flat(selector: bitness == 64 ? userCode : userCode32, code: true, longMode: bitness == 64)
         cs.dpl = 3
         s.cs = cs
         var data = SegmentRegister.flat(selector: userData, code: false)

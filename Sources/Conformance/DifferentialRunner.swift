@@ -68,7 +68,9 @@ public final class DifferentialRunner {
         var out: [String] = []
         if a.end != b.end { out.append("end: \(a.end) vs \(b.end)") }
         let names = ["RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI", "R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15"]
-        for i in 0..<16 where a.gpr[i] != b.gpr[i] {
+        // Compatibility mode: only the low halves are architectural (SDM Vol. 1 §3.4.1.1).
+        let gprMask: UInt64 = c.bitness == 64 ? ~0 : 0xFFFF_FFFF
+        for i in 0..<16 where a.gpr[i] & gprMask != b.gpr[i] & gprMask {
             out.append("\(names[i]): \(hex(a.gpr[i])) vs \(hex(b.gpr[i]))")
         }
         if a.rip != b.rip { out.append("RIP: \(hex(a.rip)) vs \(hex(b.rip))") }
@@ -121,7 +123,7 @@ public final class DifferentialRunner {
         var lines: [String] = []
         lines.append("seed \(c.seed) stream \(c.index): \(reference.name) vs \(subject.name)")
         lines.append("code (\(c.instructions.count) instructions): " + c.instructions.map { $0.bytes.map { hex(UInt64($0), 2) }.joined() }.joined(separator: " "))
-        let decoder = X86Decoder(bitness: 64)!
+        let decoder = X86Decoder(bitness: c.bitness)!
         var address = DifferentialGuest.codeAddress
         for ins in c.instructions {
             let d = decoder.decode(ins.bytes)

@@ -109,16 +109,25 @@ final class HostDifferentialTests: XCTestCase {
     }
 
     func testInterpreterMatchesTheHostCPU() throws {
+        try compare(bitness: 64, streams: Self.streams)
+    }
+
+    /// The same in 32-bit compatibility mode (a 32-bit code segment in long mode).
+    func testInterpreterMatchesTheHostCPUInCompatibilityMode() throws {
+        try compare(bitness: 32, streams: Self.streams / 2)
+    }
+
+    func compare(bitness: Int, streams: Int) throws {
         let kvm = try DifferentialKVMEngine()
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let quirks = cpuinfo.contains("AuthenticAMD") ? DifferentialGenerator.amdRegisterQuirkForms : []
         let runner = DifferentialRunner(reference: kvm, subject: try DifferentialInterpreterEngine(),
-                                        generator: DifferentialGenerator(memoryOnlyForms: quirks))
+                                        generator: DifferentialGenerator(memoryOnlyForms: quirks, bitness: bitness))
         let start = Date()
-        let report = try runner.run(seed: Self.seed, count: Self.streams)
+        let report = try runner.run(seed: Self.seed, count: streams)
         let seconds = Date().timeIntervalSince(start)
         if Self.environment["DIFFERENTIAL_LIST"] != nil { print(report.mnemonics.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")) }
-        print("differential: \(report.streams) streams, \(report.instructions) instructions, \(report.mnemonics.count) mnemonics, "
+        print("differential (\(bitness)-bit): \(report.streams) streams, \(report.instructions) instructions, \(report.mnemonics.count) mnemonics, "
               + "\(report.bothStopped) stopped in both, \(report.mismatchCount) mismatching, \(String(format: "%.1f", seconds)) s")
         XCTAssertEqual(report.mismatchCount, 0,
                        "\(report.mismatchCount) mismatching streams; shrunk reproducers:\n\n" + report.mismatches.map(\.report).joined(separator: "\n\n"))
