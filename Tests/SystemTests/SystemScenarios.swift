@@ -73,4 +73,61 @@ enum SystemScenarios {
     static func fourLevelPagingFaultsAndAccessedDirtyBits(_ accel: String) throws {
         try expect(accel, "sys-paging64", exitValue: 0x12, lines: ["4-level paging guest"] + paeStyleFaults(cr2Digits: 16))
     }
+
+    /// SDM Vol. 3A Table 6-5: contributory + contributory and #PF + contributory give #DF
+    /// (error code 0); a fault while delivering #DF is a triple fault (exit status 4).
+    static func nestedFaultsBecomeDoubleAndTripleFaults(_ accel: String) throws {
+        let r = try SwiftPCProcess.run(["run", "--accel", accel, "--kernel", try SwiftPCProcess.guest("sys-nested-faults")])
+        XCTAssertEqual(r.status, 4, r.stderr)
+        XCTAssertEqual(r.stdout, [
+            "nested faults guest",
+            "#DF err=00000000 cr2=00000000",   // #GP (non-canonical), #GP gate absent: #NP
+            "#DF err=00000000 cr2=00000000",   // #DE, #DE gate absent: #NP
+            "#DF err=00000000 cr2=00385000",   // #PF, #PF gate absent: #NP
+            "about to triple fault",
+        ].map { $0 + "\r\n" }.joined())
+        XCTAssertTrue(r.stderr.contains("triple fault"), r.stderr)
+    }
+
+    /// The steps this host's KVM gets wrong, expected as the SDM says: a benign #UD with an
+    /// absent gate gives #NP alone with error code (6 << 3) | IDT | EXT (§6.13, Table 6-5); a
+    /// #PF while reading the #PF gate from a not-present IDT page gives #DF, CR2 = the gate.
+    static func nestedFaultsSDMSteps(_ accel: String) throws {
+        let r = try SwiftPCProcess.run(["run", "--accel", accel, "--kernel", try SwiftPCProcess.guest("sys-nested-faults-sdm")])
+        XCTAssertEqual(r.status, 4, r.stderr)
+        XCTAssertEqual(r.stdout, [
+            "nested faults guest (SDM steps)",
+            "#NP err=00000033",
+            "#DF err=00000000 cr2=00000000",
+            "#DF err=00000000 cr2=00000000",
+            "#DF err=00000000 cr2=00385000",
+            "#DF err=00000000 cr2=003a0040",
+            "about to triple fault",
+        ].map { $0 + "\r\n" }.joined())
+    }
+
+    /// SYSCALL/SYSRET: CS/SS from STAR, user RFLAGS in R11, SFMASK applied, RCX/R11 back
+    /// through SYSRET, one return through IRETQ (SDM Vol. 2B).
+    static func syscallSysretRoundTrips(_ accel: String) throws {
+        let call = { (n: String, r11: String) in "syscall \(n) r11=\(r11) rflags=00000000 cs=00000008 ss=00000010" }
+        try expect(accel, "sys-syscall64", exitValue: 0x13, lines: [
+            "syscall guest",
+            "to CPL 3 with SYSRET",
+            call("00000001", "00000400"), call("00000002", "00000400"), call("00000003", "00000400"),
+            call("00000004", "00000400"), call("00000005", "00000400"),
+            call("00000064", "00000000"), call("00000065", "00000000"),
+            "calls counted: 00000006, user errors: 00000000, sum: 0000001e",
+        ])
+    }
+
+    /// SYSENTER/SYSEXIT in 32-bit protected mode (SDM Vol. 2B).
+    static func sysenterSysexitRoundTrips(_ accel: String) throws {
+        let call = { (n: String) in "sysenter \(n) esp=001d0000 cs=00000008 ss=00000010 eflags.if=00000000" }
+        try expect(accel, "sys-sysenter", exitValue: 0x14, lines: [
+            "sysenter guest",
+            "to CPL 3 with SYSEXIT",
+            call("00000001"), call("00000002"), call("00000003"), call("00000004"), call("000000ff"),
+            "calls counted: 00000004, user errors: 00000000",
+        ])
+    }
 }
