@@ -5,7 +5,14 @@ import X86Decoder
 extension X86CPU {
     /// How an event reached the CPU: it decides error-code EXT bits, IF/gate-DPL checks and
     /// what return address is pushed.
-    enum EventKind { case exception, software, external }
+    enum EventKind {
+        case exception, software, external
+
+        /// The EXT bit of an error code raised while delivering this event: set for events
+        /// "external to the program, such as an interrupt or an earlier exception", clear for
+        /// INT n, INT3 and INTO (SDM Vol. 3A §6.13).
+        var ext: UInt32 { self == .software ? 0 : 1 }
+    }
 
     /// Delivers a fault raised while executing an instruction (RIP already points at it),
     /// applying the double-fault rules; a failure to deliver #DF shuts the CPU down.
@@ -92,7 +99,7 @@ extension X86CPU {
     }
 
     func idtError(_ vector: UInt8, _ kind: EventKind) -> UInt32 {
-        UInt32(vector) * 8 + 2 + (kind == .external ? 1 : 0)
+        UInt32(vector) * 8 + 2 + kind.ext
     }
 
     /// 32-bit protected mode through an interrupt or trap gate (SDM Vol. 3A §6.12.1).
@@ -112,9 +119,9 @@ extension X86CPU {
         let is32 = gateType & 8 != 0
         let size = is32 ? 4 : 2
         let selector = gate.gateSelector
-        guard selector & 0xFFFC != 0 else { throw .gp(kind == .external ? 1 : 0) }
+        guard selector & 0xFFFC != 0 else { throw .gp(kind.ext) }
         let target = try readDescriptor(selector)
-        let code = UInt32(selector & 0xFFFC) + (kind == .external ? 1 : 0)
+        let code = UInt32(selector & 0xFFFC) + kind.ext
         guard target.isCode, target.dpl <= cpl || (v86Mode && target.dpl == 0) else { throw .gp(code) }
         guard target.present else { throw .np(code) }
         let oldFlags = rflags
@@ -172,9 +179,9 @@ extension X86CPU {
         if kind == .software && gate.dpl < cpl { throw .gp(idtError(vector, kind)) }
         guard gate.present else { throw .np(idtError(vector, kind)) }
         let selector = gate.gateSelector
-        guard selector & 0xFFFC != 0 else { throw .gp(kind == .external ? 1 : 0) }
+        guard selector & 0xFFFC != 0 else { throw .gp(kind.ext) }
         let target = try readDescriptor(selector)
-        let code = UInt32(selector & 0xFFFC) + (kind == .external ? 1 : 0)
+        let code = UInt32(selector & 0xFFFC) + kind.ext
         guard target.isCode, target.l, !target.db, target.dpl <= cpl else { throw .gp(code) }
         guard target.present else { throw .np(code) }
         let oldFlags = rflags

@@ -18,7 +18,9 @@ extension X86CPU {
         let write = access == .write
         let nxe = msr.efer & EFER.nxe != 0
         var errorBase: UInt32 = (write ? PFError.write : 0) | (user ? PFError.user : 0)
-        if access == .fetch && (nxe || cr4 & CR4.pae != 0) { errorBase |= PFError.fetch }
+        // I/D is reported only when execute-disable or SMEP can apply: CR4.SMEP, or
+        // CR4.PAE with EFER.NXE (SDM Vol. 3A §4.7, "I/D flag").
+        if access == .fetch && (cr4 & CR4.smep != 0 || (nxe && cr4 & CR4.pae != 0)) { errorBase |= PFError.fetch }
         func fault(_ present: Bool, reserved: Bool = false) -> CPUException {
             cr2 = linear
             return CPUException(CPUException.Vector.pageFault,
