@@ -8,6 +8,7 @@ public struct X86Decoder: @unchecked Sendable {
     /// 16, 32 or 64.
     public let bitness: Int
     @usableFromInline let modeIndex: UInt64
+    /// This mode's root refs: 13 encoding spaces of 256 opcodes.
     @usableFromInline let roots: UnsafeMutablePointer<UInt32>
     @usableFromInline let nodes: UnsafeMutablePointer<UInt32>
     @usableFromInline let forms: UnsafeMutablePointer<FormInfo>
@@ -25,7 +26,7 @@ public struct X86Decoder: @unchecked Sendable {
         }
         self.bitness = bitness
         let t = ISATables.shared
-        roots = t.roots
+        roots = t.roots + Int(modeIndex) * 13 * 256
         nodes = t.nodes
         forms = t.forms
         hot = t.hot

@@ -19,8 +19,7 @@ extension X86Decoder {
         var i = start
         var op = opcode
         let osp = pfx & PrefixBits.operandSize != 0
-        let rootBase = Int(modeIndex) &* (13 &* 256)
-        let root = roots[rootBase &+ space &* 256 &+ Int(op)]
+        let root = roots[space &* 256 &+ Int(op)]
         let hasModRM = is3DNow || root & X86Decoder.modrmBit != 0
         var modrm: UInt8 = 0
         if hasModRM {
@@ -49,7 +48,7 @@ extension X86Decoder {
             }
             op = p[i]
             i &+= 1
-            form = walk(roots[rootBase &+ 4 &* 256 &+ Int(op)], state)
+            form = walk(roots[4 &* 256 &+ Int(op)], state)
         } else {
             form = walk(root, state)
         }

@@ -11,10 +11,9 @@ struct FormHot {
     /// `FormHot.Flag` bits.
     @usableFromInline var flags: UInt8
     @usableFromInline var tupleType: UInt8
-    /// Effective operand size per mode (index 0/1/2 = 16/32/64-bit code): four 2-bit codes
-    /// (1 = 16, 2 = 32, 3 = 64 bits) indexed by `osp | REX.W << 1`.
-    @usableFromInline var operandSizes: (UInt8, UInt8, UInt8)
-    @usableFromInline var pad: (UInt8, UInt8, UInt8) = (0, 0, 0)
+    /// Effective operand size: one byte per mode (16/32/64-bit code from bit 0), each four
+    /// 2-bit codes (1 = 16, 2 = 32, 3 = 64 bits) indexed by `osp | REX.W << 1`.
+    @usableFromInline var operandSizes: UInt32
 
     @usableFromInline enum Flag {
         /// An 8-bit ModRM.reg operand: without REX, reg 4-7 name AH-BH.
@@ -47,16 +46,14 @@ struct FormHot {
         if f.mandatoryPrefix >= 2 { fl |= Flag.mandatory }
         if X86Decoder.isMemoryCapable(k[0]) { fl |= Flag.memoryDestination }
         flags = fl
-        var sizes: [UInt8] = []
+        var packed: UInt32 = 0
         for mode in 0..<3 {
-            var packed: UInt8 = 0
             for sel in 0..<4 {
                 let osp = sel & 1 != 0, w = sel & 2 != 0
-                packed |= FormHot.code(FormHot.operandSize(f, mode: mode, osp: osp, w: w)) << (2 * sel)
+                packed |= UInt32(FormHot.code(FormHot.operandSize(f, mode: mode, osp: osp, w: w))) << (8 * mode + 2 * sel)
             }
-            sizes.append(packed)
         }
-        operandSizes = (sizes[0], sizes[1], sizes[2])
+        operandSizes = packed
     }
 
     /// Operand size (SDM Vol. 1, 3.6.1; Vol. 2A, 2.2.1.2 for 64-bit defaults); a 66 prefix
@@ -82,7 +79,7 @@ struct FormHot {
 
     @inline(__always) @usableFromInline
     func operandSize(mode: UInt64, sel: UInt64) -> UInt8 {
-        let packed = mode == 0 ? operandSizes.0 : mode == 1 ? operandSizes.1 : operandSizes.2
-        return FormHot.size((packed &>> UInt8(truncatingIfNeeded: sel &* 2)) & 3)
+        let code = (operandSizes &>> UInt32(truncatingIfNeeded: mode &* 8 &+ sel &* 2)) & 3
+        return FormHot.size(UInt8(truncatingIfNeeded: code))
     }
 }
