@@ -7,19 +7,22 @@ extension X86Decoder {
         (16, 8), (32, 8), (64, 8), (4, 2), (8, 2), (16, 2), (32, 2), (64, 2),
     ]
 
+    /// Everything after the opcode. Inlined into both the legacy hot path (where the VEX,
+    /// EVEX and 3DNow! arguments are constants and their code folds away) and `decodeEscape`.
+    /// Reads are not bounds-checked (see `directMinimum`); `i > limit` at the end means the
+    /// input ran out.
     @inline(__always) @usableFromInline
     func finish(_ p: UnsafePointer<UInt8>, limit: Int, i start: Int, space: Int, op opcode: UInt8, is3DNow: Bool,
-                isVEX: Bool, isEVEX: Bool, mp: UInt64, osp: Bool, asp: Bool, lock: Bool, aszIndex: UInt64, w: UInt64,
+                isVEX: Bool, isEVEX: Bool, mp: UInt64, aszIndex: UInt64, w: UInt64,
                 lsel lselIn: UInt64, rexR: UInt8, rexX: UInt8, rexB: UInt8, rexRp: UInt8, vvvv: UInt8, vPrime: UInt8,
                 evexP2: UInt8, vvvvHigh: UInt8, rex: UInt8, seg: UInt8, pfx: UInt16, into d: inout DecodedInstruction) -> Bool {
         var i = start
         var op = opcode
-        let rootBase = Int(modeIndex) &* (13 &* 256)
-        let root = roots[rootBase &+ space &* 256 &+ Int(op)]
+        let osp = pfx & PrefixBits.operandSize != 0
+        let root = roots[space &* 256 &+ Int(op)]
         let hasModRM = is3DNow || root & X86Decoder.modrmBit != 0
         var modrm: UInt8 = 0
         if hasModRM {
-            if i >= limit { return fail(&d, i + 1, limit) }
             modrm = p[i]
             i &+= 1
         }
@@ -30,7 +33,7 @@ extension X86Decoder {
         if evexB && isReg { lsel = 2 }
         let state: UInt64 = modeIndex | mp << 4 | (osp ? 1 << 8 : 0) | w << 9 | aszIndex << 16 | lsel << 20
             | (isReg ? 1 << 24 : 0) | UInt64((modrm >> 3) & 7) << 28 | UInt64(modrm & 7) << 32 | UInt64(rexB) << 36
-        d.addressSize = aszIndex == 0 ? 16 : aszIndex == 1 ? 32 : 64
+        d.addressSize = 16 &<< UInt8(truncatingIfNeeded: aszIndex)
         d.modrm = modrm
         d.segmentOverride = seg
         d.segment = seg == Segment.none ? Segment.ds : seg
@@ -39,58 +42,54 @@ extension X86Decoder {
         if is3DNow {
             // 3DNow!: 0F 0F ModRM [SIB] [disp] suffix; the suffix byte names the operation.
             if !isReg {
-                i = memoryOperand(p, limit: limit, i: i, modrm: modrm, aszIndex: aszIndex, rexX: rexX, rexB: rexB,
+                i = memoryOperand(p, i: i, modrm: modrm, aszIndex: aszIndex, rexX: rexX, rexB: rexB,
                                   vsibHigh: 0, isVSIB: false, scale: 1, seg: seg, into: &d)
-                if i < 0 { return fail(&d, -i, limit) }
                 memDone = true
             }
-            if i >= limit { return fail(&d, i + 1, limit) }
             op = p[i]
             i &+= 1
-            form = walk(roots[rootBase &+ 4 &* 256 &+ Int(op)], state)
+            form = walk(roots[4 &* 256 &+ Int(op)], state)
         } else {
             form = walk(root, state)
         }
         if form == 0 { return fail(&d, i, limit) }
-        let fi = forms.advanced(by: form)
-        let attrs = fi.pointee.attributes
+        let fh = hot.advanced(by: form)
+        let attrs = fh.pointee.attributes
+        let flags = fh.pointee.flags
         d.opcode = op
 
         // Memory operand.
         let memory = hasModRM && !isReg && attrs & FormAttributes.anyMod == 0
         if memory && !memDone {
-            let k0 = fi.pointee.operands.0, k1 = fi.pointee.operands.1, k2 = fi.pointee.operands.2
-            let isVSIB = X86Decoder.isVSIB(k0) || X86Decoder.isVSIB(k1) || X86Decoder.isVSIB(k2)
-            // AMX's sibmem also needs a SIB byte (SDM Vol. 2A, TILELOADD).
-            if (k0 == OperandKind.sibmem.rawValue || k1 == OperandKind.sibmem.rawValue) && modrm & 7 != 4 {
-                return fail(&d, i, limit)
+            var isVSIB = false
+            if flags & (FormHot.Flag.vsib | FormHot.Flag.sibmem) != 0 {
+                isVSIB = flags & FormHot.Flag.vsib != 0
+                // AMX's sibmem also needs a SIB byte (SDM Vol. 2A, TILELOADD).
+                if flags & FormHot.Flag.sibmem != 0 && modrm & 7 != 4 { return fail(&d, i, limit) }
+                // VSIB addressing needs a SIB byte, and so 32/64-bit addressing (SDM Vol. 2A, 2.3.12).
+                if isVSIB && (modrm & 7 != 4 || aszIndex == 0) { return fail(&d, i, limit) }
             }
             var scale: UInt8 = 1
             if isEVEX && modrm & 0xC0 == 0x40 {
-                let t = Int(fi.pointee.tupleType)
+                let t = Int(fh.pointee.tupleType)
                 if t < X86Decoder.tupleN.count { scale = evexB ? X86Decoder.tupleN[t].1 : X86Decoder.tupleN[t].0 }
             }
-            // VSIB addressing needs a SIB byte, and so 32/64-bit addressing (SDM Vol. 2A, 2.3.12).
-            if isVSIB && (modrm & 7 != 4 || aszIndex == 0) { return fail(&d, i, limit) }
-            i = memoryOperand(p, limit: limit, i: i, modrm: modrm, aszIndex: aszIndex, rexX: rexX, rexB: rexB,
+            i = memoryOperand(p, i: i, modrm: modrm, aszIndex: aszIndex, rexX: rexX, rexB: rexB,
                               vsibHigh: isEVEX ? vPrime : 0, isVSIB: isVSIB, scale: scale, seg: seg, into: &d)
-            if i < 0 { return fail(&d, -i, limit) }
         }
 
         // Immediates, in encoding order.
-        let imm1 = fi.pointee.immediate1
+        let imm1 = fh.pointee.immediate1
         if imm1 != 0 {
-            i = immediate(p, limit: limit, i: i, kind: imm1, aszIndex: aszIndex, value: &d.immediate)
-            if i < 0 { return fail(&d, -i, limit) }
-            let imm2 = fi.pointee.immediate2
+            i = immediate(p, i: i, kind: imm1, aszIndex: aszIndex, value: &d.immediate)
+            let imm2 = fh.pointee.immediate2
             if imm2 != 0 {
-                i = immediate(p, limit: limit, i: i, kind: imm2, aszIndex: aszIndex, value: &d.immediate2)
-                if i < 0 { return fail(&d, -i, limit) }
+                i = immediate(p, i: i, kind: imm2, aszIndex: aszIndex, value: &d.immediate2)
             }
         }
 
         // LOCK only on a lockable form with a memory destination (SDM Vol. 2A, LOCK).
-        if lock && (attrs & FormAttributes.lock == 0 || !memory) { return fail(&d, i, limit) }
+        if pfx & PrefixBits.lock != 0 && (attrs & FormAttributes.lock == 0 || !memory) { return fail(&d, i, limit) }
         if isVEX || isEVEX {
             // An unused vvvv must be 1111b (stored inverted) (SDM Vol. 2A, 2.3.6 and 2.7.1).
             if attrs & FormAttributes.usesVVVV == 0 && (vvvv | vvvvHigh != 0 || vPrime != 0) { return fail(&d, i, limit) }
@@ -101,7 +100,7 @@ extension X86Decoder {
                 // Zeroing needs a mask: {z} with k0 is #UD (SDM Vol. 2A, 2.7.4).
                 if evexP2 & 0x80 != 0 && aaa == 0 { return fail(&d, i, limit) }
                 // ... and a memory destination cannot be zeroed (SDM Vol. 2A, 2.7.4).
-                if evexP2 & 0x80 != 0 && memory && X86Decoder.isMemoryCapable(fi.pointee.operands.0) {
+                if evexP2 & 0x80 != 0 && memory && flags & FormHot.Flag.memoryDestination != 0 {
                     return fail(&d, i, limit)
                 }
                 if aaa != 0 && attrs & FormAttributes.opmask == 0 { return fail(&d, i, limit) }
@@ -120,52 +119,42 @@ extension X86Decoder {
 
         // Registers.
         let reg8 = rex == 0 && !isVEX && !isEVEX
-        d.reg = (modrm >> 3) & 7 | rexR << 3 | rexRp << 4
+        var reg = (modrm >> 3) & 7 | rexR << 3 | rexRp << 4
+        var rm: UInt8
         if attrs & FormAttributes.opcodeRegister != 0 {
-            d.rm = op & 7 | rexB << 3
+            rm = op & 7 | rexB << 3
         } else {
-            d.rm = modrm & 7 | rexB << 3 | (isEVEX ? rexX << 4 : 0)
+            rm = modrm & 7 | rexB << 3 | (isEVEX ? rexX << 4 : 0)
         }
-        if reg8 {
-            let k0 = fi.pointee.operands.0, k1 = fi.pointee.operands.1
-            if (k0 == OperandKind.r8_reg.rawValue || k1 == OperandKind.r8_reg.rawValue) && d.reg >= 4 {
-                d.reg = Register.ah &+ d.reg &- 4
-            }
-            if (k0 == OperandKind.r8_or_mem.rawValue || k1 == OperandKind.r8_or_mem.rawValue
-                || k0 == OperandKind.r8_opcode.rawValue) && d.rm >= 4 && !memory {
-                d.rm = Register.ah &+ d.rm &- 4
-            }
+        if reg8 && flags & (FormHot.Flag.reg8Reg | FormHot.Flag.reg8RM) != 0 {
+            if flags & FormHot.Flag.reg8Reg != 0 && reg >= 4 { reg = Register.ah &+ reg &- 4 }
+            if flags & FormHot.Flag.reg8RM != 0 && rm >= 4 && !memory { rm = Register.ah &+ rm &- 4 }
         }
+        d.reg = reg
+        d.rm = rm
         d.vvvv = vvvv | vPrime << 4
-        if attrs & FormAttributes.checkRegisters != 0 && !registersExist(fi, &d, modrm: modrm) {
-            return fail(&d, i, limit)
-        }
-        if attrs & FormAttributes.uniqueRegs != 0 && !registersDistinct(attrs, d, isReg: isReg) {
-            return fail(&d, i, limit)
-        }
-        // Complex FP16 multiplies: the destination may not be a source (SDM Vol. 2A, VFMADDCPH).
-        if attrs & FormAttributes.uniqueDest != 0
-            && (d.reg == d.vvvv && attrs & FormAttributes.usesVVVV != 0 || isReg && d.reg == d.rm) {
-            return fail(&d, i, limit)
-        }
-
-        // Operand size (SDM Vol. 1, 3.6.1; Vol. 2A, 2.2.1.2 for 64-bit defaults).
-        var os = fi.pointee.operandSize
-        if os == 0 {
-            let osp2 = osp && fi.pointee.mandatoryPrefix != 2
-            switch modeIndex {
-            case 2:
-                if attrs & FormAttributes.f64 != 0 || w != 0 { os = 64 } else if osp2 { os = 16 } else if attrs & FormAttributes.d64 != 0 { os = 64 } else { os = 32 }
-            case 1: os = osp2 ? 16 : 32
-            default: os = osp2 ? 32 : 16
+        if attrs & (FormAttributes.checkRegisters | FormAttributes.uniqueRegs | FormAttributes.uniqueDest) != 0 {
+            if attrs & FormAttributes.checkRegisters != 0 && !registersExist(forms.advanced(by: form), &d, modrm: modrm) {
+                return fail(&d, i, limit)
+            }
+            if attrs & FormAttributes.uniqueRegs != 0 && !registersDistinct(attrs, d, isReg: isReg) {
+                return fail(&d, i, limit)
+            }
+            // Complex FP16 multiplies: the destination may not be a source (SDM Vol. 2A, VFMADDCPH).
+            if attrs & FormAttributes.uniqueDest != 0
+                && (d.reg == d.vvvv && attrs & FormAttributes.usesVVVV != 0 || isReg && d.reg == d.rm) {
+                return fail(&d, i, limit)
             }
         }
-        d.operandSize = os
+        // The input ran out before the instruction did (or it is longer than 15 bytes).
+        if i > limit { return fail(&d, i, limit) }
+
+        d.operandSize = fh.pointee.operandSize(mode: modeIndex, sel: (osp ? 1 : 0) | w << 1)
         d.form = UInt16(truncatingIfNeeded: form)
-        d.mnemonic = fi.pointee.mnemonic
+        d.mnemonic = fh.pointee.mnemonic
         d.length = UInt8(truncatingIfNeeded: i)
         d.rex = rex
-        d.prefixes = pfx | (fi.pointee.mandatoryPrefix >= 2 ? PrefixBits.mandatory : 0)
+        d.prefixes = pfx | (flags & FormHot.Flag.mandatory != 0 ? PrefixBits.mandatory : 0)
         return true
     }
 
@@ -227,9 +216,9 @@ extension X86Decoder {
     }
 
     /// Parses SIB and displacement after ModRM (SDM Vol. 2A, 2.1.5, Tables 2-1 to 2-3).
-    /// Returns the new offset, or minus the bytes needed when the input runs out.
+    /// Returns the new offset (unchecked: the caller compares it with the limit).
     @inline(__always) @usableFromInline
-    func memoryOperand(_ p: UnsafePointer<UInt8>, limit: Int, i start: Int, modrm: UInt8, aszIndex: UInt64,
+    func memoryOperand(_ p: UnsafePointer<UInt8>, i start: Int, modrm: UInt8, aszIndex: UInt64,
                        rexX: UInt8, rexB: UInt8, vsibHigh: UInt8, isVSIB: Bool, scale: UInt8, seg: UInt8,
                        into d: inout DecodedInstruction) -> Int {
         var i = start
@@ -249,13 +238,11 @@ extension X86Decoder {
                 if rm < 4 { d.memoryIndex = withUnsafeBytes(of: idx) { $0[Int(rm)] } }
                 ss = d.memoryBase == 5
             }
-            if i &+ dispSize > limit { return -(i &+ dispSize) }
             if dispSize == 1 { d.displacement = Int64(Int8(bitPattern: p[i])) &* Int64(scale) } else if dispSize == 2 { d.displacement = Int64(Int16(bitPattern: UInt16(p[i]) | UInt16(p[i &+ 1]) << 8)) }
             i &+= dispSize
         } else {
             var dispSize = mod == 1 ? 1 : mod == 2 ? 4 : 0
             if rm == 4 {
-                if i >= limit { return -(i &+ 1) }
                 let sib = p[i]
                 i &+= 1
                 d.sib = sib
@@ -277,40 +264,31 @@ extension X86Decoder {
                 d.memoryBase = rm | rexB << 3
                 ss = rm == 5
             }
-            if i &+ dispSize > limit { return -(i &+ dispSize) }
-            if dispSize == 1 {
-                d.displacement = Int64(Int8(bitPattern: p[i])) &* Int64(scale)
-            } else if dispSize == 4 {
-                let v = UInt32(p[i]) | UInt32(p[i &+ 1]) << 8 | UInt32(p[i &+ 2]) << 16 | UInt32(p[i &+ 3]) << 24
-                d.displacement = Int64(Int32(bitPattern: v))
-            }
+            // disp8 (times N for EVEX) or disp32, read as one little-endian word and
+            // sign-extended by shifting.
+            let raw = UInt64(UInt32(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt32.self)))
+            let shift = UInt64(64 &- 8 &* dispSize) & 63
+            let value = Int64(bitPattern: raw &<< shift) &>> shift
+            d.displacement = dispSize == 0 ? 0 : value &* Int64(scale)
             i &+= dispSize
         }
         if seg == Segment.none && ss { d.segment = Segment.ss }
         return i
     }
 
-    /// Reads one immediate. Returns the new offset, or minus the bytes needed.
+    /// Reads one immediate; returns the new offset (unchecked, as for `memoryOperand`).
     @inline(__always) @usableFromInline
-    func immediate(_ p: UnsafePointer<UInt8>, limit: Int, i: Int, kind: UInt8, aszIndex: UInt64, value: inout UInt64) -> Int {
-        let size: Int
-        switch kind {
-        case ImmediateKind.imm8, ImmediateKind.rel8, ImmediateKind.imm8SignExtended, ImmediateKind.is4: size = 1
-        case ImmediateKind.imm16, ImmediateKind.rel16: size = 2
-        case ImmediateKind.imm32, ImmediateKind.rel32, ImmediateKind.imm32SignExtended: size = 4
-        case ImmediateKind.imm64: size = 8
-        default: size = aszIndex == 0 ? 2 : aszIndex == 1 ? 4 : 8  // moffs
-        }
-        if i &+ size > limit { return -(i &+ size) }
-        var v: UInt64 = 0
-        for k in 0..<size { v |= UInt64(p[i &+ k]) << (8 &* UInt64(k)) }
-        switch kind {
-        case ImmediateKind.rel8, ImmediateKind.imm8SignExtended: v = UInt64(bitPattern: Int64(Int8(truncatingIfNeeded: v)))
-        case ImmediateKind.rel16: v = UInt64(bitPattern: Int64(Int16(truncatingIfNeeded: v)))
-        case ImmediateKind.rel32, ImmediateKind.imm32SignExtended: v = UInt64(bitPattern: Int64(Int32(truncatingIfNeeded: v)))
-        default: break
-        }
-        value = v
-        return i &+ size
+    func immediate(_ p: UnsafePointer<UInt8>, i: Int, kind: UInt8, aszIndex: UInt64, value: inout UInt64) -> Int {
+        // Per ImmediateKind (4 bits each): log2 of the size in bits 0-1, sign-extended in bit 2,
+        // moffs (size of the address) in bit 3.
+        let table: UInt64 = 0x0_0_6_4_6_5_4_8_3_2_1_0_0
+        let info = (table &>> (UInt64(kind) &* 4)) & 0xF
+        let log2 = info & 8 != 0 ? aszIndex &+ 1 : info & 3
+        let size = 1 &<< log2
+        let raw = UInt64(littleEndian: UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self))
+        let shift = (64 &- 8 &* size) & 63
+        let high = raw &<< shift
+        value = info & 4 != 0 ? UInt64(bitPattern: Int64(bitPattern: high) &>> shift) : high &>> shift
+        return i &+ Int(size)
     }
 }

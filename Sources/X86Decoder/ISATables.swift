@@ -7,6 +7,10 @@ public final class ISATables: @unchecked Sendable {
     let nodes: UnsafeMutablePointer<UInt32>
     /// FormInfo for ids 0...formCount (0 is the invalid form).
     public let forms: UnsafeMutablePointer<FormInfo>
+    /// The decoder's 16-byte digest of each form (same ids as `forms`).
+    let hot: UnsafeMutablePointer<FormHot>
+    /// `PrefixClass` entry of each byte, 256 for 16/32-bit code then 256 for 64-bit code.
+    let prefixClasses: UnsafeMutablePointer<UInt16>
     public let formCount: Int
     public let mnemonicNames: [String]
     public let formNames: [String]
@@ -39,6 +43,12 @@ public final class ISATables: @unchecked Sendable {
                 tupleType: r[13], memorySize: u16(14), broadcastSize: r[16], cpuidSet: r[17],
                 flagsRead: u16(18), flagsWritten: u16(20), flagsUndefined: u16(22), flagsCleared: u16(24),
                 flagsSet: u16(26), encoding: r[28] & 0xF, map: r[28] >> 4, opcode: r[29], modes: r[30], mandatoryPrefix: r[31])
+        }
+        hot = .allocate(capacity: formCount + 1)
+        for i in 0...formCount { hot[i] = FormHot(forms[i]) }
+        prefixClasses = .allocate(capacity: 512)
+        for m in 0..<2 {
+            for b in 0..<256 { prefixClasses[m * 256 + b] = PrefixClass.of(UInt8(b), is64: m == 1) }
         }
         mnemonicNames = [""] + ISATables.lines(PackedISA.mnemonicNames)
         formNames = ["INVALID"] + ISATables.lines(PackedISA.formNames)
