@@ -104,7 +104,9 @@ extension X86CPU {
         let offsetInPage = Int(linear & 0xFFF)
         if offsetInPage <= 4096 - 15, let host = hostPage(physical >> 12, forWrite: false) {
             let p = (host + offsetInPage).assumingMemoryBound(to: UInt8.self)
-            _ = decoder.decode(UnsafePointer(p), count: 15, into: &entry.pointee.instruction)
+            // The rest of the page is readable: the decoder's unchecked fast path applies (it
+            // still reads at most 15 bytes of instruction).
+            _ = decoder.decode(UnsafePointer(p), count: 4096 - offsetInPage, into: &entry.pointee.instruction)
             markCode(physical >> 12)
             return true
         } else {
