@@ -12,8 +12,11 @@ extension X86CPU {
         while executed < budget && !halted && shutdownReason == nil {
             let start = rip
             let shadowed = interruptShadow
+            // Single-step: TF set when the instruction starts traps after it (SDM Vol. 3A §17.3.1.4).
+            let singleStep = flagsBase & RFLAGS.tf != 0
             do {
                 try step()
+                if singleStep { singleStepTrap() }
             } catch {
                 rip = start
                 deliverException(error)
@@ -32,6 +35,12 @@ extension X86CPU {
         }
         instructionsRetired &+= UInt64(executed)
         return executed
+    }
+
+    /// The #DB trap after an instruction executed with TF set: DR6.BS, then vector 1.
+    func singleStepTrap() {
+        dr6 |= 1 << 14
+        deliverException(CPUException(CPUException.Vector.debug))
     }
 
     /// Executes one instruction.

@@ -32,6 +32,25 @@ final class LazyFlagsTests: XCTestCase {
     }
 }
 
+final class SingleStepTests: XCTestCase {
+    func testTrapFlagTrapsAfterEachInstruction() throws {
+        let m = try TestMachine()
+        // IVT[1] -> 0000:2000: inc word [0x600]; iret. The main code sets TF with POPF, runs
+        // three NOPs, then clears TF and halts.
+        try m.memory.write16(4, 0x2000)
+        try m.memory.write16(6, 0)
+        try m.memory.write([0xFF, 0x06, 0x00, 0x06, 0xCF], at: 0x2000)
+        // pushf; pop ax; or ax, 0x100; push ax; popf; nop; nop; nop; pushf; pop ax; and ax, 0xFEFF; push ax; popf; hlt
+        try m.realMode([0x9C, 0x58, 0x0D, 0x00, 0x01, 0x50, 0x9D, 0x90, 0x90, 0x90,
+                        0x9C, 0x58, 0x25, 0xFF, 0xFE, 0x50, 0x9D, 0xF4])
+        let s = m.run()
+        XCTAssertEqual(s.rip, 0x1012)
+        // Traps after: nop, nop, nop, pushf, pop, and, push, popf (TF was set when each began).
+        XCTAssertEqual(try m.memory.read16(0x600), 8)
+        XCTAssertNotEqual(s.dr6 & (1 << 14), 0, "DR6.BS")
+    }
+}
+
 final class ArithmeticTests: XCTestCase {
     func testDivideByZeroRaisesDEThroughTheIVT() throws {
         let m = try TestMachine()
