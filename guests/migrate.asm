@@ -53,27 +53,6 @@ entry:
     mov al, 0x11
     call debug_exit32
 
-; puthex32: EAX as 8 hex digits
-puthex32:
-    push ecx
-    push eax
-    mov ecx, 8
-.digit:
-    rol eax, 4
-    push eax
-    and al, 0x0F
-    add al, '0'
-    cmp al, '9'
-    jbe .out
-    add al, 'a' - '9' - 1
-.out:
-    call putc32
-    pop eax
-    loop .digit
-    pop eax
-    pop ecx
-    ret
-
 %include "include/serial32.inc"
 
 msg_step: db "step ", 0

@@ -87,28 +87,6 @@ gp_handler:
     mov al, 0x18
     call debug_exit32
 
-; puthex16: AX as 4 hex digits
-puthex16:
-    push ecx
-    push eax
-    mov ecx, 4
-    shl eax, 16
-.digit:
-    rol eax, 4
-    push eax
-    and al, 0x0F
-    add al, '0'
-    cmp al, '9'
-    jbe .out
-    add al, 'a' - '9' - 1
-.out:
-    call putc32
-    pop eax
-    loop .digit
-    pop eax
-    pop ecx
-    ret
-
 %include "include/serial32.inc"
 
 bits 16
