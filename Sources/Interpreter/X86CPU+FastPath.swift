@@ -28,6 +28,15 @@ enum FastPath {
     static let lea: UInt8 = 15
     static let testRMReg: UInt8 = 16
     static let movzx: UInt8 = 17
+    /// Group 2 by an immediate count or by 1 (C0/C1/D0/D1); aux = operation, count in the
+    /// immediate (1 for D0/D1).
+    static let shiftImm: UInt8 = 18
+    /// IMUL reg, r/m, imm (69/6B).
+    static let imulImm: UInt8 = 19
+    /// MOV r/m, imm (C6/C7 /0).
+    static let movRMImm: UInt8 = 20
+    /// IMUL reg, r/m (0F AF).
+    static let imulRegRM: UInt8 = 21
 }
 
 extension X86CPU {
@@ -46,6 +55,7 @@ extension X86CPU {
         if entry.pointee.map == 1 {
             switch op {
             case 0x80...0x8F: set(FastPath.jcc, osz, op & 0xF)
+            case 0xAF: set(FastPath.imulRegRM, osz)
             case 0xB6: set(FastPath.movzx, osz, 1)
             case 0xB7: set(FastPath.movzx, osz, 2)
             default: break
@@ -67,6 +77,10 @@ extension X86CPU {
         case 0x80, 0x81, 0x83:
             set(FastPath.aluRMImm, op == 0x80 ? 1 : osz, d.reg & 7)
         case 0x84, 0x85: set(FastPath.testRMReg, op == 0x84 ? 1 : osz)
+        case 0xC0, 0xC1, 0xD0, 0xD1: set(FastPath.shiftImm, op & 1 == 0 ? 1 : osz, d.reg & 7)
+        case 0x69, 0x6B: set(FastPath.imulImm, osz)
+        case 0xC6 where d.reg & 7 == 0: set(FastPath.movRMImm, 1)
+        case 0xC7 where d.reg & 7 == 0: set(FastPath.movRMImm, osz)
         case 0x88, 0x89: set(FastPath.movRMReg, op == 0x88 ? 1 : osz)
         case 0x8A, 0x8B: set(FastPath.movRegRM, op == 0x8A ? 1 : osz)
         case 0x8D: if d.hasMemory { set(FastPath.lea, osz) }
@@ -89,31 +103,61 @@ extension X86CPU {
     @inline(__always)
     func executeFastPath(_ d: InstructionRef) throws(CPUException) {
         let size = d.size
+        // Register operands are handled inline; memory operands go through the out-of-line
+        // accessors (the common register-register forms then cost no call at all).
         switch d.handler {
         case FastPath.aluRMReg:
             let kind = Int(d.aux)
-            let r = alu(kind, try readRM(d, size), reg(d.reg, size), size)
-            if kind != 7 { try writeRM(d, size, r) }
+            if !d.hasMemory {
+                let r = alu(kind, reg(d.rm, size), reg(d.reg, size), size)
+                if kind != 7 { setReg(d.rm, size, r) }
+            } else {
+                let r = alu(kind, try readMemoryOperand(d, size), reg(d.reg, size), size)
+                if kind != 7 { try writeMemoryOperand(d, size, r) }
+            }
         case FastPath.aluRegRM:
             let kind = Int(d.aux)
-            let r = alu(kind, reg(d.reg, size), try readRM(d, size), size)
+            let source = d.hasMemory ? try readMemoryOperand(d, size) : reg(d.rm, size)
+            let r = alu(kind, reg(d.reg, size), source, size)
             if kind != 7 { setReg(d.reg, size, r) }
         case FastPath.aluRMImm:
             let kind = Int(d.aux)
-            let r = alu(kind, try readRM(d, size), d.immediate, size)
-            if kind != 7 { try writeRM(d, size, r) }
+            if !d.hasMemory {
+                let r = alu(kind, reg(d.rm, size), d.immediate, size)
+                if kind != 7 { setReg(d.rm, size, r) }
+            } else {
+                let r = alu(kind, try readMemoryOperand(d, size), d.immediate, size)
+                if kind != 7 { try writeMemoryOperand(d, size, r) }
+            }
         case FastPath.testRMReg:
-            _ = alu(4, try readRM(d, size), reg(d.reg, size), size)
+            let value = d.hasMemory ? try readMemoryOperand(d, size) : reg(d.rm, size)
+            _ = alu(4, value, reg(d.reg, size), size)
         case FastPath.movRMReg:
-            try writeRM(d, size, reg(d.reg, size))
+            if !d.hasMemory { setReg(d.rm, size, reg(d.reg, size)) } else { try writeMemoryOperand(d, size, reg(d.reg, size)) }
         case FastPath.movRegRM:
-            setReg(d.reg, size, try readRM(d, size))
+            setReg(d.reg, size, d.hasMemory ? try readMemoryOperand(d, size) : reg(d.rm, size))
         case FastPath.movRegImm:
             setReg(d.rm, size, d.immediate)
         case FastPath.lea:
             setReg(d.reg, size, effectiveAddress(d))
+        case FastPath.shiftImm:
+            let count: UInt64 = d.opcode >= 0xD0 ? 1 : d.immediate
+            if !d.hasMemory {
+                setReg(d.rm, size, shift(Int(d.aux), reg(d.rm, size), count, size))
+            } else {
+                try writeMemoryOperand(d, size, shift(Int(d.aux), try readMemoryOperand(d, size), count, size))
+            }
+        case FastPath.imulImm:
+            let value = d.hasMemory ? try readMemoryOperand(d, size) : reg(d.rm, size)
+            setReg(d.reg, size, imulTruncating(value, d.immediate, size))
+        case FastPath.imulRegRM:
+            let value = d.hasMemory ? try readMemoryOperand(d, size) : reg(d.rm, size)
+            setReg(d.reg, size, imulTruncating(reg(d.reg, size), value, size))
+        case FastPath.movRMImm:
+            if !d.hasMemory { setReg(d.rm, size, d.immediate) } else { try writeMemoryOperand(d, size, d.immediate) }
         case FastPath.movzx:
-            setReg(d.reg, size, try readRM(d, Int(d.aux)))
+            let width = Int(d.aux)
+            setReg(d.reg, size, d.hasMemory ? try readMemoryOperand(d, width) : reg(d.rm, width))
         case FastPath.jcc:
             if condition(d.aux) { jumpRelative(d) }
         case FastPath.jmpRel:
@@ -131,9 +175,13 @@ extension X86CPU {
             let v = try pop(size)
             setReg(d.rm, size, v)
         case FastPath.incRM:
-            try writeRM(d, size, inc(try readRM(d, size), size))
+            if !d.hasMemory { setReg(d.rm, size, inc(reg(d.rm, size), size)) } else {
+                try writeMemoryOperand(d, size, inc(try readMemoryOperand(d, size), size))
+            }
         case FastPath.decRM:
-            try writeRM(d, size, dec(try readRM(d, size), size))
+            if !d.hasMemory { setReg(d.rm, size, dec(reg(d.rm, size), size)) } else {
+                try writeMemoryOperand(d, size, dec(try readMemoryOperand(d, size), size))
+            }
         default:
             throw unimplementedInstruction(d)
         }

@@ -72,6 +72,17 @@ extension X86CPU {
         try write(Int(d.segment), effectiveAddress(d), size, v)
     }
 
+    /// The memory side of an r/m operand, out of line (the fast paths inline the register side).
+    @inline(never)
+    func readMemoryOperand(_ d: InstructionRef, _ size: Int) throws(CPUException) -> UInt64 {
+        try read(Int(d.segment), effectiveAddress(d), size)
+    }
+
+    @inline(never)
+    func writeMemoryOperand(_ d: InstructionRef, _ size: Int, _ v: UInt64) throws(CPUException) {
+        try write(Int(d.segment), effectiveAddress(d), size, v)
+    }
+
     /// Operand size in bytes from the decoder's operand size in bits.
     @inline(__always) func opBytes(_ d: InstructionRef) -> Int { Int(d.operandSize) >> 3 }
 
