@@ -11,6 +11,9 @@ extension X86CPU {
         var executed = 0
         while executed < budget && !halted && shutdownReason == nil {
             let start = rip
+            if breakpointsArmed, checkInstructionBreakpoint() { executed += 1; break }
+            // RF suppresses instruction breakpoints for one instruction only (SDM Vol. 3A §17.3.1.1).
+            flagsBase &= ~RFLAGS.rf
             let shadowed = interruptShadow
             // Single-step: TF set when the instruction starts traps after it (SDM Vol. 3A §17.3.1.4).
             let singleStep = flagsBase & RFLAGS.tf != 0
@@ -35,6 +38,28 @@ extension X86CPU {
         }
         instructionsRetired &+= UInt64(executed)
         return executed
+    }
+
+    /// Enabled DR0-DR3 slots whose R/W field is 00 (instruction execution), one bit each.
+    var instructionBreakpointMask: Int {
+        var mask = 0
+        for i in 0..<4 where (dr7 >> UInt64(i * 2)) & 3 != 0 && (dr7 >> UInt64(16 + i * 4)) & 3 == 0 { mask |= 1 << i }
+        return mask
+    }
+
+    /// An instruction breakpoint on the next instruction raises #DB as a fault, before it runs,
+    /// unless RF is set (SDM Vol. 3A §17.3.1.1, §17.2.4). Returns true when it fired.
+    func checkInstructionBreakpoint() -> Bool {
+        guard flagsBase & RFLAGS.rf == 0 else { return false }
+        let linear = (codeBits == 64 ? 0 : segs[Seg.cs].base) &+ rip
+        let mask = instructionBreakpointMask
+        var hits: UInt64 = 0
+        let addresses = [dr.0, dr.1, dr.2, dr.3]
+        for i in 0..<4 where mask & (1 << i) != 0 && addresses[i] == linear { hits |= 1 << UInt64(i) }
+        guard hits != 0 else { return false }
+        dr6 = (dr6 & ~0xF) | hits
+        deliverException(CPUException(CPUException.Vector.debug))
+        return true
     }
 
     /// The #DB trap after an instruction executed with TF set: DR6.BS, then vector 1.

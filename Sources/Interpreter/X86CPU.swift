@@ -38,7 +38,9 @@ public final class X86CPU {
     var cr8: UInt64 = 0
     var dr: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     var dr6: UInt64 = 0xFFFF_0FF0
-    var dr7: UInt64 = 0x400
+    var dr7: UInt64 = 0x400 { didSet { breakpointsArmed = instructionBreakpointMask != 0 } }
+    /// Some DR7-enabled breakpoint is an instruction breakpoint (R/W = 00): the loop checks RIP.
+    var breakpointsArmed = false
     var msr = ModelSpecificRegisters()
     var fpu = FPUState()
     var xcr0: UInt64 = 1

@@ -51,6 +51,28 @@ final class SingleStepTests: XCTestCase {
     }
 }
 
+final class DebugRegisterTests: XCTestCase {
+    func testInstructionBreakpointFaultsBeforeTheInstruction() throws {
+        let m = try TestMachine()
+        // #DB handler at 0000:2000 counts hits in [0x600]. A real-mode frame holds 16-bit FLAGS,
+        // which cannot carry RF, so the handler disables the breakpoint (DR7 = 0) and returns.
+        try m.memory.write16(4, 0x2000)
+        try m.memory.write16(6, 0)
+        // inc word [0x600]; xor eax, eax (66 31 C0); mov dr7, eax (0F 23 F8); iret
+        try m.memory.write([0xFF, 0x06, 0x00, 0x06, 0x66, 0x31, 0xC0, 0x0F, 0x23, 0xF8, 0xCF], at: 0x2000)
+        // mov eax, 0x1013; mov dr0, eax; mov eax, 1 (L0, execute); mov dr7, eax; nop;
+        // 1013: mov bx, 7 (the breakpoint); hlt
+        var code: [UInt8] = [0x66, 0xB8, 0x13, 0x10, 0, 0, 0x0F, 0x23, 0xC0, 0x66, 0xB8, 1, 0, 0, 0, 0x0F, 0x23, 0xF8]
+        code += [0x90, 0xBB, 0x07, 0x00, 0xF4]
+        try m.realMode(code)
+        let s = m.run()
+        XCTAssertEqual(try m.memory.read16(0x600), 1, "one #DB")
+        XCTAssertEqual(s.rbx & 0xFFFF, 7, "the instruction ran after the handler returned")
+        XCTAssertEqual(s.dr6 & 0xF, 1, "DR6.B0")
+        XCTAssertEqual(s.rip, 0x1017)
+    }
+}
+
 final class ArithmeticTests: XCTestCase {
     func testDivideByZeroRaisesDEThroughTheIVT() throws {
         let m = try TestMachine()
