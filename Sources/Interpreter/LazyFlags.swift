@@ -101,9 +101,18 @@ extension X86CPU {
         }
     }
 
+    /// CF alone, without computing the other flags (INC/DEC/ADC/SBB need just this).
     @inline(__always) var carryFlag: Bool {
-        if lazy.op == .none { return flagsBase & RFLAGS.cf != 0 }
-        return computeArithmeticFlags() & RFLAGS.cf != 0
+        let l = lazy
+        let mask = sizeMask(l.size)
+        switch l.op {
+        case .none: return flagsBase & RFLAGS.cf != 0
+        case .add: return l.result & mask < l.a & mask
+        case .sub: return l.a & mask < l.b & mask
+        case .logic: return false
+        case .inc, .dec: return l.carry
+        default: return computeArithmeticFlags() & RFLAGS.cf != 0
+        }
     }
 
     @inline(__always) func setLazy(_ op: LazyFlags.Op, size: Int, result: UInt64, a: UInt64, b: UInt64, carry: Bool = false) {
