@@ -26,15 +26,17 @@ public final class MMIOBus {
     /// Moves a claim (a PCI BAR reprogrammed by the guest). On overlap the claim stays where it was.
     public func move(_ handle: BusClaim, to base: UInt64) throws(MachineError) {
         guard let i = sorted.firstIndex(where: { $0.id == handle.id }) else { return }
-        var claim = sorted.remove(at: i)
-        let old = claim
+        var claim = sorted[i]
         claim.base = base
-        do {
-            try insert(claim)
-        } catch {
-            try! insert(old)
-            throw error
+        guard claim.size > 0, base &+ claim.size > base else {
+            throw .badBusRange(bus: "MMIO", device: claim.name, base: base, size: claim.size)
         }
+        for other in sorted where other.id != handle.id && other.base < claim.end && base < other.end {
+            throw .busOverlap(bus: "MMIO", device: claim.name, base: base, size: claim.size, existing: other.name)
+        }
+        sorted.remove(at: i)
+        let j = sorted.firstIndex { $0.base > base } ?? sorted.count
+        sorted.insert(claim, at: j)
     }
 
     public func release(_ handle: BusClaim) {
