@@ -63,16 +63,16 @@ extension X86CPU {
     @inline(__always)
     func readRM(_ d: InstructionRef, _ size: Int) throws(CPUException) -> UInt64 {
         if !d.hasMemory { return reg(d.rm, size) }
-        return try read(Int(d.segment), effectiveAddress(d), size)
+        return try readMemoryOperand(d, size)
     }
 
     @inline(__always)
     func writeRM(_ d: InstructionRef, _ size: Int, _ v: UInt64) throws(CPUException) {
         if !d.hasMemory { setReg(d.rm, size, v); return }
-        try write(Int(d.segment), effectiveAddress(d), size, v)
+        try writeMemoryOperand(d, size, v)
     }
 
-    /// The memory side of an r/m operand, out of line (the fast paths inline the register side).
+    /// The memory side of an r/m operand, out of line (callers inline the register side).
     @inline(never)
     func readMemoryOperand(_ d: InstructionRef, _ size: Int) throws(CPUException) -> UInt64 {
         try read(Int(d.segment), effectiveAddress(d), size)
