@@ -24,22 +24,6 @@ extension X86CPU {
         let op = d.opcode
         let osz = opBytes(d)
         switch op {
-        case 0x00...0x3F where op & 7 < 6:
-            // ALU: Eb,Gb / Ev,Gv / Gb,Eb / Gv,Ev / AL,Ib / rAX,Iz
-            let kind = Int(op >> 3)
-            let size = op & 1 == 0 ? 1 : osz
-            switch op & 7 {
-            case 0, 1:
-                let a = try readRM(d, size)
-                let r = alu(kind, a, reg(d.reg, size), size)
-                if kind != 7 { try writeRM(d, size, r) }
-            case 2, 3:
-                let r = alu(kind, reg(d.reg, size), try readRM(d, size), size)
-                if kind != 7 { setReg(d.reg, size, r) }
-            default:
-                let r = alu(kind, reg(0, size), d.immediate, size)
-                if kind != 7 { setReg(0, size, r) }
-            }
         case 0x06, 0x0E, 0x16, 0x1E:
             try push(UInt64(segs[Int(op >> 3)].selector), osz)
         case 0x07, 0x17, 0x1F:
@@ -51,15 +35,6 @@ extension X86CPU {
         case 0x2F: das()
         case 0x37: aaa()
         case 0x3F: aas()
-        case 0x40...0x4F:
-            let n = op & 7
-            let v = reg(n, osz)
-            setReg(n, osz, op < 0x48 ? inc(v, osz) : dec(v, osz))
-        case 0x50...0x57:
-            try push(reg(d.rm, osz), osz)
-        case 0x58...0x5F:
-            let v = try pop(osz)
-            setReg(d.rm, osz, v)
         case 0x60: // PUSHA
             let sp = reg(4, osz)
             for r: UInt8 in [0, 1, 2, 3] { try push(reg(r, osz), osz) }
@@ -83,39 +58,20 @@ extension X86CPU {
             }
         case 0x68, 0x6A:
             try push(d.immediate, osz)
-        case 0x69, 0x6B:
-            setReg(d.reg, osz, imulTruncating(try readRM(d, osz), d.immediate, osz))
         case 0x6C, 0x6D, 0x6E, 0x6F, 0xA4...0xA7, 0xAA...0xAF:
             try stringInstruction(d)
-        case 0x70...0x7F:
-            if condition(op & 0xF) { jumpRelative(d) }
-        case 0x80...0x83:
-            let size = op & 1 == 0 ? 1 : osz
-            let kind = Int(d.reg & 7)
-            let r = alu(kind, try readRM(d, size), d.immediate, size)
-            if kind != 7 { try writeRM(d, size, r) }
-        case 0x84, 0x85:
-            let size = op & 1 == 0 ? 1 : osz
-            _ = alu(4, try readRM(d, size), reg(d.reg, size), size)
         case 0x86, 0x87:
             let size = op & 1 == 0 ? 1 : osz
             let a = try readRM(d, size)
             try writeRM(d, size, reg(d.reg, size))
             setReg(d.reg, size, a)
-        case 0x88, 0x89:
-            let size = op & 1 == 0 ? 1 : osz
-            try writeRM(d, size, reg(d.reg, size))
-        case 0x8A, 0x8B:
-            let size = op & 1 == 0 ? 1 : osz
-            setReg(d.reg, size, try readRM(d, size))
         case 0x8C:
             let sreg = Int(d.reg & 7)
             guard sreg < 6 else { throw .invalidOpcode }
             let v = UInt64(segs[sreg].selector)
             if d.hasMemory { try writeRM(d, 2, v) } else { setReg(d.rm, osz, v) }
         case 0x8D:
-            guard d.hasMemory else { throw .invalidOpcode }
-            setReg(d.reg, osz, effectiveAddress(d))
+            throw .invalidOpcode  // LEA with a register operand (the memory form is a fast path)
         case 0x8E:
             let sreg = Int(d.reg & 7)
             guard sreg < 6, sreg != Seg.cs else { throw .invalidOpcode }
@@ -160,15 +116,6 @@ extension X86CPU {
         case 0xA8, 0xA9:
             let size = op & 1 == 0 ? 1 : osz
             _ = alu(4, reg(0, size), d.immediate, size)
-        case 0xB0...0xB7:
-            setReg(d.rm, 1, d.immediate)
-        case 0xB8...0xBF:
-            setReg(d.rm, osz, d.immediate)
-        case 0xC0, 0xC1, 0xD0...0xD3:
-            let size = op & 1 == 0 ? 1 : osz
-            let count: UInt64 = op >= 0xD2 ? reg(1, 1) : (op >= 0xD0 ? 1 : d.immediate)
-            let r = shift(Int(d.reg & 7), try readRM(d, size), count, size)
-            try writeRM(d, size, r)
         case 0xC2, 0xC3:
             let target = try pop(nearBranchSize(d))
             if op == 0xC2 { setStackPointer((regs[4] &+ (d.immediate & 0xFFFF)) & stackMask) }
@@ -227,12 +174,6 @@ extension X86CPU {
             let port = op >= 0xEE ? UInt16(reg(2, 2)) : UInt16(truncatingIfNeeded: d.immediate)
             try checkIOPermission(port, size)
             portOut(port, size, UInt32(truncatingIfNeeded: reg(0, size)))
-        case 0xE8:
-            let size = nearBranchSize(d)
-            try push(rip, size)
-            jumpRelative(d)
-        case 0xE9, 0xEB:
-            jumpRelative(d)
         case 0xEA:
             try jumpFar(selector: UInt16(truncatingIfNeeded: d.immediate2), offset: d.immediate, osz)
         case 0xF1:

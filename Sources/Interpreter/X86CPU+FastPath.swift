@@ -1,10 +1,11 @@
 import MachineCore
 import X86Decoder
 
-/// The most frequent integer instructions get a handler chosen once, when they are decoded,
-/// with their operand size and sub-operation precomputed: execution is one jump-table switch
-/// instead of the opcode-map decode of the general dispatch. Everything else takes the
-/// general path (DESIGN.md, "decode once").
+/// The frequent integer instructions get a handler chosen once, when they are decoded, with
+/// their operand size and sub-operation precomputed: execution is one jump-table switch
+/// instead of the opcode-map decode of the general dispatch. These handlers are the only
+/// implementation of their opcodes (the general dispatch no longer has them); everything else
+/// takes the general path (DESIGN.md, "decode once").
 enum FastPath {
     static let none: UInt8 = 0
     /// ALU r/m, reg (00-3F, op & 7 in 0...1); aux = operation.
@@ -37,6 +38,10 @@ enum FastPath {
     static let movRMImm: UInt8 = 20
     /// IMUL reg, r/m (0F AF).
     static let imulRegRM: UInt8 = 21
+    /// ALU AL/eAX/rAX, imm (04, 05, 0C, ...); aux = operation.
+    static let aluAccImm: UInt8 = 22
+    /// Group 2 by CL (D2/D3); aux = operation.
+    static let shiftCL: UInt8 = 23
 }
 
 extension X86CPU {
@@ -44,7 +49,9 @@ extension X86CPU {
     func classifyFastPath(_ entry: UnsafeMutablePointer<DecodedCodeCache.Entry>) {
         entry.pointee.handler = FastPath.none
         let d = entry.pointee.instruction
-        guard d.form != 0, entry.pointee.encoding == 0, d.prefixes & PrefixBits.lock == 0 else { return }
+        // LOCKed forms take the same handlers: one CPU makes every read-modify-write atomic, and
+        // the decoder has already rejected LOCK where it is not allowed.
+        guard d.form != 0, entry.pointee.encoding == 0 else { return }
         let osz = UInt8(d.operandSize >> 3)
         let op = d.opcode
         func set(_ h: UInt8, _ size: UInt8, _ aux: UInt8 = 0) {
@@ -70,14 +77,14 @@ extension X86CPU {
             switch op & 7 {
             case 0, 1: set(FastPath.aluRMReg, size, kind)
             case 2, 3: set(FastPath.aluRegRM, size, kind)
-            default:
-                // The accumulator forms behave as r/m = rAX with an immediate.
-                if !d.hasMemory && d.rm == 0 { set(FastPath.aluRMImm, size, kind) }
+            default: set(FastPath.aluAccImm, size, kind)
             }
-        case 0x80, 0x81, 0x83:
-            set(FastPath.aluRMImm, op == 0x80 ? 1 : osz, d.reg & 7)
+        case 0x80...0x83:
+            // 82 is the 16/32-bit alias of 80 (the decoder rejects it in 64-bit mode).
+            set(FastPath.aluRMImm, op == 0x81 || op == 0x83 ? osz : 1, d.reg & 7)
         case 0x84, 0x85: set(FastPath.testRMReg, op == 0x84 ? 1 : osz)
         case 0xC0, 0xC1, 0xD0, 0xD1: set(FastPath.shiftImm, op & 1 == 0 ? 1 : osz, d.reg & 7)
+        case 0xD2, 0xD3: set(FastPath.shiftCL, op & 1 == 0 ? 1 : osz, d.reg & 7)
         case 0x69, 0x6B: set(FastPath.imulImm, osz)
         case 0xC6 where d.reg & 7 == 0: set(FastPath.movRMImm, 1)
         case 0xC7 where d.reg & 7 == 0: set(FastPath.movRMImm, osz)
@@ -129,6 +136,10 @@ extension X86CPU {
                 let r = alu(kind, try readMemoryOperand(d, size), d.immediate, size)
                 if kind != 7 { try writeMemoryOperand(d, size, r) }
             }
+        case FastPath.aluAccImm:
+            let kind = Int(d.aux)
+            let r = alu(kind, reg(0, size), d.immediate, size)
+            if kind != 7 { setReg(0, size, r) }
         case FastPath.testRMReg:
             let value = d.hasMemory ? try readMemoryOperand(d, size) : reg(d.rm, size)
             _ = alu(4, value, reg(d.reg, size), size)
@@ -142,6 +153,13 @@ extension X86CPU {
             setReg(d.reg, size, effectiveAddress(d))
         case FastPath.shiftImm:
             let count: UInt64 = d.opcode >= 0xD0 ? 1 : d.immediate
+            if !d.hasMemory {
+                setReg(d.rm, size, shift(Int(d.aux), reg(d.rm, size), count, size))
+            } else {
+                try writeMemoryOperand(d, size, shift(Int(d.aux), try readMemoryOperand(d, size), count, size))
+            }
+        case FastPath.shiftCL:
+            let count = reg(1, 1)
             if !d.hasMemory {
                 setReg(d.rm, size, shift(Int(d.aux), reg(d.rm, size), count, size))
             } else {
