@@ -98,6 +98,8 @@ extension X86CPU {
         set {
             lazy.op = .none
             flagsBase = (newValue & 0x3F_7FD7) | 2
+            // TF and RF need the run loop's careful step from the next instruction on.
+            if flagsBase & (RFLAGS.tf | RFLAGS.rf) != 0 { sliceEnd = true }
         }
     }
 

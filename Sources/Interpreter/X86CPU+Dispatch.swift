@@ -5,12 +5,13 @@ import X86Decoder
 extension X86CPU {
     @inline(__always)
     func execute(_ d: InstructionRef) throws(CPUException) {
-        // Invalid encodings, LOCK on a non-lockable form included, have form 0 (the decoder's rule).
-        guard d.form != 0 else { throw .invalidOpcode }
         if d.handler != FastPath.none {
             try executeFastPath(d)
             return
         }
+        // Invalid encodings, LOCK on a non-lockable form included, have form 0 (the decoder's
+        // rule); they never get a fast-path handler.
+        guard d.form != 0 else { throw .invalidOpcode }
         if d.encoding != 0 { throw unimplementedInstruction(d) }
         switch d.map {
         case 0: try executeOneByte(d)

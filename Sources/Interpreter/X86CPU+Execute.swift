@@ -9,35 +9,133 @@ extension X86CPU {
     @discardableResult
     public func runSlice(_ budget: Int) -> Int {
         var executed = 0
+        loopExit = 0
         while executed < budget && !halted && shutdownReason == nil {
-            let start = rip
-            if breakpointsArmed, checkInstructionBreakpoint() { executed += 1; break }
-            // RF suppresses instruction breakpoints for one instruction only (SDM Vol. 3A §17.3.1.1).
-            flagsBase &= ~RFLAGS.rf
-            let shadowed = interruptShadow
-            // Single-step: TF set when the instruction starts traps after it (SDM Vol. 3A §17.3.1.4).
-            let singleStep = flagsBase & RFLAGS.tf != 0
-            do {
-                try step()
-                if singleStep { singleStepTrap() }
-            } catch {
-                rip = start
-                deliverException(error)
+            if needsCarefulStep {
+                executed += 1
+                if carefulStep() { break }
+                continue
             }
-            executed += 1
-            if shadowed {
-                // The instruction after STI / MOV SS has run: interrupts may be taken again,
-                // so give the engine the chance now.
-                interruptShadow = false
-                if flagsBase & RFLAGS.if != 0 { break }
-            }
-            if sliceEnd {
+            executed += runUninterrupted(budget &- executed)
+            if loopExit & LoopExit.sliceEnd != 0 {
                 sliceEnd = false
-                break
+                // STI / MOV SS ended the run: the next instruction still runs in the shadow.
+                if !interruptShadow { break }
             }
         }
         instructionsRetired &+= UInt64(executed)
         return executed
+    }
+
+    /// Something that must be looked at around every instruction: the STI / MOV SS shadow,
+    /// TF, RF, or an armed debug breakpoint. Each of these also sets `sliceEnd` when it turns
+    /// on, so the uninterrupted loop hands over at once.
+    @inline(__always) var needsCarefulStep: Bool {
+        interruptShadow || breakpointsArmed || flagsBase & (RFLAGS.tf | RFLAGS.rf) != 0
+    }
+
+    /// Runs up to `limit` instructions with no per-instruction event checks, until a handler
+    /// sets `loopExit` or an exception is delivered. Returns the number executed.
+    ///
+    /// Straight-line code on one page follows the decoded-code cache directly: the next
+    /// instruction's entry is `length` entries on (the cache is indexed by physical address), so
+    /// finding it depends on the current entry alone, not on RIP, the segment or the TLB.
+    @inline(__always)
+    func runUninterrupted(_ limit: Int) -> Int {
+        loopExit &= ~LoopExit.refetch
+        let bits = codeBits
+        let ripMask: UInt64 = bits == 64 ? ~0 : (bits == 32 ? 0xFFFF_FFFF : 0xFFFF)
+        // Fetches past the CS limit take the general path, which raises #GP.
+        let csLimit: UInt64 = bits == 64 ? ~0 : UInt64(segs[Seg.cs].limit)
+        let entries = codeCache.entries
+        var entry: UnsafeMutablePointer<DecodedCodeCache.Entry>
+        do {
+            entry = try fetchAtRIP(bits)
+        } catch {
+            deliverException(error)
+            return 1
+        }
+        var n = 0
+        while true {
+            let start = rip
+            let length = UInt64(entry.pointee.instruction.length)
+            let next = start &+ length
+            rip = next & ripMask
+            do {
+                try execute(InstructionRef(entry: entry))
+            } catch {
+                rip = start
+                deliverException(error)
+                return n &+ 1
+            }
+            n &+= 1
+            if n >= limit || loopExit != 0 { return n }
+            let offsetInPage = (entry - entries) & 0xFFF
+            // The next instruction is on the same page (fall-through, or a branch that stays on
+            // it): its entry is that many entries away, valid if its tag says so.
+            if rip == next {
+                if offsetInPage &+ Int(length) < 0x1000, next <= csLimit {
+                    let candidate = entry + Int(length)
+                    if candidate.pointee.tag == entry.pointee.tag &+ (length << 2) {
+                        entry = candidate
+                        continue
+                    }
+                }
+            } else {
+                let delta = Int(bitPattern: UInt(rip &- start))
+                if UInt(bitPattern: offsetInPage &+ delta) < 0x1000, rip <= csLimit {
+                    let candidate = entry + delta
+                    if candidate.pointee.tag == entry.pointee.tag &+ (UInt64(bitPattern: Int64(delta)) << 2) {
+                        entry = candidate
+                        continue
+                    }
+                }
+            }
+            do {
+                entry = try fetchAtRIP(bits)
+            } catch {
+                deliverException(error)
+                return n &+ 1
+            }
+        }
+    }
+
+    /// The decoded instruction at CS:RIP (limit check, TLB, cache).
+    @inline(__always)
+    func fetchAtRIP(_ bits: Int) throws(CPUException) -> UnsafeMutablePointer<DecodedCodeCache.Entry> {
+        if bits != 64, rip > UInt64(segs[Seg.cs].limit) { throw .gp() }
+        let linear = bits == 64 ? rip : (segs[Seg.cs].base &+ rip) & 0xFFFF_FFFF
+        return try fetchDecoded(linear, bits)
+    }
+
+    /// One instruction with the breakpoint, RF, single-step and interrupt-shadow rules.
+    /// Returns true when the slice should end.
+    func carefulStep() -> Bool {
+        let start = rip
+        if breakpointsArmed, checkInstructionBreakpoint() { return true }
+        // RF suppresses instruction breakpoints for one instruction only (SDM Vol. 3A §17.3.1.1).
+        flagsBase &= ~RFLAGS.rf
+        let shadowed = interruptShadow
+        // Single-step: TF set when the instruction starts traps after it (SDM Vol. 3A §17.3.1.4).
+        let singleStep = flagsBase & RFLAGS.tf != 0
+        do {
+            try step()
+            if singleStep { singleStepTrap() }
+        } catch {
+            rip = start
+            deliverException(error)
+        }
+        if shadowed {
+            // The instruction after STI / MOV SS has run: interrupts may be taken again,
+            // so give the engine the chance now.
+            interruptShadow = false
+            if flagsBase & RFLAGS.if != 0 { sliceEnd = false; return true }
+        }
+        if sliceEnd {
+            sliceEnd = false
+            return !interruptShadow
+        }
+        return false
     }
 
     /// Enabled DR0-DR3 slots whose R/W field is 00 (instruction execution), one bit each.
@@ -72,12 +170,9 @@ extension X86CPU {
     @inline(__always)
     func step() throws(CPUException) {
         let bits = codeBits
-        let csBase = bits == 64 ? 0 : segs[Seg.cs].base
-        let linear = (csBase &+ rip) & (bits == 64 ? ~0 : 0xFFFF_FFFF)
-        if bits != 64, rip > UInt64(segs[Seg.cs].limit) { throw .gp() }
         // Executed in place from the cache: copying the decoded record costs more than most
         // instructions (an invalidation only clears an entry's tag, never its contents).
-        let entry = try fetchDecoded(linear, bits)
+        let entry = try fetchAtRIP(bits)
         let next = rip &+ UInt64(entry.pointee.instruction.length)
         rip = bits == 64 ? next : (bits == 32 ? next & 0xFFFF_FFFF : next & 0xFFFF)
         try execute(InstructionRef(entry: entry))

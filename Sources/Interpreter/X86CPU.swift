@@ -6,6 +6,14 @@ enum Seg {
     static let es = 0, cs = 1, ss = 2, ds = 3, fs = 4, gs = 5, ldtr = 6, tr = 7
 }
 
+/// Bits of `X86CPU.loopExit`.
+enum LoopExit {
+    /// The engine should look at the machine (end the slice).
+    static let sliceEnd: UInt8 = 1
+    /// CS, the mode or the address space changed: fetch the next instruction from scratch.
+    static let refetch: UInt8 = 2
+}
+
 /// The interpreter's CPU: the architectural state of one vCPU and the machinery to execute
 /// x86 code against guest memory and the machine's buses.
 ///
@@ -38,7 +46,12 @@ public final class X86CPU {
     var cr8: UInt64 = 0
     var dr: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     var dr6: UInt64 = 0xFFFF_0FF0
-    var dr7: UInt64 = 0x400 { didSet { breakpointsArmed = instructionBreakpointMask != 0 } }
+    var dr7: UInt64 = 0x400 {
+        didSet {
+            breakpointsArmed = instructionBreakpointMask != 0
+            sliceEnd = true
+        }
+    }
     /// Some DR7-enabled breakpoint is an instruction breakpoint (R/W = 00): the loop checks RIP.
     var breakpointsArmed = false
     var msr = ModelSpecificRegisters()
@@ -59,16 +72,23 @@ public final class X86CPU {
     var pagingEnabled: Bool { cr0 & CR0.pg != 0 }
 
     // MARK: events
-    var halted = false
+    /// Turning it on ends the run loop's uninterrupted stretch (as do the other event fields).
+    var halted = false { didSet { if halted { sliceEnd = true } } }
     /// Interrupts are inhibited until after the next instruction (STI, MOV SS, POP SS).
-    var interruptShadow = false
+    var interruptShadow = false { didSet { if interruptShadow { sliceEnd = true } } }
     var nmiPending = false
     /// Exception being delivered, for the double-fault rules.
     var deliveringVector: Int = -1
-    /// Set by a handler to end the current run slice (mode change, HLT, I/O that stopped the machine).
-    var sliceEnd = false
+    /// Why the uninterrupted run loop must stop after the current instruction (`LoopExit`
+    /// bits); one byte so that the loop tests a single load per instruction.
+    var loopExit: UInt8 = 0
+    /// Set by a handler to end the current run slice (HLT, I/O that stopped the machine, ...).
+    var sliceEnd: Bool {
+        @inline(__always) get { loopExit & LoopExit.sliceEnd != 0 }
+        @inline(__always) set { if newValue { loopExit |= LoopExit.sliceEnd } else { loopExit &= ~LoopExit.sliceEnd } }
+    }
     /// Set when the CPU shut down (triple fault).
-    public internal(set) var shutdownReason: String?
+    public internal(set) var shutdownReason: String? { didSet { sliceEnd = true } }
 
     /// The vector of the last exception or interrupt delivered (for conformance runners).
     public var lastDeliveredVector: UInt8?
@@ -112,7 +132,10 @@ public final class X86CPU {
         codeCache = DecodedCodeCache(memory: memory)
         decoders = (X86Decoder(bitness: 16)!, X86Decoder(bitness: 32)!, X86Decoder(bitness: 64)!)
         formTable = ISATables.shared.forms
-        tlb.onFlush = { [unowned self] in self.fetchPageTag = 0 }
+        tlb.onFlush = { [unowned self] in
+            self.fetchPageTag = 0
+            self.loopExit |= LoopExit.refetch
+        }
         setState(CPUState())
     }
 
@@ -170,6 +193,8 @@ public final class X86CPU {
 
     /// Recomputes the derived mode after a change of CR0, EFER, CS, SS or RFLAGS.VM.
     func updateMode() {
+        // The run loop's cached CS base, limit and bitness are stale now.
+        loopExit |= LoopExit.refetch
         inLongMode = msr.efer & EFER.lma != 0
         let cs = segs[Seg.cs]
         if inLongMode && cs.l {
