@@ -9,6 +9,10 @@ struct LazyFlags {
         case add, adc, sub, sbb, logic, inc, dec
         /// Shifts by a masked count of 1...: `a` = operand, `b` = count. AF (undefined) reads 0.
         case shl, shr, sar
+        /// MUL/IMUL: `carry` = CF = OF (the result did not fit); SF, ZF, PF follow the low
+        /// half of the result as the 286 and later Intel parts do (architecturally undefined);
+        /// AF reads 0.
+        case mul
     }
     var op: Op = .none
     /// Operand size in bytes.
@@ -73,6 +77,8 @@ extension X86CPU {
             // OF: the sign before the last one-bit step (the operand's sign for a count of 1).
             let beforeLast = count &- 1 < bits ? a >> (count &- 1) : 0
             if beforeLast & sign != 0 { f |= RFLAGS.of }
+        case .mul:
+            if l.carry { f |= RFLAGS.cf | RFLAGS.of }
         case .sar:
             let count = min(l.b, 63)
             let extended = signExtendLazy(a, l.size)
@@ -104,7 +110,7 @@ extension X86CPU {
     }
 
     /// CF alone, without computing the other flags (INC/DEC/ADC/SBB need just this).
-    @inline(__always) var carryFlag: Bool {
+    @_transparent var carryFlag: Bool {
         let l = lazy
         let mask = sizeMask(l.size)
         switch l.op {
@@ -112,10 +118,13 @@ extension X86CPU {
         case .add: return l.result & mask < l.a & mask
         case .sub: return l.a & mask < l.b & mask
         case .logic: return false
-        case .inc, .dec: return l.carry
-        default: return computeArithmeticFlags() & RFLAGS.cf != 0
+        case .inc, .dec, .mul: return l.carry
+        default: return carryFromAllFlags()
         }
     }
+
+    /// CF after the operations whose carry needs the full computation (ADC/SBB, shifts).
+    @inline(never) func carryFromAllFlags() -> Bool { computeArithmeticFlags() & RFLAGS.cf != 0 }
 
     @inline(__always) func setLazy(_ op: LazyFlags.Op, size: Int, result: UInt64, a: UInt64, b: UInt64, carry: Bool = false) {
         lazy.op = op
@@ -146,7 +155,7 @@ extension X86CPU {
     /// Evaluates condition code `cc` (the low 4 bits of Jcc/SETcc/CMOVcc; SDM Vol. 1, Appendix B).
     /// After CMP/SUB, logic operations and INC/DEC/ADD the common conditions come straight from
     /// the operands and result, without computing the flags.
-    @inline(__always)
+    @_transparent
     func condition(_ cc: UInt8) -> Bool {
         let l = lazy
         let mask = sizeMask(l.size)

@@ -4,7 +4,7 @@ import MachineCore
 extension X86CPU {
     /// The eight classic ALU operations in opcode order: ADD OR ADC SBB AND SUB XOR CMP.
     /// Returns the result; flags are recorded lazily.
-    @inline(__always)
+    @_transparent
     func alu(_ op: Int, _ a: UInt64, _ b: UInt64, _ size: Int) -> UInt64 {
         let m = sizeMask(size)
         switch op {
@@ -41,7 +41,7 @@ extension X86CPU {
         }
     }
 
-    @inline(__always)
+    @_transparent
     func inc(_ a: UInt64, _ size: Int) -> UInt64 {
         let cf = carryFlag
         let r = (a &+ 1) & sizeMask(size)
@@ -49,7 +49,7 @@ extension X86CPU {
         return r
     }
 
-    @inline(__always)
+    @_transparent
     func dec(_ a: UInt64, _ size: Int) -> UInt64 {
         let cf = carryFlag
         let r = (a &- 1) & sizeMask(size)
@@ -64,11 +64,12 @@ extension X86CPU {
 
     /// Group-2 operation `op` (0 ROL, 1 ROR, 2 RCL, 3 RCR, 4 SHL, 5 SHR, 6 SAL (= SHL), 7 SAR)
     /// by `count` (masked to 5 bits, 6 with 64-bit operands). A masked count of 0 changes nothing.
+    @_transparent
     func shift(_ op: Int, _ value: UInt64, _ rawCount: UInt64, _ size: Int) -> UInt64 {
         let bits = size * 8
         let count = Int(rawCount & (size == 8 ? 0x3F : 0x1F))
         if count == 0 { return value }
-        let m = sizeMask(size), sign = signBit(size)
+        let m = sizeMask(size)
         let a = value & m
         // SHL/SHR/SAR define every flag but AF: record them lazily.
         switch op {
@@ -85,19 +86,26 @@ extension X86CPU {
             setLazy(.sar, size: size, result: r, a: a, b: UInt64(count))
             return r
         default:
-            break
+            return rotate(op, a, count, size)
         }
+    }
+
+    /// ROL, ROR, RCL, RCR (`op` 0...3) by a masked, non-zero `count`: CF and OF change, the
+    /// other flags keep the previous operation's values.
+    func rotate(_ op: Int, _ a: UInt64, _ count: Int, _ size: Int) -> UInt64 {
+        let bits = size &* 8
+        let m = sizeMask(size), sign = signBit(size)
         materializeFlags()
         var f = flagsBase
         var r: UInt64
         switch op {
         case 0: // ROL
-            let n = count % bits
+            let n = count & (bits &- 1)
             r = n == 0 ? a : ((a << UInt64(n)) | (a >> UInt64(bits - n))) & m
             f = setBit(f, RFLAGS.cf, r & 1 != 0)
             f = setBit(f, RFLAGS.of, (r & sign != 0) != (r & 1 != 0))
         case 1: // ROR
-            let n = count % bits
+            let n = count & (bits &- 1)
             r = n == 0 ? a : ((a >> UInt64(n)) | (a << UInt64(bits - n))) & m
             f = setBit(f, RFLAGS.cf, r & sign != 0)
             f = setBit(f, RFLAGS.of, (r & sign != 0) != (r & (sign >> 1) != 0))
@@ -112,7 +120,7 @@ extension X86CPU {
             }
             f = setBit(f, RFLAGS.cf, cf)
             f = setBit(f, RFLAGS.of, (r & sign != 0) != cf)
-        case 3: // RCR
+        default: // RCR
             let n = count % (bits + 1)
             var cf = f & RFLAGS.cf != 0
             r = a
@@ -127,30 +135,6 @@ extension X86CPU {
             if n != 1 {
                 f = setBit(f, RFLAGS.of, (r & sign != 0) != (r & (sign >> 1) != 0))
             }
-        case 4, 6: // SHL / SAL
-            let cf: Bool = count <= bits ? ((a << UInt64(count - 1)) & sign) != 0 : false
-            r = count >= bits ? 0 : (a << UInt64(count)) & m
-            f = (f & ~(RFLAGS.zf | RFLAGS.sf | RFLAGS.pf | RFLAGS.af)) | szp(r, size)
-            f = setBit(f, RFLAGS.cf, cf)
-            f = setBit(f, RFLAGS.of, (r & sign != 0) != cf)
-        case 5: // SHR
-            let cf: Bool = count <= bits ? ((a >> UInt64(count - 1)) & 1) != 0 : false
-            r = count >= bits ? 0 : a >> UInt64(count)
-            f = (f & ~(RFLAGS.zf | RFLAGS.sf | RFLAGS.pf | RFLAGS.af)) | szp(r, size)
-            f = setBit(f, RFLAGS.cf, cf)
-            // OF is defined for a count of 1 (the operand's sign); for larger counts it is
-            // what the last single-bit step leaves: the sign of the value before that step.
-            let beforeLast = count - 1 < bits ? a >> UInt64(count - 1) : 0
-            f = setBit(f, RFLAGS.of, beforeLast & sign != 0)
-        default: // SAR
-            let negative = a & sign != 0
-            let extended = negative ? a | ~m : a
-            let sc = UInt64(min(count, 63))
-            let cf = ((Int64(bitPattern: extended) >> Int64(min(count - 1, 63))) & 1) != 0
-            r = UInt64(bitPattern: Int64(bitPattern: extended) >> Int64(sc)) & m
-            f = (f & ~(RFLAGS.zf | RFLAGS.sf | RFLAGS.pf | RFLAGS.af)) | szp(r, size)
-            f = setBit(f, RFLAGS.cf, cf)
-            f = setBit(f, RFLAGS.of, false)
         }
         flagsBase = f
         return r
@@ -241,11 +225,8 @@ extension X86CPU {
     /// CF = OF = overflow; SF, ZF, PF follow the low half as the 286 and later Intel parts
     /// do (they are undefined architecturally); AF cleared.
     func setMulFlags(_ overflow: Bool, _ low: UInt64, _ size: Int) {
-        materializeFlags()
-        var f = flagsBase & ~arithmeticFlagsMask
-        if overflow { f |= RFLAGS.cf | RFLAGS.of }
-        f |= szp(low, size)
-        flagsBase = f
+        // Every arithmetic flag is written: nothing of the previous operation survives.
+        setLazy(.mul, size: size, result: low, a: 0, b: 0, carry: overflow)
     }
 
     @inline(__always) func signExtend(_ v: UInt64, _ size: Int) -> Int64 {
