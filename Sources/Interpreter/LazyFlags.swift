@@ -119,6 +119,9 @@ extension X86CPU {
         case .sub: return l.a & mask < l.b & mask
         case .logic: return false
         case .inc, .dec, .mul: return l.carry
+        // The last bit shifted out (a masked count of 1 or more; past the width it is 0 for SHL/SHR).
+        case .shl: return l.b <= UInt64(l.size &* 8) && (l.a << (l.b &- 1)) & signBit(l.size) != 0
+        case .shr: return l.b <= UInt64(l.size &* 8) && (l.a >> (l.b &- 1)) & 1 != 0
         default: return carryFromAllFlags()
         }
     }
