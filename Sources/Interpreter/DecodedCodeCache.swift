@@ -8,10 +8,30 @@ import X86Decoder
 /// A bitmap marks the physical pages that hold decoded code; writes to them take the slow
 /// path, which invalidates the page (self-modifying code works).
 final class DecodedCodeCache {
+    /// One decoded instruction, laid out in exactly one 64-byte cache line: the fields of the
+    /// decoder's `DecodedInstruction` that execution reads, and what decode time adds.
     struct Entry {
         /// Physical address << 2 | bitness code (1: 16, 2: 32, 3: 64); 0 = empty.
         var tag: UInt64 = 0
-        var instruction = DecodedInstruction()
+        var displacement: Int64 = 0
+        var immediate: UInt64 = 0
+        var immediate2: UInt64 = 0
+        var form: UInt16 = 0
+        var mnemonic: UInt16 = 0
+        var prefixes: UInt16 = 0
+        var length: UInt8 = 0
+        var operandSize: UInt8 = 0
+        var addressSize: UInt8 = 0
+        var rex: UInt8 = 0
+        var segment: UInt8 = 0
+        var opcode: UInt8 = 0
+        var modrm: UInt8 = 0
+        var reg: UInt8 = 0
+        var rm: UInt8 = 0
+        var memoryBase: UInt8 = 0
+        var memoryIndex: UInt8 = 0
+        var memoryScale: UInt8 = 0
+        var hasMemory = false
         /// From the form's FormInfo, so that execution never touches the ISA tables.
         var map: UInt8 = 0
         var encoding: UInt8 = 0
@@ -20,6 +40,29 @@ final class DecodedCodeCache {
         var handler: UInt8 = 0
         var size: UInt8 = 0
         var aux: UInt8 = 0
+
+        /// Takes the decoder's result (the decode-time fields are set by the caller).
+        mutating func load(_ d: DecodedInstruction) {
+            displacement = d.displacement
+            immediate = d.immediate
+            immediate2 = d.immediate2
+            form = d.form
+            mnemonic = d.mnemonic
+            prefixes = d.prefixes
+            length = d.length
+            operandSize = d.operandSize
+            addressSize = d.addressSize
+            rex = d.rex
+            segment = d.segment
+            opcode = d.opcode
+            modrm = d.modrm
+            reg = d.reg
+            rm = d.rm
+            memoryBase = d.memoryBase
+            memoryIndex = d.memoryIndex
+            memoryScale = d.memoryScale
+            hasMemory = d.hasMemory
+        }
     }
 
     static let entryCount = 1 << 16
@@ -30,7 +73,9 @@ final class DecodedCodeCache {
     let trackedPages: Int
 
     init(memory: GuestMemory) {
-        entries = .allocate(capacity: DecodedCodeCache.entryCount)
+        // Aligned so that each entry is one cache line.
+        entries = UnsafeMutableRawPointer.allocate(byteCount: DecodedCodeCache.entryCount * MemoryLayout<Entry>.stride,
+                                                   alignment: 64).bindMemory(to: Entry.self, capacity: DecodedCodeCache.entryCount)
         entries.initialize(repeating: Entry(), count: DecodedCodeCache.entryCount)
         var top: UInt64 = 0x1_0000_0000
         for r in memory.regions where !r.readOnly { top = max(top, r.guestEnd) }

@@ -1,30 +1,30 @@
 import X86Decoder
 
 /// A decoded instruction as handlers see it: a reference into the decoded-code cache.
-/// Each field read is one load from the cache entry; the 64-byte record is never copied on
+/// Each field read is one load from the cache entry; the record is never copied on
 /// the hot path (copying it cost more than executing most instructions).
 struct InstructionRef {
     let entry: UnsafeMutablePointer<DecodedCodeCache.Entry>
 
-    @inline(__always) var form: UInt16 { entry.pointee.instruction.form }
-    @inline(__always) var mnemonic: UInt16 { entry.pointee.instruction.mnemonic }
-    @inline(__always) var length: UInt8 { entry.pointee.instruction.length }
-    @inline(__always) var operandSize: UInt8 { entry.pointee.instruction.operandSize }
-    @inline(__always) var addressSize: UInt8 { entry.pointee.instruction.addressSize }
-    @inline(__always) var prefixes: UInt16 { entry.pointee.instruction.prefixes }
-    @inline(__always) var rex: UInt8 { entry.pointee.instruction.rex }
-    @inline(__always) var segment: UInt8 { entry.pointee.instruction.segment }
-    @inline(__always) var opcode: UInt8 { entry.pointee.instruction.opcode }
-    @inline(__always) var modrm: UInt8 { entry.pointee.instruction.modrm }
-    @inline(__always) var reg: UInt8 { entry.pointee.instruction.reg }
-    @inline(__always) var rm: UInt8 { entry.pointee.instruction.rm }
-    @inline(__always) var memoryBase: UInt8 { entry.pointee.instruction.memoryBase }
-    @inline(__always) var memoryIndex: UInt8 { entry.pointee.instruction.memoryIndex }
-    @inline(__always) var memoryScale: UInt8 { entry.pointee.instruction.memoryScale }
-    @inline(__always) var hasMemory: Bool { entry.pointee.instruction.hasMemory }
-    @inline(__always) var displacement: Int64 { entry.pointee.instruction.displacement }
-    @inline(__always) var immediate: UInt64 { entry.pointee.instruction.immediate }
-    @inline(__always) var immediate2: UInt64 { entry.pointee.instruction.immediate2 }
+    @inline(__always) var form: UInt16 { entry.pointee.form }
+    @inline(__always) var mnemonic: UInt16 { entry.pointee.mnemonic }
+    @inline(__always) var length: UInt8 { entry.pointee.length }
+    @inline(__always) var operandSize: UInt8 { entry.pointee.operandSize }
+    @inline(__always) var addressSize: UInt8 { entry.pointee.addressSize }
+    @inline(__always) var prefixes: UInt16 { entry.pointee.prefixes }
+    @inline(__always) var rex: UInt8 { entry.pointee.rex }
+    @inline(__always) var segment: UInt8 { entry.pointee.segment }
+    @inline(__always) var opcode: UInt8 { entry.pointee.opcode }
+    @inline(__always) var modrm: UInt8 { entry.pointee.modrm }
+    @inline(__always) var reg: UInt8 { entry.pointee.reg }
+    @inline(__always) var rm: UInt8 { entry.pointee.rm }
+    @inline(__always) var memoryBase: UInt8 { entry.pointee.memoryBase }
+    @inline(__always) var memoryIndex: UInt8 { entry.pointee.memoryIndex }
+    @inline(__always) var memoryScale: UInt8 { entry.pointee.memoryScale }
+    @inline(__always) var hasMemory: Bool { entry.pointee.hasMemory }
+    @inline(__always) var displacement: Int64 { entry.pointee.displacement }
+    @inline(__always) var immediate: UInt64 { entry.pointee.immediate }
+    @inline(__always) var immediate2: UInt64 { entry.pointee.immediate2 }
     /// Opcode map from the form's table entry (0 one-byte, 1 0F, ...), kept at decode time.
     @inline(__always) var map: UInt8 { entry.pointee.map }
     /// Encoding (0 legacy, 1 VEX, 2 EVEX, 3 3DNow!), kept at decode time.

@@ -58,7 +58,7 @@ extension X86CPU {
         var n = 0
         while true {
             let start = rip
-            let length = UInt64(entry.pointee.instruction.length)
+            let length = UInt64(entry.pointee.length)
             let next = start &+ length
             rip = next & ripMask
             do {
@@ -173,7 +173,7 @@ extension X86CPU {
         // Executed in place from the cache: copying the decoded record costs more than most
         // instructions (an invalidation only clears an entry's tag, never its contents).
         let entry = try fetchAtRIP(bits)
-        let next = rip &+ UInt64(entry.pointee.instruction.length)
+        let next = rip &+ UInt64(entry.pointee.length)
         rip = bits == 64 ? next : (bits == 32 ? next & 0xFFFF_FFFF : next & 0xFFFF)
         try execute(InstructionRef(entry: entry))
     }
@@ -211,7 +211,7 @@ extension X86CPU {
         let entry = codeCache.entries + Int(physical & DecodedCodeCache.indexMask)
         if entry.pointee.tag == tag { return entry }
         let cacheable = try decodeInto(entry, linear: linear, physical: physical, bits: bits)
-        let form = entry.pointee.instruction.form
+        let form = entry.pointee.form
         if form != 0 {
             let info = formTable[Int(form)]
             entry.pointee.map = info.map
@@ -235,7 +235,9 @@ extension X86CPU {
             let p = (host + offsetInPage).assumingMemoryBound(to: UInt8.self)
             // The rest of the page is readable: the decoder's unchecked fast path applies (it
             // still reads at most 15 bytes of instruction).
-            _ = decoder.decode(UnsafePointer(p), count: 4096 - offsetInPage, into: &entry.pointee.instruction)
+            var decoded = DecodedInstruction()
+            _ = decoder.decode(UnsafePointer(p), count: 4096 - offsetInPage, into: &decoded)
+            entry.pointee.load(decoded)
             markCode(physical >> 12)
             return true
         } else {
@@ -253,8 +255,10 @@ extension X86CPU {
             }
             let count = bytes.count
             if count == 0 { bytes.append(0) }
-            bytes.withUnsafeBytes { _ = decoder.decode($0, into: &entry.pointee.instruction) }
-            if let pending, entry.pointee.instruction.form == 0 || Int(entry.pointee.instruction.length) > count {
+            var decoded = DecodedInstruction()
+            bytes.withUnsafeBytes { _ = decoder.decode($0, into: &decoded) }
+            entry.pointee.load(decoded)
+            if let pending, decoded.form == 0 || Int(decoded.length) > count {
                 throw pending
             }
             markCode(physical >> 12)

@@ -48,7 +48,7 @@ extension X86CPU {
     /// Picks the fast-path handler for a freshly decoded instruction (or leaves 0).
     func classifyFastPath(_ entry: UnsafeMutablePointer<DecodedCodeCache.Entry>) {
         entry.pointee.handler = FastPath.none
-        let d = entry.pointee.instruction
+        let d = entry.pointee
         // LOCKed forms take the same handlers: one CPU makes every read-modify-write atomic, and
         // the decoder has already rejected LOCK where it is not allowed.
         guard d.form != 0, entry.pointee.encoding == 0 else { return }
