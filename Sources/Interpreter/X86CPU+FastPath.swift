@@ -8,40 +8,42 @@ import X86Decoder
 /// takes the general path (DESIGN.md, "decode once").
 enum FastPath {
     static let none: UInt8 = 0
-    /// ALU r/m, reg (00-3F, op & 7 in 0...1); aux = operation.
+    /// The four ALU forms take eight handler numbers each, one per operation in opcode order
+    /// (ADD OR ADC SBB AND SUB XOR CMP), so that the operation is known where the handler runs.
+    /// ALU r/m, reg (00-3F, op & 7 in 0...1).
     static let aluRMReg: UInt8 = 1
     /// ALU reg, r/m (op & 7 in 2...3).
-    static let aluRegRM: UInt8 = 2
+    static let aluRegRM: UInt8 = 9
     /// ALU r/m, imm (80-83 and the accumulator forms 04/05/0C/...: rm = 0).
-    static let aluRMImm: UInt8 = 3
-    static let movRMReg: UInt8 = 4
-    static let movRegRM: UInt8 = 5
-    static let movRegImm: UInt8 = 6
+    static let aluRMImm: UInt8 = 17
+    static let movRMReg: UInt8 = 33
+    static let movRegRM: UInt8 = 34
+    static let movRegImm: UInt8 = 35
     /// Jcc rel8/rel32; aux = condition.
-    static let jcc: UInt8 = 7
-    static let jmpRel: UInt8 = 8
-    static let callRel: UInt8 = 9
-    static let retNear: UInt8 = 10
-    static let pushReg: UInt8 = 11
-    static let popReg: UInt8 = 12
-    static let incRM: UInt8 = 13
-    static let decRM: UInt8 = 14
-    static let lea: UInt8 = 15
-    static let testRMReg: UInt8 = 16
-    static let movzx: UInt8 = 17
+    static let jcc: UInt8 = 36
+    static let jmpRel: UInt8 = 37
+    static let callRel: UInt8 = 38
+    static let retNear: UInt8 = 39
+    static let pushReg: UInt8 = 40
+    static let popReg: UInt8 = 41
+    static let incRM: UInt8 = 42
+    static let decRM: UInt8 = 43
+    static let lea: UInt8 = 44
+    static let testRMReg: UInt8 = 45
+    static let movzx: UInt8 = 46
     /// Group 2 by an immediate count or by 1 (C0/C1/D0/D1); aux = operation, count in the
     /// immediate (1 for D0/D1).
-    static let shiftImm: UInt8 = 18
+    static let shiftImm: UInt8 = 47
     /// IMUL reg, r/m, imm (69/6B).
-    static let imulImm: UInt8 = 19
+    static let imulImm: UInt8 = 48
     /// MOV r/m, imm (C6/C7 /0).
-    static let movRMImm: UInt8 = 20
+    static let movRMImm: UInt8 = 49
     /// IMUL reg, r/m (0F AF).
-    static let imulRegRM: UInt8 = 21
-    /// ALU AL/eAX/rAX, imm (04, 05, 0C, ...); aux = operation.
-    static let aluAccImm: UInt8 = 22
+    static let imulRegRM: UInt8 = 50
+    /// ALU AL/eAX/rAX, imm (04, 05, 0C, ...).
+    static let aluAccImm: UInt8 = 25
     /// Group 2 by CL (D2/D3); aux = operation.
-    static let shiftCL: UInt8 = 23
+    static let shiftCL: UInt8 = 51
 }
 
 extension X86CPU {
@@ -75,13 +77,13 @@ extension X86CPU {
             let kind = op >> 3
             let size = op & 1 == 0 ? 1 : osz
             switch op & 7 {
-            case 0, 1: set(FastPath.aluRMReg, size, kind)
-            case 2, 3: set(FastPath.aluRegRM, size, kind)
-            default: set(FastPath.aluAccImm, size, kind)
+            case 0, 1: set(FastPath.aluRMReg + kind, size, kind)
+            case 2, 3: set(FastPath.aluRegRM + kind, size, kind)
+            default: set(FastPath.aluAccImm + kind, size, kind)
             }
         case 0x80...0x83:
             // 82 is the 16/32-bit alias of 80 (the decoder rejects it in 64-bit mode).
-            set(FastPath.aluRMImm, op == 0x81 || op == 0x83 ? osz : 1, d.reg & 7)
+            set(FastPath.aluRMImm + (d.reg & 7), op == 0x81 || op == 0x83 ? osz : 1, d.reg & 7)
         case 0x84, 0x85: set(FastPath.testRMReg, op == 0x84 ? 1 : osz)
         case 0xC0, 0xC1, 0xD0, 0xD1: set(FastPath.shiftImm, op & 1 == 0 ? 1 : osz, d.reg & 7)
         case 0xD2, 0xD3: set(FastPath.shiftCL, op & 1 == 0 ? 1 : osz, d.reg & 7)
@@ -113,33 +115,38 @@ extension X86CPU {
         // Register operands are handled inline; memory operands go through the out-of-line
         // accessors (the common register-register forms then cost no call at all).
         switch d.handler {
-        case FastPath.aluRMReg:
-            let kind = Int(d.aux)
-            if !d.hasMemory {
-                let r = alu(kind, reg(d.rm, size), reg(d.reg, size), size)
-                if kind != 7 { setReg(d.rm, size, r) }
-            } else {
-                let r = alu(kind, try readMemoryOperand(d, size), reg(d.reg, size), size)
-                if kind != 7 { try writeMemoryOperand(d, size, r) }
-            }
-        case FastPath.aluRegRM:
-            let kind = Int(d.aux)
-            let source = d.hasMemory ? try readMemoryOperand(d, size) : reg(d.rm, size)
-            let r = alu(kind, reg(d.reg, size), source, size)
-            if kind != 7 { setReg(d.reg, size, r) }
-        case FastPath.aluRMImm:
-            let kind = Int(d.aux)
-            if !d.hasMemory {
-                let r = alu(kind, reg(d.rm, size), d.immediate, size)
-                if kind != 7 { setReg(d.rm, size, r) }
-            } else {
-                let r = alu(kind, try readMemoryOperand(d, size), d.immediate, size)
-                if kind != 7 { try writeMemoryOperand(d, size, r) }
-            }
-        case FastPath.aluAccImm:
-            let kind = Int(d.aux)
-            let r = alu(kind, reg(0, size), d.immediate, size)
-            if kind != 7 { setReg(0, size, r) }
+        case FastPath.aluRMReg + 0: try aluRMRegOperation(d, size, 0)
+        case FastPath.aluRMReg + 1: try aluRMRegOperation(d, size, 1)
+        case FastPath.aluRMReg + 2: try aluRMRegOperation(d, size, 2)
+        case FastPath.aluRMReg + 3: try aluRMRegOperation(d, size, 3)
+        case FastPath.aluRMReg + 4: try aluRMRegOperation(d, size, 4)
+        case FastPath.aluRMReg + 5: try aluRMRegOperation(d, size, 5)
+        case FastPath.aluRMReg + 6: try aluRMRegOperation(d, size, 6)
+        case FastPath.aluRMReg + 7: try aluRMRegOperation(d, size, 7)
+        case FastPath.aluRegRM + 0: try aluRegRMOperation(d, size, 0)
+        case FastPath.aluRegRM + 1: try aluRegRMOperation(d, size, 1)
+        case FastPath.aluRegRM + 2: try aluRegRMOperation(d, size, 2)
+        case FastPath.aluRegRM + 3: try aluRegRMOperation(d, size, 3)
+        case FastPath.aluRegRM + 4: try aluRegRMOperation(d, size, 4)
+        case FastPath.aluRegRM + 5: try aluRegRMOperation(d, size, 5)
+        case FastPath.aluRegRM + 6: try aluRegRMOperation(d, size, 6)
+        case FastPath.aluRegRM + 7: try aluRegRMOperation(d, size, 7)
+        case FastPath.aluRMImm + 0: try aluRMImmOperation(d, size, 0)
+        case FastPath.aluRMImm + 1: try aluRMImmOperation(d, size, 1)
+        case FastPath.aluRMImm + 2: try aluRMImmOperation(d, size, 2)
+        case FastPath.aluRMImm + 3: try aluRMImmOperation(d, size, 3)
+        case FastPath.aluRMImm + 4: try aluRMImmOperation(d, size, 4)
+        case FastPath.aluRMImm + 5: try aluRMImmOperation(d, size, 5)
+        case FastPath.aluRMImm + 6: try aluRMImmOperation(d, size, 6)
+        case FastPath.aluRMImm + 7: try aluRMImmOperation(d, size, 7)
+        case FastPath.aluAccImm + 0: try aluAccImmOperation(d, size, 0)
+        case FastPath.aluAccImm + 1: try aluAccImmOperation(d, size, 1)
+        case FastPath.aluAccImm + 2: try aluAccImmOperation(d, size, 2)
+        case FastPath.aluAccImm + 3: try aluAccImmOperation(d, size, 3)
+        case FastPath.aluAccImm + 4: try aluAccImmOperation(d, size, 4)
+        case FastPath.aluAccImm + 5: try aluAccImmOperation(d, size, 5)
+        case FastPath.aluAccImm + 6: try aluAccImmOperation(d, size, 6)
+        case FastPath.aluAccImm + 7: try aluAccImmOperation(d, size, 7)
         case FastPath.testRMReg:
             let value = d.hasMemory ? try readMemoryOperand(d, size) : reg(d.rm, size)
             _ = alu(4, value, reg(d.reg, size), size)
@@ -203,5 +210,42 @@ extension X86CPU {
         default:
             throw unimplementedInstruction(d)
         }
+    }
+
+    // The ALU forms, inlined into each handler with a constant operation.
+
+    @_transparent
+    func aluRMRegOperation(_ d: InstructionRef, _ size: Int, _ kind: Int) throws(CPUException) {
+        if !d.hasMemory {
+            let r = alu(kind, reg(d.rm, size), reg(d.reg, size), size)
+            if kind != 7 { setReg(d.rm, size, r) }
+        } else {
+            let r = alu(kind, try readMemoryOperand(d, size), reg(d.reg, size), size)
+            if kind != 7 { try writeMemoryOperand(d, size, r) }
+        }
+    }
+
+    @_transparent
+    func aluRegRMOperation(_ d: InstructionRef, _ size: Int, _ kind: Int) throws(CPUException) {
+        let source = d.hasMemory ? try readMemoryOperand(d, size) : reg(d.rm, size)
+        let r = alu(kind, reg(d.reg, size), source, size)
+        if kind != 7 { setReg(d.reg, size, r) }
+    }
+
+    @_transparent
+    func aluRMImmOperation(_ d: InstructionRef, _ size: Int, _ kind: Int) throws(CPUException) {
+        if !d.hasMemory {
+            let r = alu(kind, reg(d.rm, size), d.immediate, size)
+            if kind != 7 { setReg(d.rm, size, r) }
+        } else {
+            let r = alu(kind, try readMemoryOperand(d, size), d.immediate, size)
+            if kind != 7 { try writeMemoryOperand(d, size, r) }
+        }
+    }
+
+    @_transparent
+    func aluAccImmOperation(_ d: InstructionRef, _ size: Int, _ kind: Int) throws(CPUException) {
+        let r = alu(kind, reg(0, size), d.immediate, size)
+        if kind != 7 { setReg(0, size, r) }
     }
 }
