@@ -248,7 +248,10 @@ extension X86CPU {
         case MSR.gsBase: v = segs[Seg.gs].base
         case MSR.kernelGSBase: v = msr.kernelGSBase
         case MSR.tscAux: v = msr.tscAux
-        default: throw .gp()
+        case let index:
+            // The local APIC's registers (x2APIC, TSC deadline), when the machine has one.
+            guard let platform = platformMSRs, let value = platform.readMSR(index) else { throw .gp() }
+            v = value
         }
         setReg(0, 4, v & 0xFFFF_FFFF)
         setReg(2, 4, v >> 32)
@@ -264,7 +267,9 @@ extension X86CPU {
         }
         switch UInt32(truncatingIfNeeded: regs[1]) {
         case MSR.tsc: tscOffset = v &- hostTSC()
-        case MSR.apicBase: msr.apicBase = v
+        case MSR.apicBase:
+            if let platform = platformMSRs, !platform.writeMSR(MSR.apicBase, v) { throw .gp() }
+            msr.apicBase = v
         case MSR.sysenterCS: msr.sysenterCS = v & 0xFFFF
         case MSR.sysenterESP: msr.sysenterESP = try canonical(v)
         case MSR.sysenterEIP: msr.sysenterEIP = try canonical(v)
@@ -284,7 +289,8 @@ extension X86CPU {
         case MSR.gsBase: segs[Seg.gs].base = try canonical(v)
         case MSR.kernelGSBase: msr.kernelGSBase = try canonical(v)
         case MSR.tscAux: msr.tscAux = v & 0xFFFF_FFFF
-        default: throw .gp()
+        case let index:
+            guard let platform = platformMSRs, platform.writeMSR(index, v) else { throw .gp() }
         }
     }
 
@@ -302,6 +308,9 @@ extension X86CPU {
     }
 
     func currentTSC() -> UInt64 { hostTSC() &+ tscOffset }
+
+    /// The guest's TSC now (for the platform's TSC-deadline timer).
+    public var timeStampCounter: UInt64 { currentTSC() }
 
     // MARK: CPUID
 

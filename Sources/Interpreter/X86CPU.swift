@@ -27,6 +27,8 @@ public final class X86CPU {
     public let lock: Lock
     public var model: CPUModel
     public weak var interruptSource: InterruptSource?
+    /// The local APIC's MSRs, when the machine models one.
+    public weak var platformMSRs: PlatformMSRs?
 
     // MARK: architectural registers
     /// RAX..R15.

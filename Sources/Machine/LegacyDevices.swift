@@ -16,10 +16,15 @@ public final class LegacyDevices {
     public let pciConfig: PCIConfigMechanism1
     public let hostBridge: I440FXHostBridge
     public let acpiPower: ACPIPowerControl
+    public let acpiEvents: ACPIPMEventBlock
+    public let acpiTimer: ACPIPMTimer
     /// Userspace interrupt controller and timer (nil with an in-kernel irqchip).
     public let pic: DualPIC8259?
     public let pit: PIT8254?
     public let portB: SystemControlPortB?
+    /// Userspace APICs (nil with an in-kernel irqchip, which has its own).
+    public let ioapic: IOAPIC?
+    public let lapic: LocalAPIC?
 
     /// ISA IRQ numbers of the devices built here.
     public enum IRQ {
@@ -30,17 +35,32 @@ public final class LegacyDevices {
         public static let mouse = 12
     }
 
-    init(portBus: PortIOBus, memory: GuestMemory, timers: TimerQueue, control: MachineControl,
+    /// The IOAPIC input of ISA IRQ `irq`: IRQ0 is wired to pin 2 (the MADT's override).
+    public static func ioapicPin(isaIRQ irq: Int) -> Int { irq == 0 ? 2 : irq }
+
+    init(portBus: PortIOBus, mmioBus: MMIOBus, memory: GuestMemory, timers: TimerQueue, control: MachineControl,
          serial backend: SerialBackend, interrupts: InterruptRouting) throws(MachineError) {
         let line: (Int) -> IRQLine
         switch interrupts {
         case let .inKernel(setLine):
-            pic = nil; pit = nil; portB = nil
+            pic = nil; pit = nil; portB = nil; ioapic = nil; lapic = nil
             line = { IRQLine(number: $0, sink: setLine) }
         case .userspace:
             let pic = DualPIC8259()
+            let ioapic = IOAPIC()
+            let lapic = LocalAPIC(timers: timers)
             self.pic = pic
-            line = { pic.irqLine($0) }
+            self.ioapic = ioapic
+            self.lapic = lapic
+            // Each ISA line reaches both the 8259 and the IOAPIC, as on a PIIX board.
+            line = { irq in
+                IRQLine(number: irq) { [unowned pic, unowned ioapic] n, level in
+                    pic.setIRQ(n, level: level)
+                    ioapic.setLevel(pin: LegacyDevices.ioapicPin(isaIRQ: n), level)
+                }
+            }
+            try ioapic.attach(to: mmioBus)
+            try lapic.attach(to: mmioBus)
             let pit = PIT8254(irq: line(IRQ.pit), timers: timers)
             self.pit = pit
             portB = SystemControlPortB(pit: pit)
@@ -61,6 +81,8 @@ public final class LegacyDevices {
         try pciBus.register(hostBridge, at: PCIAddress(device: 0)!, name: "i440fx")
         pciConfig = PCIConfigMechanism1(bus: pciBus)
         acpiPower = ACPIPowerControl(control: control)
+        acpiEvents = ACPIPMEventBlock()
+        acpiTimer = ACPIPMTimer(clock: timers.clock)
 
         try serial.attach(to: portBus)
         try rtc.attach(to: portBus)
@@ -71,6 +93,8 @@ public final class LegacyDevices {
         try postCode.attach(to: portBus)
         try pciConfig.attach(to: portBus)
         try acpiPower.attach(to: portBus)
+        try acpiEvents.attach(to: portBus)
+        try acpiTimer.attach(to: portBus)
     }
 
     /// Puts the devices in their power-on state (machine reset). Call with the machine lock held.
@@ -80,5 +104,7 @@ public final class LegacyDevices {
         port92.reset()
         pic?.reset()
         pit?.reset()
+        ioapic?.reset()
+        lapic?.reset()
     }
 }

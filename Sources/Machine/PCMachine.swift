@@ -24,8 +24,9 @@ public final class PCMachine {
     /// The state the vCPU starts in (firmware reset vector, or a loader's entry state).
     public private(set) var bootState: CPUState
     private let serialBackend: SerialBackend
-    /// Keeps the PIC adapter alive (the CPU holds it weakly).
-    private var interruptSource: PICInterruptSource?
+    /// Keeps the interrupt adapter alive (the CPU holds it weakly).
+    private var interruptSource: InterruptSource?
+    private var apicPlatform: APICPlatform?
     /// With `migrationInterval`: the engine the vCPU is not running on, and how many times it moved.
     private var standbyEngine: VCPUEngine?
     public private(set) var engineSwitches = 0
@@ -48,6 +49,8 @@ public final class PCMachine {
             let setup = try KernelLoader.load(kernel: kernel, initrd: config.initrd,
                                               commandLine: config.commandLine, into: memory)
             bootState = setup.cpu
+            // A directly booted kernel gets the firmware tables a BIOS would have left.
+            try ACPITables.install(into: memory)
         } else if let bios = config.bios {
             try FirmwareImage.install(try FirmwareImage.read(path: bios), into: memory)
             bootState = CPUState()
@@ -59,10 +62,19 @@ public final class PCMachine {
         let choice = try EngineFactory.make(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus,
                                             lock: lock, control: control)
         engine = choice.engine
-        devices = try LegacyDevices(portBus: portBus, memory: memory, timers: timers, control: control,
-                                    serial: self.serialBackend, interrupts: choice.interrupts)
+        devices = try LegacyDevices(portBus: portBus, mmioBus: mmioBus, memory: memory, timers: timers,
+                                    control: control, serial: self.serialBackend, interrupts: choice.interrupts)
         if let interpreter = engine as? InterpreterEngine, let pic = devices.pic {
-            interruptSource = PICInterruptSource(pic: pic)
+            if let lapic = devices.lapic, let ioapic = devices.ioapic {
+                let cpu = interpreter.cpu
+                let platform = APICPlatform(lapic: lapic, ioapic: ioapic, pic: pic, lock: lock,
+                                            tscKHz: config.cpuModel.tscKHz) { [unowned cpu] in cpu.timeStampCounter }
+                apicPlatform = platform
+                interruptSource = platform
+                cpu.platformMSRs = platform
+            } else {
+                interruptSource = PICInterruptSource(pic: pic)
+            }
             interpreter.cpu.interruptSource = interruptSource
         }
         if config.migrationInterval != nil {
@@ -174,6 +186,7 @@ public final class PCMachine {
         if let kernel = config.kernel {
             bootState = try KernelLoader.load(kernel: kernel, initrd: config.initrd,
                                               commandLine: config.commandLine, into: memory).cpu
+            try ACPITables.install(into: memory)
         }
         lock.withLock { devices.reset() }
         try engine.setState(bootState)

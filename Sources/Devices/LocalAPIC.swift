@@ -1,0 +1,407 @@
+import MachineCore
+
+/// The local APIC of the one vCPU, for engines without an in-kernel APIC (SDM Vol. 3A ch. 11):
+/// the xAPIC register page, the x2APIC MSRs, interrupt acceptance with IRR/ISR/TMR and the
+/// task and processor priorities, EOI (forwarded to the IOAPIC for level-triggered vectors),
+/// the timer in one-shot, periodic and TSC-deadline modes, LINT0 as the 8259's ExtINT
+/// input, and self-IPIs. Accessed with the machine lock held.
+public final class LocalAPIC: MMIODevice {
+    public static let defaultBase: UInt64 = 0xFEE0_0000
+    public static let pageSize: UInt64 = 0x1000
+    /// Version 0x14 (an integrated APIC), six LVT entries (max LVT index 5 in bits 23:16).
+    public static let versionValue: UInt32 = 0x0005_0014
+    /// The timer's input clock before the divider: 1 GHz, one count per nanosecond.
+    public static let busHz: UInt64 = 1_000_000_000
+
+    public let id: UInt32
+    private let timers: TimerQueue
+    private var timer: TimerQueue.Handle!
+
+    /// IA32_APIC_BASE as the CPU last wrote it.
+    public private(set) var baseMSR: UInt64
+    private var tpr: UInt32 = 0
+    private var ldr: UInt32 = 0
+    private var dfr: UInt32 = 0xFFFF_FFFF
+    private var svr: UInt32 = 0xFF
+    private var esr: UInt32 = 0
+    private var icr: UInt64 = 0
+    /// LVT entries: timer, thermal, performance, LINT0, LINT1, error, CMCI.
+    private var lvt: [UInt32]
+    private var divide: UInt32 = 0
+    private var initialCount: UInt32 = 0
+    /// When the current count was last `initialCount` (machine-clock ns), while counting.
+    private var countStart: UInt64 = 0
+    private var counting = false
+    public private(set) var tscDeadline: UInt64 = 0
+    /// 256-bit vectors as four words each.
+    private var irr = [UInt64](repeating: 0, count: 4)
+    private var isr = [UInt64](repeating: 0, count: 4)
+    private var tmr = [UInt64](repeating: 0, count: 4)
+
+    /// The 8259's INTR output and INTA cycle, reached through LINT0 in ExtINT mode.
+    public var extINTRequested: () -> Bool = { false }
+    public var extINTAcknowledge: () -> UInt8 = { 0 }
+    /// EOI of a level-triggered vector: the IOAPIC clears its remote IRR.
+    public var onLevelEOI: (UInt8) -> Void = { _ in }
+    /// The CPU's TSC now and its rate, for the TSC-deadline mode.
+    public var currentTSC: () -> UInt64 = { 0 }
+    public var tscKHz: UInt64 = 1_000_000
+
+    private enum LVTIndex {
+        static let timer = 0, thermal = 1, performance = 2, lint0 = 3, lint1 = 4, error = 5, cmci = 6
+    }
+
+    public init(id: UInt32 = 0, timers: TimerQueue) {
+        self.id = id
+        self.timers = timers
+        baseMSR = LocalAPIC.defaultBase | APICBase.globalEnable | APICBase.bsp
+        lvt = []
+        lvt = resetLVT()
+        timer = timers.makeTimer { [unowned self] in self.timerExpired() }
+    }
+
+    /// The power-on state, with LINT0 in ExtINT (virtual-wire) mode as on the bootstrap
+    /// processor of a PC, so the 8259 reaches the CPU before the OS programs the APIC.
+    private func resetLVT() -> [UInt32] {
+        var entries = [UInt32](repeating: LVT.masked, count: 7)
+        entries[LVTIndex.lint0] = APICDeliveryMode.extINT << LVT.deliveryModeShift
+        entries[LVTIndex.lint1] = APICDeliveryMode.nmi << LVT.deliveryModeShift
+        return entries
+    }
+
+    public func reset() {
+        baseMSR = LocalAPIC.defaultBase | APICBase.globalEnable | APICBase.bsp
+        tpr = 0; ldr = 0; dfr = 0xFFFF_FFFF; svr = 0xFF; esr = 0; icr = 0
+        lvt = resetLVT()
+        divide = 0; initialCount = 0; counting = false; tscDeadline = 0
+        for i in 0..<4 { irr[i] = 0; isr[i] = 0; tmr[i] = 0 }
+        timers.disarm(timer)
+    }
+
+    public func attach(to bus: MMIOBus, name: String = "local-apic") throws(MachineError) {
+        _ = try bus.claim(base: LocalAPIC.defaultBase, size: LocalAPIC.pageSize, device: self, name: name)
+    }
+
+    public var globallyEnabled: Bool { baseMSR & APICBase.globalEnable != 0 }
+    public var x2APICMode: Bool { globallyEnabled && baseMSR & APICBase.x2APICEnable != 0 }
+    /// SVR bit 8 (SDM §11.4.7.2).
+    public var softwareEnabled: Bool { svr & 0x100 != 0 }
+
+    /// A write of IA32_APIC_BASE by the CPU. Returns false for an invalid transition (#GP):
+    /// x2APIC without the global enable (SDM §11.12.5, Figure 11-27).
+    public func writeBaseMSR(_ value: UInt64) -> Bool {
+        if value & APICBase.x2APICEnable != 0 && value & APICBase.globalEnable == 0 { return false }
+        if value & ~(APICBase.baseMask | APICBase.bsp | APICBase.x2APICEnable | APICBase.globalEnable) != 0 { return false }
+        let wasEnabled = globallyEnabled
+        baseMSR = value
+        if wasEnabled && !globallyEnabled {
+            // Globally disabling the APIC resets it to its power-up state (SDM §11.4.3).
+            let keep = baseMSR
+            reset()
+            baseMSR = keep
+            lvt = [UInt32](repeating: LVT.masked, count: 7)
+        }
+        return true
+    }
+
+    // MARK: interrupts in
+
+    /// Accepts a fixed-mode interrupt (from the IOAPIC, a self-IPI or the local timer).
+    public func acceptInterrupt(vector: UInt8, levelTriggered: Bool) {
+        guard globallyEnabled, vector >= 16 else {
+            if vector < 16 { esr |= 1 << 6 }  // "received illegal vector"
+            return
+        }
+        setBit(&irr, vector, true)
+        setBit(&tmr, vector, levelTriggered)
+    }
+
+    /// Whether an IOAPIC message with this destination is for this APIC (SDM §11.6.2).
+    public func matchesDestination(_ destination: UInt32, logical: Bool) -> Bool {
+        if x2APICMode {
+            if !logical { return destination == 0xFFFF_FFFF || destination == id }
+            return destination & logicalID != 0 && destination >> 16 == logicalID >> 16
+        }
+        let d = destination & 0xFF
+        if !logical { return d == 0xFF || d == id }
+        let mine = ldr >> 24
+        if dfr >> 28 == 0xF { return d & mine != 0 }           // flat model
+        return d >> 4 == mine >> 4 && d & mine & 0xF != 0       // cluster model
+    }
+
+    private var logicalID: UInt32 { x2APICMode ? ((id >> 4) << 16) | (1 << (id & 0xF)) : ldr }
+
+    // MARK: the CPU side
+
+    /// An interrupt is ready for the CPU: LINT0's ExtINT from the 8259, or the highest
+    /// requested vector above the processor priority (SDM §11.8.3.1).
+    public var interruptRequested: Bool {
+        if acceptsExtINT && extINTRequested() { return true }
+        guard globallyEnabled, softwareEnabled, let v = highest(irr) else { return false }
+        return UInt32(v) & 0xF0 > processorPriority & 0xF0
+    }
+
+    /// The INTA cycle: the vector the CPU takes, moved from IRR to ISR.
+    public func acknowledge() -> UInt8 {
+        if acceptsExtINT && extINTRequested() { return extINTAcknowledge() }
+        guard let v = highest(irr), UInt32(v) & 0xF0 > processorPriority & 0xF0 else { return UInt8(svr & 0xFF) }
+        setBit(&irr, v, false)
+        setBit(&isr, v, true)
+        return v
+    }
+
+    /// The 8259 reaches the CPU with the APIC globally disabled (LINT0 is then the INTR pin),
+    /// or through an unmasked LINT0 in ExtINT mode.
+    private var acceptsExtINT: Bool {
+        if !globallyEnabled { return true }
+        let l = lvt[LVTIndex.lint0]
+        return l & LVT.masked == 0 && (l & LVT.deliveryModeMask) >> LVT.deliveryModeShift == APICDeliveryMode.extINT
+    }
+
+    /// PPR (SDM §11.8.3.1): the task priority or the in-service class, whichever is higher.
+    private var processorPriority: UInt32 {
+        let isrv = UInt32(highest(isr) ?? 0)
+        return tpr & 0xF0 >= isrv & 0xF0 ? tpr & 0xFF : isrv & 0xF0
+    }
+
+    private func endOfInterrupt() {
+        guard let v = highest(isr) else { return }
+        setBit(&isr, v, false)
+        if bit(tmr, v) { onLevelEOI(v) }
+    }
+
+    // MARK: register access
+
+    public func mmioRead(offset: UInt64, size: Int) -> UInt64 {
+        // Registers are 32 bits on 16-byte boundaries; other bytes read as zero.
+        guard !x2APICMode, offset & 0xF == 0 else { return 0 }
+        return UInt64(read(offset) ?? 0) & allOnes(size: size)
+    }
+
+    public func mmioWrite(offset: UInt64, size: Int, value: UInt64) {
+        guard !x2APICMode, offset & 0xF == 0, size == 4 else { return }
+        write(offset, UInt32(truncatingIfNeeded: value))
+    }
+
+    /// An x2APIC MSR read (0x800-0x8FF); nil raises #GP (not in x2APIC mode, a reserved or
+    /// write-only register).
+    public func readMSR(_ index: UInt32) -> UInt64? {
+        guard x2APICMode, index >= APICMSR.x2APICFirst, index <= APICMSR.x2APICLast else { return nil }
+        let offset = UInt64(index - APICMSR.x2APICFirst) << 4
+        switch offset {
+        case LAPICReg.icrLow: return icr
+        case LAPICReg.icrHigh, LAPICReg.dfr, LAPICReg.eoi, LAPICReg.selfIPI, LAPICReg.apr, LAPICReg.rrd: return nil
+        case LAPICReg.id: return UInt64(id)
+        case LAPICReg.ldr: return UInt64(logicalID)
+        default: return read(offset).map(UInt64.init)
+        }
+    }
+
+    /// An x2APIC MSR write; false raises #GP.
+    public func writeMSR(_ index: UInt32, _ value: UInt64) -> Bool {
+        guard x2APICMode, index >= APICMSR.x2APICFirst, index <= APICMSR.x2APICLast else { return false }
+        let offset = UInt64(index - APICMSR.x2APICFirst) << 4
+        switch offset {
+        case LAPICReg.icrLow:
+            icr = value
+            sendIPI()
+            return true
+        case LAPICReg.selfIPI:
+            acceptInterrupt(vector: UInt8(truncatingIfNeeded: value), levelTriggered: false)
+            return true
+        case LAPICReg.id, LAPICReg.ldr, LAPICReg.version, LAPICReg.ppr, LAPICReg.apr, LAPICReg.dfr,
+             LAPICReg.icrHigh, LAPICReg.timerCurrentCount, LAPICReg.rrd:
+            return false
+        default:
+            if offset >= LAPICReg.isrBase && offset < LAPICReg.esr { return false }
+            if offset == LAPICReg.eoi && value != 0 { return false }
+            guard value >> 32 == 0, read(offset) != nil || offset == LAPICReg.eoi else { return false }
+            write(offset, UInt32(value))
+            return true
+        }
+    }
+
+    /// IA32_TSC_DEADLINE (SDM §11.5.4.1): takes effect only in TSC-deadline mode; 0 disarms.
+    public func writeTSCDeadline(_ value: UInt64) {
+        guard timerMode == LVT.timerTSCDeadline else { return }
+        tscDeadline = value
+        armDeadline()
+    }
+
+    private func read(_ offset: UInt64) -> UInt32? {
+        switch offset {
+        case LAPICReg.id: return id << 24
+        case LAPICReg.version: return LocalAPIC.versionValue
+        case LAPICReg.tpr: return tpr
+        case LAPICReg.apr, LAPICReg.ppr: return processorPriority
+        case LAPICReg.eoi, LAPICReg.rrd: return 0
+        case LAPICReg.ldr: return ldr
+        case LAPICReg.dfr: return dfr
+        case LAPICReg.svr: return svr
+        case LAPICReg.esr: return esr
+        case LAPICReg.icrLow: return UInt32(truncatingIfNeeded: icr)
+        case LAPICReg.icrHigh: return UInt32(truncatingIfNeeded: icr >> 32)
+        case LAPICReg.lvtTimer: return lvt[LVTIndex.timer]
+        case LAPICReg.lvtThermal: return lvt[LVTIndex.thermal]
+        case LAPICReg.lvtPerformance: return lvt[LVTIndex.performance]
+        case LAPICReg.lvtLINT0: return lvt[LVTIndex.lint0]
+        case LAPICReg.lvtLINT1: return lvt[LVTIndex.lint1]
+        case LAPICReg.lvtError: return lvt[LVTIndex.error]
+        case LAPICReg.lvtCMCI: return lvt[LVTIndex.cmci]
+        case LAPICReg.timerInitialCount: return initialCount
+        case LAPICReg.timerCurrentCount: return currentCount
+        case LAPICReg.timerDivide: return divide
+        case LAPICReg.isrBase..<LAPICReg.tmrBase: return word(isr, offset - LAPICReg.isrBase)
+        case LAPICReg.tmrBase..<LAPICReg.irrBase: return word(tmr, offset - LAPICReg.tmrBase)
+        case LAPICReg.irrBase..<LAPICReg.esr: return word(irr, offset - LAPICReg.irrBase)
+        default: return nil
+        }
+    }
+
+    private func write(_ offset: UInt64, _ value: UInt32) {
+        switch offset {
+        case LAPICReg.tpr: tpr = value & 0xFF
+        case LAPICReg.eoi: endOfInterrupt()
+        case LAPICReg.ldr: ldr = value & 0xFF00_0000
+        case LAPICReg.dfr: dfr = value | 0x0FFF_FFFF
+        case LAPICReg.svr:
+            svr = value & 0x13FF
+            if !softwareEnabled {
+                // Software disable masks every LVT entry (SDM §11.4.7.2).
+                for i in lvt.indices { lvt[i] |= LVT.masked }
+            }
+        case LAPICReg.esr: esr = 0  // a write clears the accumulated errors
+        case LAPICReg.icrLow:
+            icr = (icr & 0xFFFF_FFFF_0000_0000) | UInt64(value)
+            sendIPI()
+        case LAPICReg.icrHigh: icr = (icr & 0xFFFF_FFFF) | (UInt64(value & 0xFF00_0000) << 32)
+        case LAPICReg.lvtTimer: writeLVT(LVTIndex.timer, value, writable: 0x7_10FF)
+        case LAPICReg.lvtThermal: writeLVT(LVTIndex.thermal, value, writable: 0x1_07FF)
+        case LAPICReg.lvtPerformance: writeLVT(LVTIndex.performance, value, writable: 0x1_07FF)
+        case LAPICReg.lvtLINT0: writeLVT(LVTIndex.lint0, value, writable: 0x1_A7FF)
+        case LAPICReg.lvtLINT1: writeLVT(LVTIndex.lint1, value, writable: 0x1_A7FF)
+        case LAPICReg.lvtError: writeLVT(LVTIndex.error, value, writable: 0x1_00FF)
+        case LAPICReg.lvtCMCI: writeLVT(LVTIndex.cmci, value, writable: 0x1_07FF)
+        case LAPICReg.timerInitialCount:
+            guard timerMode != LVT.timerTSCDeadline else { return }
+            initialCount = value
+            startCounting()
+        case LAPICReg.timerDivide: divide = value & 0xB
+        default: break  // read-only or reserved: ignored
+        }
+    }
+
+    private func writeLVT(_ index: Int, _ value: UInt32, writable: UInt32) {
+        var v = value & writable
+        if !softwareEnabled { v |= LVT.masked }
+        let oldMode = timerMode
+        lvt[index] = (lvt[index] & ~writable & LVT.remoteIRR) | v
+        if index == LVTIndex.timer && timerMode != oldMode {
+            // A mode change stops the timer (SDM §11.5.4.1).
+            timers.disarm(timer)
+            counting = false
+            initialCount = 0
+            tscDeadline = 0
+        }
+    }
+
+    // MARK: timer
+
+    private var timerMode: UInt32 { (lvt[LVTIndex.timer] & LVT.timerModeMask) >> LVT.timerModeShift }
+
+    /// Divide configuration (bits 3, 1:0) as a divisor: 2, 4, ... 128, or 1 for 0b1011.
+    private var divisor: UInt64 {
+        let code = ((divide >> 1) & 4) | (divide & 3)
+        return UInt64(1) << UInt64((code + 1) & 7)
+    }
+
+    private var nanosecondsPerCount: UInt64 { divisor * 1_000_000_000 / LocalAPIC.busHz }
+
+    private func startCounting() {
+        timers.disarm(timer)
+        counting = initialCount != 0
+        guard counting else { return }
+        countStart = timers.clock.now
+        timers.arm(timer, at: countStart &+ UInt64(initialCount) * nanosecondsPerCount)
+    }
+
+    private var currentCount: UInt32 {
+        guard counting, timerMode != LVT.timerTSCDeadline else { return 0 }
+        let elapsed = (timers.clock.now &- countStart) / nanosecondsPerCount
+        let period = UInt64(initialCount)
+        if timerMode == LVT.timerPeriodic { return UInt32(period - elapsed % period) }
+        return elapsed >= period ? 0 : UInt32(period - elapsed)
+    }
+
+    private func armDeadline() {
+        timers.disarm(timer)
+        guard tscDeadline != 0 else { return }
+        let now = currentTSC()
+        let ticks = tscDeadline > now ? tscDeadline - now : 0
+        let nanoseconds = UInt64((Double(ticks) * 1_000_000 / Double(max(tscKHz, 1))).rounded(.up))
+        timers.arm(timer, at: timers.clock.now &+ nanoseconds)
+    }
+
+    private func timerExpired() {
+        let entry = lvt[LVTIndex.timer]
+        switch timerMode {
+        case LVT.timerPeriodic:
+            guard counting else { return }
+            countStart = countStart &+ UInt64(initialCount) * nanosecondsPerCount
+            // Catch up without a burst after a long host stall: one interrupt, next period from now.
+            let now = timers.clock.now
+            if countStart &+ UInt64(initialCount) * nanosecondsPerCount <= now { countStart = now }
+            timers.arm(timer, at: countStart &+ UInt64(initialCount) * nanosecondsPerCount)
+        case LVT.timerTSCDeadline:
+            guard tscDeadline != 0 else { return }
+            tscDeadline = 0
+        default:
+            guard counting else { return }
+            counting = false
+        }
+        if entry & LVT.masked == 0 { acceptInterrupt(vector: UInt8(entry & LVT.vectorMask), levelTriggered: false) }
+    }
+
+    // MARK: IPIs
+
+    /// ICR writes: fixed interrupts to this APIC (itself, all including self, or its own
+    /// destination). One vCPU: INIT, SIPI and IPIs to others go nowhere.
+    private func sendIPI() {
+        let low = UInt32(truncatingIfNeeded: icr)
+        let mode = (low >> 8) & 7
+        guard mode == APICDeliveryMode.fixed || mode == APICDeliveryMode.lowestPriority else { return }
+        let vector = UInt8(low & 0xFF)
+        let shorthand = (low >> 18) & 3
+        let toSelf: Bool
+        switch shorthand {
+        case 1, 2: toSelf = true                 // self, all including self
+        case 3: toSelf = false                   // all excluding self
+        default:
+            let destination = x2APICMode ? UInt32(icr >> 32) : UInt32(icr >> 56)
+            toSelf = matchesDestination(destination, logical: low & (1 << 11) != 0)
+        }
+        if toSelf { acceptInterrupt(vector: vector, levelTriggered: false) }
+    }
+
+    // MARK: 256-bit registers
+
+    private func bit(_ r: [UInt64], _ v: UInt8) -> Bool { r[Int(v >> 6)] & (1 << UInt64(v & 63)) != 0 }
+
+    private func setBit(_ r: inout [UInt64], _ v: UInt8, _ on: Bool) {
+        let mask: UInt64 = 1 << UInt64(v & 63)
+        if on { r[Int(v >> 6)] |= mask } else { r[Int(v >> 6)] &= ~mask }
+    }
+
+    private func highest(_ r: [UInt64]) -> UInt8? {
+        for i in stride(from: 3, through: 0, by: -1) where r[i] != 0 {
+            return UInt8(i * 64 + 63 - r[i].leadingZeroBitCount)
+        }
+        return nil
+    }
+
+    /// The 32-bit word at `byteOffset` (16 bytes per word) of a 256-bit register.
+    private func word(_ r: [UInt64], _ byteOffset: UInt64) -> UInt32 {
+        let n = Int(byteOffset >> 4)
+        return UInt32(truncatingIfNeeded: r[n >> 1] >> UInt64((n & 1) * 32))
+    }
+}

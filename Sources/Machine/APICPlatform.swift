@@ -1,0 +1,58 @@
+import Devices
+import Interpreter
+import MachineCore
+
+/// Connects the interpreter to the userspace interrupt controllers: external interrupts come
+/// from the local APIC (which passes the 8259's through LINT0), and the APIC's MSRs reach it.
+/// The IOAPIC's messages go to the local APIC, whose level-triggered EOIs go back.
+final class APICPlatform: InterruptSource, PlatformMSRs {
+    let lapic: LocalAPIC
+    let ioapic: IOAPIC
+    let pic: DualPIC8259
+    let lock: Lock
+
+    init(lapic: LocalAPIC, ioapic: IOAPIC, pic: DualPIC8259, lock: Lock, tscKHz: UInt32, currentTSC: @escaping () -> UInt64) {
+        self.lapic = lapic
+        self.ioapic = ioapic
+        self.pic = pic
+        self.lock = lock
+        lapic.extINTRequested = { [unowned pic] in pic.interruptOutput }
+        lapic.extINTAcknowledge = { [unowned pic] in pic.acknowledge() }
+        lapic.onLevelEOI = { [unowned ioapic] vector in ioapic.endOfInterrupt(vector: vector) }
+        lapic.tscKHz = UInt64(tscKHz)
+        lapic.currentTSC = currentTSC
+        ioapic.deliver = { [unowned lapic] vector, level, destination, logical in
+            guard lapic.matchesDestination(destination, logical: logical) else { return false }
+            lapic.acceptInterrupt(vector: vector, levelTriggered: level)
+            return true
+        }
+    }
+
+    // MARK: InterruptSource (called with the machine lock held)
+
+    var interruptRequested: Bool { lapic.interruptRequested }
+    func acknowledgeInterrupt() -> UInt8 { lapic.acknowledge() }
+
+    // MARK: PlatformMSRs (called from the vCPU thread without the lock)
+
+    func readMSR(_ index: UInt32) -> UInt64? {
+        lock.withLock {
+            switch index {
+            case APICMSR.tscDeadline: return lapic.tscDeadline
+            default: return lapic.readMSR(index)
+            }
+        }
+    }
+
+    func writeMSR(_ index: UInt32, _ value: UInt64) -> Bool {
+        lock.withLock {
+            switch index {
+            case APICMSR.base: return lapic.writeBaseMSR(value)
+            case APICMSR.tscDeadline:
+                lapic.writeTSCDeadline(value)
+                return true
+            default: return lapic.writeMSR(index, value)
+            }
+        }
+    }
+}
