@@ -19,6 +19,8 @@ extension X86CPU {
             let singleStep = flagsBase & RFLAGS.tf != 0
             do {
                 try step()
+                // Data/I/O breakpoints hit by the instruction: #DB trap after it (X86CPU+Debug.swift).
+                if dataBreakpointHit != 0 { dataBreakpointTrap(deferredToSingleStep: singleStep) }
                 if singleStep { singleStepTrap() }
             } catch {
                 rip = start
@@ -103,7 +105,8 @@ extension X86CPU {
             physicalPage = tlb.readPhysicalPage[i]
         } else {
             physicalPage = try translate(linear, .fetch, user: userAccess) >> 12
-            if let host = hostPage(physicalPage, forWrite: false), !(pagingEnabled && msr.efer & EFER.nxe != 0) {
+            // No entry for a page under a read breakpoint (X86CPU+Debug.swift).
+            if let host = hostPage(physicalPage, forWrite: false), !(pagingEnabled && msr.efer & EFER.nxe != 0), readTLBAllowed(page) {
                 tlb.readTag[i] = page &+ 1
                 tlb.readHost[i] = host
                 tlb.readPhysicalPage[i] = physicalPage

@@ -61,9 +61,15 @@ extension X86CPU {
             }
             if reg(1, asz) == 0 { return }
             iterations += 1
-            if iterations >= X86CPU.stringIterationsPerStep || (isIO && sliceEnd) {
-                // Come back to this instruction: interrupts can be taken in between.
+            // A data breakpoint hit ends the step after this iteration: the #DB trap comes
+            // between iterations (SDM Vol. 3B §17.3.1.2).
+            if iterations >= X86CPU.stringIterationsPerStep || (isIO && sliceEnd) || dataBreakpointHit != 0 {
+                // Come back to this instruction: interrupts can be taken in between. RF = 1 in
+                // an event frame pushed before it resumes (SDM Vol. 3A §17.3.1.1), and no
+                // instruction breakpoint on the resumed instruction: the runner clears RF
+                // before the next instruction.
                 rip = (rip &- UInt64(d.length)) & (codeBits == 64 ? ~0 : (codeBits == 32 ? 0xFFFF_FFFF : 0xFFFF))
+                flagsBase |= RFLAGS.rf
                 return
             }
         }

@@ -180,9 +180,12 @@ extension X86CPU {
             case 5, 7: v = dr7
             default: throw .invalidOpcode
             }
+            // With CR4.DE, DR4/DR5 are no longer aliases of DR6/DR7 (SDM Vol. 3B §17.2.2).
+            if cr4 & CR4.de != 0 && (n == 4 || n == 5) { throw .invalidOpcode }
             setReg(d.rm, size, v)
         default:
             let v = reg(d.rm, size)
+            if cr4 & CR4.de != 0 && (n == 4 || n == 5) { throw .invalidOpcode }
             switch n {
             case 0: dr.0 = v
             case 1: dr.1 = v
@@ -224,6 +227,8 @@ extension X86CPU {
         if inLongMode && v & CR4.pae == 0 { throw .gp() }
         cr4 = v
         tlb.flushAll()
+        // CR4.DE turns R/W = 10 breakpoints into I/O breakpoints.
+        debugRegistersChanged()
     }
 
     // MARK: MSRs and time stamp counter

@@ -55,6 +55,8 @@ extension KVMVirtualCPU {
             s.pendingInterrupt = vector
         }
         s.halted = try isHalted()
+        // Requested with injectNMI() but not yet handed to KVM: pending all the same.
+        if hasRequestedNMI { s.nmiPending = true }
         return s
     }
 
