@@ -12,6 +12,7 @@ final class KVMSystemGuestTests: XCTestCase {
     func testFourLevelPaging() throws { try SystemScenarios.fourLevelPagingFaultsAndAccessedDirtyBits(accel) }
     func testNestedFaults() throws { try SystemScenarios.nestedFaultsBecomeDoubleAndTripleFaults(accel) }
     func testSysenterSysexit() throws { try SystemScenarios.sysenterSysexitRoundTrips(accel) }
+    func testProtectedToRealMode() throws { try SystemScenarios.protectedToRealModeAndUnrealMode(accel) }
 }
 
 /// The same guests on the interpreter: output and exit status identical to KVM's.
@@ -25,4 +26,5 @@ final class InterpreterSystemGuestTests: XCTestCase {
     func testNestedFaultsSDMSteps() throws { try SystemScenarios.nestedFaultsSDMSteps(accel) }
     func testSyscallSysret() throws { try SystemScenarios.syscallSysretRoundTrips(accel) }
     func testSysenterSysexit() throws { try SystemScenarios.sysenterSysexitRoundTrips(accel) }
+    func testProtectedToRealMode() throws { try SystemScenarios.protectedToRealModeAndUnrealMode(accel) }
 }

@@ -130,4 +130,20 @@ enum SystemScenarios {
             "calls counted: 00000004, user errors: 00000000",
         ])
     }
+
+    /// Protected mode back to real mode as software does it (SDM Vol. 3A §9.9.2), a real-mode
+    /// INT handler, unreal mode through FS (its 4 GiB limit survives the return and a real-mode
+    /// reload), and #GP for an offset beyond the 64 KiB limit DS kept.
+    static func protectedToRealModeAndUnrealMode(_ accel: String) throws {
+        try expect(accel, "pm-to-real", exitValue: 0x17, lines: [
+            "32-bit protected mode",
+            "16-bit protected mode",
+            "real mode: CS=4000 CR0.PE=00",
+            "INT 30 handler in real mode: AL=5a",
+            "unreal mode: FS reads 2 MiB: cafebabe",
+            "unreal mode: FS writes 2 MiB + 4: 12345678",
+            "unreal mode: FS reloaded in real mode, reads 2 MiB: cafebabe",
+            "real mode #GP: DS offset 10000 is beyond the 64 KiB limit",
+        ])
+    }
 }
