@@ -55,9 +55,11 @@ struct DataBreakpoints {
 /// Choices where the SDM leaves room:
 /// - R/W = 10 without CR4.DE is undefined (SDM Vol. 3B §17.2.4): such a slot is ignored.
 /// - Accesses the CPU makes while delivering an event (IVT or IDT reads, the pushes of the
-///   frame) do not report data breakpoints; nor does an instruction that faults (its hits are
-///   dropped with it).
+///   frame) and its implicit supervisor accesses (descriptor tables, TSS) do not report data
+///   breakpoints; nor does an instruction that faults (its hits are dropped with it).
 /// - LEN = 10 means 8 bytes, as on every processor with long mode.
+/// - Not modelled: the #DB of an instruction that loads SS is not held back to the end of the
+///   next instruction (SDM Vol. 3A §6.8.3); DR7.GD (general detect) and DR6.BD.
 extension X86CPU {
     /// DR7 bit fields (SDM Vol. 3B §17.2.4, Figure 17-1).
     enum DR7 {

@@ -312,7 +312,8 @@ extension X86CPU {
         let v = try pop(osz)
         var writable: UInt64 = RFLAGS.cf | RFLAGS.pf | RFLAGS.af | RFLAGS.zf | RFLAGS.sf | RFLAGS.tf | RFLAGS.df
             | RFLAGS.of | RFLAGS.nt
-        if osz >= 4 { writable |= RFLAGS.ac | RFLAGS.id | RFLAGS.rf }
+        // RF is not loaded by POPF: it is 0 afterwards (SDM Vol. 2B, "POPF", Operation).
+        if osz >= 4 { writable |= RFLAGS.ac | RFLAGS.id }
         if !protectedMode || cpl == 0 { writable |= RFLAGS.iopl }
         if !protectedMode || cpl <= iopl { writable |= RFLAGS.if }
         if osz == 2 { writable &= 0xFFFF }

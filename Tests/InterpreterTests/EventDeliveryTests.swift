@@ -97,6 +97,34 @@ final class ResumeFlagTests: XCTestCase {
     }
 }
 
+/// POPF never loads RF (SDM Vol. 2B, "POPF"): a breakpoint right after it still fires.
+final class PopfResumeFlagTests: XCTestCase {
+    func testPOPFDLeavesRFClear() throws {
+        let m = try TestMachine()
+        let code = try NASM.assemble(TestAsm.gateMacro + """
+            bits 32
+            org 0x1000
+                GATE 1, db_handler
+                mov eax, target
+                mov dr0, eax
+                mov eax, \(TestAsm.dr7(slot: 0, rw: 0, len: 0))
+                mov dr7, eax
+                push dword 0x10002          ; RF set in the popped image
+                popfd
+            target:
+                nop
+                hlt
+            db_handler:
+                inc dword [0x3100]
+                or dword [esp + 8], 1 << 16
+                iretd
+            """)
+        try m.protectedMode(code, idtEntries: 32)
+        _ = m.run()
+        XCTAssertEqual(try m.memory.read32(0x3100), 1, "the breakpoint after POPFD fired")
+    }
+}
+
 /// NMI delivery (SDM Vol. 3A §6.7.1, §6.8.3).
 final class NMITests: XCTestCase {
     /// 32-bit code with IF = 0; the NMI handler counts at [0x3100] and returns with IRETD
