@@ -7,7 +7,9 @@
 ;     and returns to main with IRET;
 ;   - INT 0x41 reaches task C through a task gate; C returns with IRET;
 ;   - main JMPs to task D, which JMPs back (no nesting: NT = 0, no back link);
-;   - main checks that all four TSS descriptors are available (type 1) again and NT = 0.
+;   - #GP through a task gate runs task F, which gets the error code as a word on its stack
+;     and moves main's saved EIP past the faulting instruction;
+;   - main checks that all five TSS descriptors are available (type 1) again and NT = 0.
 ; The 16-bit tasks run in a copy of the "low" section at LOW_BASE, reached through 16-bit
 ; segments based there. Exits through the debug-exit port with 0x16.
 %include "include/platform.inc"
@@ -25,6 +27,8 @@ SEL_TSS_C    equ 0x30
 SEL_TSS_D    equ 0x38
 SEL_CODE16   equ 0x40          ; 16-bit code, base LOW_BASE, limit 64 KiB
 SEL_DATA16   equ 0x48          ; 16-bit data, base LOW_BASE, limit 64 KiB
+SEL_TSS_F    equ 0x50          ; 16-bit TSS of the #GP handler task
+BAD_SELECTOR equ 0x7F8         ; beyond the GDT limit
 
 TSS16_LIMIT  equ 0x2B          ; 44 bytes
 TSS32_LIMIT  equ 0x67
@@ -87,6 +91,9 @@ entry:
     mov ebx, SEL_TSS_D
     mov eax, LOW_BASE + tss_d
     call set_tss_base
+    mov ebx, SEL_TSS_F
+    mov eax, LOW_BASE + tss_f
+    call set_tss_base
     lidt [idt_desc]
     mov ax, SEL_TSS_MAIN
     ltr ax
@@ -103,6 +110,16 @@ entry:
     jmp SEL_TSS_D:0
     PRINT32 "main: back from task D"
 
+    ; An exception through a task gate: #GP (vector 13) switches to task F, which finds the
+    ; error code on its stack (a word: F's TSS is 16-bit) and moves main's saved EIP past
+    ; the faulting instruction.
+    PRINT32 "main: #GP through a task gate to 16-bit task F"
+    mov ax, BAD_SELECTOR
+    mov es, ax                          ; 2 bytes: 8E C0
+    PRINT32 "main: resumed after the faulting instruction"
+    mov ax, SEL_DATA32
+    mov es, ax
+
     ; Every task was left by IRET or JMP: all four descriptors are type 1 (available 16-bit).
     mov esi, msg_types
     call puts32
@@ -117,6 +134,12 @@ entry:
     add ebx, 8
     cmp ebx, SEL_TSS_D
     jbe .types
+    mov al, [gdt + SEL_TSS_F + 5]
+    and al, 0x0F
+    add al, '0'
+    call putc32
+    mov al, ' '
+    call putc32
     mov esi, msg_nt
     call puts32
     pushfd
@@ -148,7 +171,7 @@ set_tss_base:
 
 %include "include/serial32.inc"
 
-msg_types:  db "main: TSS types A B C D: ", 0
+msg_types:  db "main: TSS types A B C D F: ", 0
 msg_nt:     db "NT=", 0
 
 align 8
@@ -163,13 +186,21 @@ gdt:
     tss_descriptor 0, TSS16_LIMIT, 0x81 ; 0x38
     dq 0x00009A040000FFFF                       ; 0x40 code16, base 0x40000
     dq 0x000092040000FFFF                       ; 0x48 data16, base 0x40000
+    tss_descriptor 0, TSS16_LIMIT, 0x81         ; 0x50 16-bit available TSS
 gdt_desc:
     dw gdt_desc - gdt - 1
     dd gdt
 
 align 8
 idt:
-    times 0x41 dq 0
+    times 13 dq 0
+    ; 13 (#GP): task gate to TSS F.
+    dw 0
+    dw SEL_TSS_F
+    db 0
+    db 0x85
+    dw 0
+    times 0x41 - 14 dq 0
     ; 0x41: task gate (type 5), DPL 0, present, selector of TSS C.
     dw 0
     dw SEL_TSS_C
@@ -343,6 +374,30 @@ task_d:
 .nested:
     jmp SEL_TSS_MAIN:0
 
+task_f:
+    pop ax                              ; the error code: one word on a 16-bit task's stack
+    mov [f_error], ax
+    mov [f_sp], sp
+    HEX16 "task F: #GP error code ", [f_error]
+    mov ax, [f_sp]
+    cmp ax, stack_f
+    jne .sp
+    PUT16 ", SP back at the top"
+.sp:
+    cmp word [tss_f], SEL_TSS_MAIN
+    jne .link
+    PUT16 ", back link is main"
+.link:
+    call crlf16
+    ; main's saved EIP is the faulting instruction: step over it (2 bytes).
+    push es
+    mov ax, SEL_DATA32
+    mov es, ax
+    add dword [es:dword tss_main + 0x20], 2
+    pop es
+    iret
+    jmp task_f
+
 ; puthex16_16: AX as four hex digits.
 puthex16_16:
     xchg al, ah
@@ -364,6 +419,8 @@ crlf16:
 a_ax:    dw 0
 a_sp:    dw 0
 a_flags: dw 0
+f_error: dw 0
+f_sp:    dw 0
 
 ; tss16 ip, sp, ax, name: a 16-bit TSS (SDM Vol. 3A Figure 7-11) with CS = code16, the other
 ; segments = data16, FLAGS = 2 (IF = 0), no LDT.
@@ -382,6 +439,7 @@ align 16
     tss16 task_b, stack_b, 0, tss_b
     tss16 task_c, stack_c, 0, tss_c
     tss16 task_d, stack_d, 0, tss_d
+    tss16 task_f, stack_f, 0, tss_f
 
 align 16
     times 512 db 0
@@ -392,5 +450,7 @@ stack_b:
 stack_c:
     times 512 db 0
 stack_d:
+    times 512 db 0
+stack_f:
 low_end:
 

@@ -21,7 +21,8 @@ enum TaskSwitchScenario {
 }
 
 /// The same with 16-bit (80286) TSSs: CALL and IRET through back links, the state a switch
-/// saves in a 16-bit TSS, a task gate, and JMP there and back.
+/// saves in a 16-bit TSS, a task gate for INT n and one for #GP (its error code pushed as a
+/// word), and JMP there and back.
 enum TaskSwitch16Scenario {
     static let expected = """
         main: CALL to 16-bit task A\r
@@ -38,7 +39,10 @@ enum TaskSwitch16Scenario {
         main: JMP to 16-bit task D\r
         task D: running, NT clear, JMP back to main\r
         main: back from task D\r
-        main: TSS types A B C D: 1 1 1 1 NT=0\r
+        main: #GP through a task gate to 16-bit task F\r
+        task F: #GP error code 07f8, SP back at the top, back link is main\r
+        main: resumed after the faulting instruction\r
+        main: TSS types A B C D F: 1 1 1 1 1 NT=0\r
 
         """
 
