@@ -9,7 +9,9 @@
 ;   - main JMPs to task D, which JMPs back (no nesting: NT = 0, no back link);
 ;   - #GP through a task gate runs task F, which gets the error code as a word on its stack
 ;     and moves main's saved EIP past the faulting instruction;
-;   - main checks that all five TSS descriptors are available (type 1) again and NT = 0.
+;   - task E runs at CPL 3; INT 0x42 through a 16-bit interrupt gate takes the CPL 0 stack
+;     from SS0:SP0 of its 16-bit TSS and pushes a 16-bit frame;
+;   - main checks that all six TSS descriptors are available (type 1) again and NT = 0.
 ; The 16-bit tasks run in a copy of the "low" section at LOW_BASE, reached through 16-bit
 ; segments based there. Exits through the debug-exit port with 0x16.
 %include "include/platform.inc"
@@ -28,6 +30,9 @@ SEL_TSS_D    equ 0x38
 SEL_CODE16   equ 0x40          ; 16-bit code, base LOW_BASE, limit 64 KiB
 SEL_DATA16   equ 0x48          ; 16-bit data, base LOW_BASE, limit 64 KiB
 SEL_TSS_F    equ 0x50          ; 16-bit TSS of the #GP handler task
+SEL_CODE16_U equ 0x58 | 3      ; 16-bit code, DPL 3, base LOW_BASE
+SEL_DATA16_U equ 0x60 | 3      ; 16-bit data, DPL 3, base LOW_BASE
+SEL_TSS_E    equ 0x68          ; 16-bit TSS of a task running at CPL 3
 BAD_SELECTOR equ 0x7F8         ; beyond the GDT limit
 
 TSS16_LIMIT  equ 0x2B          ; 44 bytes
@@ -94,6 +99,11 @@ entry:
     mov ebx, SEL_TSS_F
     mov eax, LOW_BASE + tss_f
     call set_tss_base
+    mov ebx, SEL_TSS_E
+    mov eax, LOW_BASE + tss_e
+    call set_tss_base
+    mov eax, int42_handler
+    mov [idt + 0x42 * 8], ax
     lidt [idt_desc]
     mov ax, SEL_TSS_MAIN
     ltr ax
@@ -120,6 +130,12 @@ entry:
     mov ax, SEL_DATA32
     mov es, ax
 
+    ; A 16-bit task at CPL 3: INT 0x42 through a 16-bit interrupt gate switches to the
+    ; CPL 0 stack named by SS0:SP0 of its 16-bit TSS and pushes a 16-bit frame.
+    PRINT32 "main: CALL to 16-bit task E (CPL 3)"
+    call SEL_TSS_E:0
+    PRINT32 "main: back from task E"
+
     ; Every task was left by IRET or JMP: all four descriptors are type 1 (available 16-bit).
     mov esi, msg_types
     call puts32
@@ -135,6 +151,12 @@ entry:
     cmp ebx, SEL_TSS_D
     jbe .types
     mov al, [gdt + SEL_TSS_F + 5]
+    and al, 0x0F
+    add al, '0'
+    call putc32
+    mov al, ' '
+    call putc32
+    mov al, [gdt + SEL_TSS_E + 5]
     and al, 0x0F
     add al, '0'
     call putc32
@@ -171,7 +193,7 @@ set_tss_base:
 
 %include "include/serial32.inc"
 
-msg_types:  db "main: TSS types A B C D F: ", 0
+msg_types:  db "main: TSS types A B C D F E: ", 0
 msg_nt:     db "NT=", 0
 
 align 8
@@ -187,6 +209,9 @@ gdt:
     dq 0x00009A040000FFFF                       ; 0x40 code16, base 0x40000
     dq 0x000092040000FFFF                       ; 0x48 data16, base 0x40000
     tss_descriptor 0, TSS16_LIMIT, 0x81         ; 0x50 16-bit available TSS
+    dq 0x0000FA040000FFFF                       ; 0x58 code16 DPL 3, base 0x40000
+    dq 0x0000F2040000FFFF                       ; 0x60 data16 DPL 3, base 0x40000
+    tss_descriptor 0, TSS16_LIMIT, 0x81         ; 0x68 16-bit available TSS
 gdt_desc:
     dw gdt_desc - gdt - 1
     dd gdt
@@ -206,6 +231,13 @@ idt:
     dw SEL_TSS_C
     db 0
     db 0x85
+    dw 0
+    ; 0x42: 16-bit interrupt gate (type 6), DPL 3, to int42_handler in code16 (offset set
+    ; at run time).
+    dw 0
+    dw SEL_CODE16
+    db 0
+    db 0xE6
     dw 0
 idt_desc:
     dw idt_desc - idt - 1
@@ -398,6 +430,39 @@ task_f:
     iret
     jmp task_f
 
+task_e:
+    mov ax, cs
+    and ax, 3
+    add al, '0'
+    mov [e_cpl], al
+    mov si, e_msg
+    call puts16
+    int 0x42
+    PRINT16 "task E: back at CPL 3 after IRET"
+    iret                                ; NT = 1: back to main (no privilege check)
+    jmp task_e
+
+; INT 0x42 from task E: CPL 0 on SS0:SP0 of TSS E. Frame: IP, CS, FLAGS, SP, SS (words).
+int42_handler:
+    mov [e_sp0], sp
+    mov bp, sp
+    HEX16 "int 0x42 at CPL 0: SS=", ss
+    mov ax, [e_sp0]
+    cmp ax, stack_e0 - 10
+    jne .sp
+    PUT16 " SP=SP0-10"
+.sp:
+    HEX16 ", frame CS=", [bp + 2]
+    HEX16 " FLAGS=", [bp + 4]
+    HEX16 " SS=", [bp + 8]
+    mov ax, [bp + 6]
+    cmp ax, stack_e
+    jne .usp
+    PUT16 " SP ok"
+.usp:
+    call crlf16
+    iret
+
 ; puthex16_16: AX as four hex digits.
 puthex16_16:
     xchg al, ah
@@ -421,6 +486,9 @@ a_sp:    dw 0
 a_flags: dw 0
 f_error: dw 0
 f_sp:    dw 0
+e_sp0:   dw 0
+e_msg:   db "task E: running at CPL "
+e_cpl:   db "?", 13, 10, 0
 
 ; tss16 ip, sp, ax, name: a 16-bit TSS (SDM Vol. 3A Figure 7-11) with CS = code16, the other
 ; segments = data16, FLAGS = 2 (IF = 0), no LDT.
@@ -440,6 +508,16 @@ align 16
     tss16 task_c, stack_c, 0, tss_c
     tss16 task_d, stack_d, 0, tss_d
     tss16 task_f, stack_f, 0, tss_f
+; Task E runs at CPL 3 with IOPL 3 (port I/O allowed: a 16-bit TSS has no I/O bitmap).
+align 16
+tss_e:
+    dw 0                                ; back link
+    dw stack_e0, SEL_DATA16, 0, 0, 0, 0 ; SP0 SS0 SP1 SS1 SP2 SS2
+    dw task_e                           ; IP
+    dw 0x3002                           ; FLAGS: IOPL 3
+    dw 0, 0, 0, 0, stack_e, 0, 0, 0     ; AX CX DX BX SP BP SI DI
+    dw SEL_DATA16_U, SEL_CODE16_U, SEL_DATA16_U, SEL_DATA16_U ; ES CS SS DS
+    dw 0                                ; LDT
 
 align 16
     times 512 db 0
@@ -452,5 +530,9 @@ stack_c:
 stack_d:
     times 512 db 0
 stack_f:
+    times 512 db 0
+stack_e:
+    times 512 db 0
+stack_e0:
 low_end:
 

@@ -22,7 +22,7 @@ enum TaskSwitchScenario {
 
 /// The same with 16-bit (80286) TSSs: CALL and IRET through back links, the state a switch
 /// saves in a 16-bit TSS, a task gate for INT n and one for #GP (its error code pushed as a
-/// word), and JMP there and back.
+/// word), JMP there and back, and a CPL 3 task whose INT n takes SS0:SP0 from its 16-bit TSS.
 enum TaskSwitch16Scenario {
     static let expected = """
         main: CALL to 16-bit task A\r
@@ -42,7 +42,12 @@ enum TaskSwitch16Scenario {
         main: #GP through a task gate to 16-bit task F\r
         task F: #GP error code 07f8, SP back at the top, back link is main\r
         main: resumed after the faulting instruction\r
-        main: TSS types A B C D F: 1 1 1 1 1 NT=0\r
+        main: CALL to 16-bit task E (CPL 3)\r
+        task E: running at CPL 3\r
+        int 0x42 at CPL 0: SS=0048 SP=SP0-10, frame CS=005b FLAGS=7046 SS=0063 SP ok\r
+        task E: back at CPL 3 after IRET\r
+        main: back from task E\r
+        main: TSS types A B C D F E: 1 1 1 1 1 1 NT=0\r
 
         """
 
