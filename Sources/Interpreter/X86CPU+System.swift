@@ -302,8 +302,16 @@ extension X86CPU {
 
     /// The TSC runs at the model's advertised rate from the host's monotonic clock.
     func hostTSC() -> UInt64 {
-        let ns = MachineClock.monotonicNanoseconds()
-        return ns.multipliedFullWidth(by: UInt64(model.tscKHz)).low / 1_000_000
+        X86CPU.tscCycles(nanoseconds: MachineClock.monotonicNanoseconds(), kHz: model.tscKHz)
+    }
+
+    /// Cycles of a `kHz` clock in `nanoseconds`. The product needs 128 bits: at 2 GHz its low
+    /// half wraps after 2.5 hours of host uptime, which would step the TSC backwards.
+    static func tscCycles(nanoseconds: UInt64, kHz: UInt32) -> UInt64 {
+        let product = nanoseconds.multipliedFullWidth(by: UInt64(kHz))
+        // The quotient fits while nanoseconds * kHz < 2^64 * 10^6 (centuries at any real rate).
+        guard product.high < 1_000_000 else { return UInt64.max }
+        return UInt64(1_000_000).dividingFullWidth((product.high, product.low)).quotient
     }
 
     func currentTSC() -> UInt64 { hostTSC() &+ tscOffset }

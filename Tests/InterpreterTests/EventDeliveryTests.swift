@@ -275,3 +275,35 @@ final class NMITests: XCTestCase {
         XCTAssertTrue(try engine.getState().nmiPending, "CPUState.nmiPending is loaded")
     }
 }
+
+/// The TSC from host nanoseconds at the model's rate.
+final class TimeStampCounterTests: XCTestCase {
+    func testCyclesDoNotWrapAfterHoursOfHostUptime() {
+        // 10,000 s at 2 GHz: the 64-bit product ns * kHz would have wrapped.
+        XCTAssertEqual(X86CPU.tscCycles(nanoseconds: 10_000_000_000_000, kHz: 2_000_000), 20_000_000_000_000)
+        // 30 days at 3.5 GHz.
+        let ns: UInt64 = 30 * 86_400 * 1_000_000_000
+        XCTAssertEqual(X86CPU.tscCycles(nanoseconds: ns, kHz: 3_500_000), 30 * 86_400 * 3_500_000_000)
+        XCTAssertEqual(X86CPU.tscCycles(nanoseconds: 1_000, kHz: 2_000_000), 2_000)
+    }
+
+    func testRDTSCAdvancesAndWRMSRSetsIt() throws {
+        let m = try TestMachine()
+        // wrmsr IA32_TSC = 0x1_0000_0000; rdtsc; hlt
+        let code = try NASM.assemble("""
+            bits 32
+            org 0x1000
+                mov ecx, 0x10
+                xor eax, eax
+                mov edx, 1
+                wrmsr
+                rdtsc
+                hlt
+            """)
+        try m.protectedMode(code)
+        let s = m.run()
+        let tsc = (s.rdx << 32) | (s.rax & 0xFFFF_FFFF)
+        XCTAssertGreaterThanOrEqual(tsc, 0x1_0000_0000)
+        XCTAssertLessThan(tsc, 0x1_0000_0000 + 2_000_000_000, "less than a second of cycles later")
+    }
+}
