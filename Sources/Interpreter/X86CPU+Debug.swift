@@ -74,9 +74,6 @@ extension X86CPU {
         static let rwExecute: UInt64 = 0, rwWrite: UInt64 = 1, rwIO: UInt64 = 2, rwReadWrite: UInt64 = 3
     }
 
-    /// DR6.BS: the #DB came from single-stepping (SDM Vol. 3B §17.2.3).
-    static let dr6SingleStep: UInt64 = 1 << 14
-
     /// Called after any change of DR0-DR3, DR7 or CR4.DE: recomputes which breakpoints are
     /// armed, and flushes the TLB when memory breakpoints were or are enabled so that no page
     /// of a watched range keeps (or is left without) a direct mapping.
