@@ -307,3 +307,53 @@ final class TimeStampCounterTests: XCTestCase {
         XCTAssertLessThan(tsc, 0x1_0000_0000 + 2_000_000_000, "less than a second of cycles later")
     }
 }
+
+/// TF on a REP string instruction: a single-step trap after each iteration, the frame at the
+/// instruction (with RF = 1) until the last one (SDM Vol. 3B §17.3.1.4).
+final class RepeatedStringSingleStepTests: XCTestCase {
+    func testSingleStepTrapsAfterEveryIteration() throws {
+        let m = try TestMachine()
+        let code = try NASM.assemble(TestAsm.gateMacro + """
+            bits 32
+            org 0x1000
+                GATE 1, db_handler
+                mov edi, 0x3400
+                mov ecx, 3
+                mov al, 0xCD
+                cld
+                mov dword [0x3120], rep_insn
+                mov dword [0x3124], after
+                pushfd
+                or dword [esp], 0x100
+                popfd
+            rep_insn:
+                rep stosb
+            after:
+                hlt
+            db_handler:
+                push eax
+                push ebx
+                mov ebx, [0x3100]
+                mov eax, [esp + 8]
+                mov [0x3200 + ebx * 8], eax     ; EIP
+                mov eax, [esp + 16]
+                mov [0x3204 + ebx * 8], eax     ; EFLAGS
+                inc dword [0x3100]
+                cmp dword [esp + 8], after
+                jne .keep
+                and dword [esp + 16], ~0x100    ; stop stepping at the HLT
+            .keep:
+                pop ebx
+                pop eax
+                iretd
+            """)
+        try m.protectedMode(code, idtEntries: 32)
+        _ = m.run()
+        let rep = try m.memory.read32(0x3120), after = try m.memory.read32(0x3124)
+        XCTAssertEqual(try m.memory.read32(0x3100), 3, "one trap per iteration")
+        let frames = try (0..<3).map { (try m.memory.read32(0x3200 + UInt64($0 * 8)), try m.memory.read32(0x3204 + UInt64($0 * 8))) }
+        XCTAssertEqual(frames.map { $0.0 }, [rep, rep, after])
+        XCTAssertEqual(frames.map { $0.1 & UInt32(RFLAGS.rf) }, [UInt32(RFLAGS.rf), UInt32(RFLAGS.rf), 0])
+        XCTAssertEqual(try m.memory.read(0x3400, count: 4), [0xCD, 0xCD, 0xCD, 0])
+    }
+}
