@@ -11,6 +11,8 @@ public final class InterpreterEngine: VCPUEngine, @unchecked Sendable {
     public let cpu: X86CPU
     private let control: MachineControl
     private let stopRequest = Atomic<Bool>(false)
+    /// NMI requests from other threads, taken by the run loop.
+    private let nmiRequest = Atomic<Bool>(false)
     /// Instructions per slice: bounds the latency of interrupts and stop requests.
     public var sliceLength = 20_000
 
@@ -22,7 +24,12 @@ public final class InterpreterEngine: VCPUEngine, @unchecked Sendable {
         self.control = control
     }
 
-    public func setState(_ state: CPUState) throws(MachineError) { cpu.setState(state) }
+    /// Loads the complete architectural state; an NMI requested earlier is dropped (getState
+    /// reported it as `nmiPending`, which the loaded state now decides).
+    public func setState(_ state: CPUState) throws(MachineError) {
+        nmiRequest.store(false, ordering: .sequentiallyConsistent)
+        cpu.setState(state)
+    }
 
     public func getState() throws(MachineError) -> CPUState {
         var s = cpu.getState()
@@ -32,9 +39,6 @@ public final class InterpreterEngine: VCPUEngine, @unchecked Sendable {
     }
 
     public func requestStop() { stopRequest.store(true, ordering: .sequentiallyConsistent) }
-
-    /// NMI requests from other threads, taken by the run loop.
-    private let nmiRequest = Atomic<Bool>(false)
 
     /// Raises the vCPU's NMI input. Thread-safe; the NMI is delivered at the next boundary
     /// between run slices where it is not blocked (X86CPU+NMI.swift), and wakes a HLT.

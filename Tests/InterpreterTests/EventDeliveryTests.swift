@@ -273,6 +273,11 @@ final class NMITests: XCTestCase {
         saved.nmiPending = true
         try engine.setState(saved)
         XCTAssertTrue(try engine.getState().nmiPending, "CPUState.nmiPending is loaded")
+        // A request not yet taken is part of the state getState reports; setState replaces it.
+        saved.nmiPending = false
+        engine.injectNMI()
+        try engine.setState(saved)
+        XCTAssertFalse(try engine.getState().nmiPending, "the loaded state decides")
     }
 }
 
