@@ -56,6 +56,56 @@ final class ResumeFlagTests: XCTestCase {
         XCTAssertEqual(s.rflags & RFLAGS.rf, 0, "RF is cleared once the next instruction runs")
     }
 
+    /// An external interrupt taken between the iterations of a REP string instruction pushes
+    /// RF = 1 and the instruction's address; after IRET the instruction finishes. One taken
+    /// after an ordinary instruction pushes RF = 0.
+    func testInterruptInTheMiddleOfAREPStringPushesRF() throws {
+        let m = try TestMachine()
+        let code = try NASM.assemble(TestAsm.gateMacro + """
+            bits 32
+            org 0x1000
+                GATE 0x20, irq_handler
+                mov edi, 0x10000
+                mov ecx, 5000               ; more than one step of iterations
+                xor eax, eax
+                cld
+                mov dword [0x3120], rep_insn
+            rep_insn:
+                rep stosb
+                nop
+                hlt
+            irq_handler:
+                push eax
+                push ebx
+                mov ebx, [0x3100]
+                mov eax, [esp + 8]
+                mov [0x3200 + ebx * 8], eax     ; EIP
+                mov eax, [esp + 16]
+                mov [0x3204 + ebx * 8], eax     ; EFLAGS
+                inc dword [0x3100]
+                pop ebx
+                pop eax
+                iretd
+            """)
+        try m.protectedMode(code, idtEntries: 0x21)
+        try m.memory.write(Array(repeating: 0xEE, count: 5001), at: 0x10000)
+        m.steps(6 + 5)                                 // GATE; setup up to the REP
+        m.steps(1)                                     // the first 4096 iterations
+        XCTAssertEqual(m.cpu.getState().rcx, 5000 - UInt64(X86CPU.stringIterationsPerStep))
+        m.cpu.deliverExternalInterrupt(0x20)
+        m.steps(11)                                    // the handler
+        m.steps(1)                                     // the rest of the REP
+        XCTAssertEqual(m.cpu.getState().rcx, 0)
+        m.cpu.deliverExternalInterrupt(0x20)           // after the REP, before the NOP
+        _ = m.run()
+        XCTAssertEqual(try m.memory.read32(0x3100), 2)
+        XCTAssertEqual(try m.memory.read32(0x3200), try m.memory.read32(0x3120), "EIP: the REP instruction")
+        XCTAssertEqual(try m.memory.read32(0x3204) & UInt32(RFLAGS.rf), UInt32(RFLAGS.rf), "RF = 1 mid-REP")
+        XCTAssertEqual(try m.memory.read32(0x3200 + 8), try m.memory.read32(0x3120) + 2, "EIP: the NOP")
+        XCTAssertEqual(try m.memory.read32(0x3204 + 8) & UInt32(RFLAGS.rf), 0, "RF = 0 between instructions")
+        XCTAssertEqual(try m.memory.read(0x10000 + 4999, count: 2), [0, 0xEE], "every byte written once")
+    }
+
     /// An instruction breakpoint on an instruction that faults: the #DB handler returns with
     /// RF set in its frame; the #GP frame has RF = 1 by itself, so the IRET of the #GP handler
     /// re-runs the instruction without a second #DB.
