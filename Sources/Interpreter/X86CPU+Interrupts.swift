@@ -21,7 +21,7 @@ extension X86CPU {
         dataBreakpointHit = 0
         // The RFLAGS image of a fault has RF = 1, so that the restarted instruction raises no
         // instruction breakpoint again; traps (and the instruction-breakpoint #DB) push the
-        // current RF (SDM Vol. 3A §17.3.1.1, §6.13 "Error code" / EFLAGS.RF in §2.3).
+        // current RF (SDM Vol. 3A §17.3.1.1; the classes of Table 6-1).
         if e.isFault { flagsBase |= RFLAGS.rf }
         do {
             try deliver(vector: e.vector, errorCode: e.errorCode, kind: .exception)

@@ -48,6 +48,4 @@ public struct KVMCapability: Hashable, Sendable, CustomStringConvertible {
     public static let immediateExit = KVMCapability(KVM_CAP_IMMEDIATE_EXIT, name: "KVM_CAP_IMMEDIATE_EXIT")
     /// KVM_GET_SUPPORTED_CPUID / KVM_SET_CPUID2.
     public static let extendedCPUID = KVMCapability(KVM_CAP_EXT_CPUID, name: "KVM_CAP_EXT_CPUID")
-    /// KVM_NMI on a vCPU fd.
-    public static let userNMI = KVMCapability(KVM_CAP_USER_NMI, name: "KVM_CAP_USER_NMI")
 }
