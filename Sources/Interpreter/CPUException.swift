@@ -38,6 +38,16 @@ public struct CPUException: Error, Equatable, Sendable {
     public static func np(_ code: UInt32) -> CPUException { CPUException(Vector.segmentNotPresent, errorCode: code) }
     public static func ts(_ code: UInt32) -> CPUException { CPUException(Vector.invalidTSS, errorCode: code) }
 
+    /// Fault-class exceptions (SDM Vol. 3A Table 6-1): the frame's RFLAGS image has RF = 1.
+    /// #DB is left out (an instruction breakpoint is a fault that pushes RF as it is; the
+    /// other #DB conditions are traps), and so are NMI, #BP, #OF and the aborts #DF and #MC.
+    var isFault: Bool {
+        switch vector {
+        case 0, 5, 6, 7, 10, 11, 12, 13, 14, 16, 17, 19, 20, 21: return true
+        default: return false
+        }
+    }
+
     /// Contributory exceptions for the double-fault rules (SDM Vol. 3A, Table 6-4).
     var isContributory: Bool { vector == 0 || (vector >= 10 && vector <= 13) }
 }

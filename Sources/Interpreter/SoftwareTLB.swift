@@ -2,8 +2,9 @@
 /// (DESIGN.md, "a software TLB that maps a guest virtual page straight to a host pointer").
 ///
 /// An entry caches one 4 KiB linear page for one access kind. Pages that are not plain RAM
-/// (MMIO, ROM for writes, pages holding decoded code for writes) never get an entry, so their
-/// accesses take the slow path.
+/// (MMIO, ROM for writes, pages holding decoded code for writes) and pages holding a range
+/// watched by a data breakpoint (for the watched kind of access, X86CPU+Debug.swift) never
+/// get an entry, so their accesses take the slow path.
 final class SoftwareTLB {
     static let entries = 512
     static let indexMask: UInt64 = UInt64(entries - 1)

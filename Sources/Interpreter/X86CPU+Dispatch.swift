@@ -31,7 +31,7 @@ extension X86CPU {
             let v = try peek(0, osz)
             try loadSegment(Int(op >> 3), UInt16(truncatingIfNeeded: v))
             _ = try pop(osz)
-            if op == 0x17 { interruptShadow = true }
+            if op == 0x17 { interruptShadow = true; shadowFromSTI = false }
         case 0x27: daa()
         case 0x2F: das()
         case 0x37: aaa()
@@ -77,7 +77,7 @@ extension X86CPU {
             let sreg = Int(d.reg & 7)
             guard sreg < 6, sreg != Seg.cs else { throw .invalidOpcode }
             try loadSegment(sreg, UInt16(truncatingIfNeeded: try readRM(d, 2)))
-            if sreg == Seg.ss { interruptShadow = true }
+            if sreg == Seg.ss { interruptShadow = true; shadowFromSTI = false }
         case 0x8F:
             guard d.reg & 7 == 0 else { throw .invalidOpcode }
             // POP r/m: the address is computed after SP is incremented (SDM Vol. 2B, "POP").
@@ -269,7 +269,7 @@ extension X86CPU {
         let selector = try read(Int(d.segment), (ea &+ UInt64(osz)) & addressMask(d), 2)
         try loadSegment(seg, UInt16(selector))
         setReg(d.reg, osz, offset)
-        if seg == Seg.ss { interruptShadow = true }
+        if seg == Seg.ss { interruptShadow = true; shadowFromSTI = false }
     }
 
     /// ENTER (SDM Vol. 2A, "ENTER"), with nesting levels.
@@ -313,7 +313,8 @@ extension X86CPU {
         let v = try pop(osz)
         var writable: UInt64 = RFLAGS.cf | RFLAGS.pf | RFLAGS.af | RFLAGS.zf | RFLAGS.sf | RFLAGS.tf | RFLAGS.df
             | RFLAGS.of | RFLAGS.nt
-        if osz >= 4 { writable |= RFLAGS.ac | RFLAGS.id | RFLAGS.rf }
+        // RF is not loaded by POPF: it is 0 afterwards (SDM Vol. 2B, "POPF", Operation).
+        if osz >= 4 { writable |= RFLAGS.ac | RFLAGS.id }
         if !protectedMode || cpl == 0 { writable |= RFLAGS.iopl }
         if !protectedMode || cpl <= iopl { writable |= RFLAGS.if }
         if osz == 2 { writable &= 0xFFFF }
@@ -331,17 +332,20 @@ extension X86CPU {
 
     func sti() throws(CPUException) {
         if protectedMode && cpl > iopl { throw .gp() }
-        if flagsBase & RFLAGS.if == 0 { interruptShadow = true }
+        // The STI shadow holds off INTR, not NMI (X86CPU+NMI.swift).
+        if flagsBase & RFLAGS.if == 0 { interruptShadow = true; shadowFromSTI = true }
         flagsBase |= RFLAGS.if
     }
 
     // MARK: I/O
 
     func portIn(_ port: UInt16, _ size: Int) -> UInt32 {
-        lock.withLock { portBus.read(port: port, size: size) }
+        if dataBreakpoints.ioMask != 0 { checkIOBreakpoints(port, size) }
+        return lock.withLock { portBus.read(port: port, size: size) }
     }
 
     func portOut(_ port: UInt16, _ size: Int, _ value: UInt32) {
+        if dataBreakpoints.ioMask != 0 { checkIOBreakpoints(port, size) }
         lock.withLock { portBus.write(port: port, size: size, value: value) }
         // A device may have stopped the machine (poweroff, debug exit, reset): let the engine look.
         sliceEnd = true
@@ -351,7 +355,8 @@ extension X86CPU {
     func checkIOPermission(_ port: UInt16, _ size: Int) throws(CPUException) {
         guard protectedMode, cpl > iopl || v86Mode else { return }
         let tr = segs[Seg.tr]
-        guard tr.limit >= 0x67, !tr.unusable else { throw .gp() }
+        // Only a 32-bit TSS has an I/O permission bitmap (SDM Vol. 1 §19.5.2).
+        guard tr.type & 8 != 0, tr.limit >= 0x67, !tr.unusable else { throw .gp() }
         let bitmapBase = try readSystem(tr.base &+ 0x66, 2)
         let byteOffset = bitmapBase &+ UInt64(port >> 3)
         guard byteOffset &+ 1 <= UInt64(tr.limit) else { throw .gp() }

@@ -31,7 +31,7 @@ extension X86CPU {
     /// TF, RF, or an armed debug breakpoint. Each of these also sets `sliceEnd` when it turns
     /// on, so the uninterrupted loop hands over at once.
     @inline(__always) var needsCarefulStep: Bool {
-        interruptShadow || breakpointsArmed || flagsBase & (RFLAGS.tf | RFLAGS.rf) != 0
+        interruptShadow || breakpointsArmed || dataBreakpoints.armed || flagsBase & (RFLAGS.tf | RFLAGS.rf) != 0
     }
 
     /// Runs up to `limit` instructions with no per-instruction event checks, until a handler
@@ -120,6 +120,8 @@ extension X86CPU {
         let singleStep = flagsBase & RFLAGS.tf != 0
         do {
             try step()
+            // Data/I/O breakpoints hit by the instruction: #DB trap after it (X86CPU+Debug.swift).
+            if dataBreakpointHit != 0 { dataBreakpointTrap(deferredToSingleStep: singleStep) }
             if singleStep { singleStepTrap() }
         } catch {
             rip = start
@@ -198,7 +200,8 @@ extension X86CPU {
             physicalPage = tlb.readPhysicalPage[i]
         } else {
             physicalPage = try translate(linear, .fetch, user: userAccess) >> 12
-            if let host = hostPage(physicalPage, forWrite: false), !(pagingEnabled && msr.efer & EFER.nxe != 0) {
+            // No entry for a page under a read breakpoint (X86CPU+Debug.swift).
+            if let host = hostPage(physicalPage, forWrite: false), !(pagingEnabled && msr.efer & EFER.nxe != 0), readTLBAllowed(page) {
                 tlb.readTag[i] = page &+ 1
                 tlb.readHost[i] = host
                 tlb.readPhysicalPage[i] = physicalPage

@@ -17,9 +17,12 @@ extension X86CPU {
     /// Delivers a fault raised while executing an instruction (RIP already points at it),
     /// applying the double-fault rules; a failure to deliver #DF shuts the CPU down.
     func deliverException(_ e: CPUException) {
-        if e.vector == CPUException.Vector.invalidOpcode || e.vector == CPUException.Vector.generalProtection {
-            // Nothing extra: the statistic for unimplemented forms is kept where they are met.
-        }
+        // A faulting instruction did not complete: its data-breakpoint hits go with it.
+        dataBreakpointHit = 0
+        // The RFLAGS image of a fault has RF = 1, so that the restarted instruction raises no
+        // instruction breakpoint again; traps (and the instruction-breakpoint #DB) push the
+        // current RF (SDM Vol. 3A §17.3.1.1; the classes of Table 6-1).
+        if e.isFault { flagsBase |= RFLAGS.rf }
         do {
             try deliver(vector: e.vector, errorCode: e.errorCode, kind: .exception)
         } catch let second {
@@ -71,6 +74,10 @@ extension X86CPU {
     func deliver(vector: UInt8, errorCode: UInt32?, kind: EventKind) throws(CPUException) {
         halted = false
         lastDeliveredVector = vector
+        // The CPU's own accesses while delivering (vector table, frame pushes) report no data
+        // breakpoints (X86CPU+Debug.swift).
+        let breakpointHits = dataBreakpointHit
+        defer { dataBreakpointHit = breakpointHits }
         if !protectedMode {
             try deliverRealMode(vector)
         } else if inLongMode {
@@ -228,6 +235,9 @@ extension X86CPU {
 
     /// IRET/IRETD/IRETQ (SDM Vol. 2A, "IRET").
     func interruptReturn(_ osz: Int) throws(CPUException) {
+        // IRET ends the blocking of NMIs that began with the delivery of one, even when it
+        // faults afterwards (SDM Vol. 3A §6.7.1).
+        nmiBlocked = false
         if !protectedMode || v86Mode {
             if v86Mode && iopl < 3 { throw .gp() }
             let ip = try peek(0, osz)

@@ -208,6 +208,8 @@ extension X86CPU {
     }
 
     func readLinearSlow(_ linear: UInt64, _ size: Int, _ access: Access) throws(CPUException) -> UInt64 {
+        // Data breakpoints (X86CPU+Debug.swift): their pages have no read TLB entry.
+        if access == .read && dataBreakpoints.readMask != 0 { checkDataBreakpoints(linear, size, write: false) }
         if (linear & 0xFFF) + UInt64(size) > 4096 {
             // Crosses a page: byte by byte, each translated (both pages must be present).
             var v: UInt64 = 0
@@ -217,7 +219,7 @@ extension X86CPU {
             return v
         }
         let physical = try translate(linear, access, user: userAccess)
-        if let host = hostPage(physical >> 12, forWrite: false) {
+        if let host = hostPage(physical >> 12, forWrite: false), readTLBAllowed(linear >> 12) {
             let i = Int((linear >> 12) & SoftwareTLB.indexMask)
             tlb.readTag[i] = (linear >> 12) &+ 1
             tlb.readHost[i] = host
@@ -244,6 +246,7 @@ extension X86CPU {
     }
 
     func writeLinearSlow(_ linear: UInt64, _ size: Int, _ value: UInt64) throws(CPUException) {
+        if dataBreakpoints.writeMask != 0 { checkDataBreakpoints(linear, size, write: true) }
         if (linear & 0xFFF) + UInt64(size) > 4096 {
             // Check both pages before writing anything, so a fault leaves memory unchanged.
             let first = 4096 - Int(linear & 0xFFF)
@@ -257,7 +260,7 @@ extension X86CPU {
         let physical = try translate(linear, .write, user: userAccess)
         let physicalPage = physical >> 12
         physicalWrite(physical, size: size, value: value)
-        if !codeCache.isCodePage(physicalPage), let host = hostPage(physicalPage, forWrite: true) {
+        if !codeCache.isCodePage(physicalPage), writeTLBAllowed(linear >> 12), let host = hostPage(physicalPage, forWrite: true) {
             let i = Int((linear >> 12) & SoftwareTLB.indexMask)
             tlb.writeTag[i] = (linear >> 12) &+ 1
             tlb.writeHost[i] = host

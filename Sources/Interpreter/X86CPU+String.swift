@@ -19,6 +19,8 @@ extension X86CPU {
         let isIO = op >= 0x6C && op <= 0x6F
         if isIO { try checkIOPermission(UInt16(reg(2, 2)), size) }
         var iterations = 0
+        // With TF set the single-step trap comes after every iteration (SDM Vol. 3B §17.3.1.4).
+        let oneIterationPerStep = flagsBase & RFLAGS.tf != 0
         while true {
             if rep && reg(1, asz) == 0 { return }
             let si = reg(6, asz), di = reg(7, asz)
@@ -61,9 +63,16 @@ extension X86CPU {
             }
             if reg(1, asz) == 0 { return }
             iterations += 1
-            if iterations >= X86CPU.stringIterationsPerStep || (isIO && sliceEnd) {
-                // Come back to this instruction: interrupts can be taken in between.
+            // A data breakpoint hit ends the step after this iteration: the #DB trap comes
+            // between iterations (SDM Vol. 3B §17.3.1.2).
+            if iterations >= X86CPU.stringIterationsPerStep || (isIO && sliceEnd) || dataBreakpointHit != 0
+                || oneIterationPerStep {
+                // Come back to this instruction: interrupts can be taken in between. RF = 1 in
+                // an event frame pushed before it resumes (SDM Vol. 3A §17.3.1.1), and no
+                // instruction breakpoint on the resumed instruction: the runner clears RF
+                // before the next instruction.
                 rip = (rip &- UInt64(d.length)) & (codeBits == 64 ? ~0 : (codeBits == 32 ? 0xFFFF_FFFF : 0xFFFF))
+                flagsBase |= RFLAGS.rf
                 return
             }
         }

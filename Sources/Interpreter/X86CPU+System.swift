@@ -180,9 +180,12 @@ extension X86CPU {
             case 5, 7: v = dr7
             default: throw .invalidOpcode
             }
+            // With CR4.DE, DR4/DR5 are no longer aliases of DR6/DR7 (SDM Vol. 3B §17.2.2).
+            if cr4 & CR4.de != 0 && (n == 4 || n == 5) { throw .invalidOpcode }
             setReg(d.rm, size, v)
         default:
             let v = reg(d.rm, size)
+            if cr4 & CR4.de != 0 && (n == 4 || n == 5) { throw .invalidOpcode }
             switch n {
             case 0: dr.0 = v
             case 1: dr.1 = v
@@ -224,6 +227,8 @@ extension X86CPU {
         if inLongMode && v & CR4.pae == 0 { throw .gp() }
         cr4 = v
         tlb.flushAll()
+        // CR4.DE turns R/W = 10 breakpoints into I/O breakpoints.
+        debugRegistersChanged()
     }
 
     // MARK: MSRs and time stamp counter
@@ -303,8 +308,16 @@ extension X86CPU {
 
     /// The TSC runs at the model's advertised rate from the host's monotonic clock.
     func hostTSC() -> UInt64 {
-        let ns = MachineClock.monotonicNanoseconds()
-        return ns.multipliedFullWidth(by: UInt64(model.tscKHz)).low / 1_000_000
+        X86CPU.tscCycles(nanoseconds: MachineClock.monotonicNanoseconds(), kHz: model.tscKHz)
+    }
+
+    /// Cycles of a `kHz` clock in `nanoseconds`. The product needs 128 bits: at 2 GHz its low
+    /// half wraps after 2.5 hours of host uptime, which would step the TSC backwards.
+    static func tscCycles(nanoseconds: UInt64, kHz: UInt32) -> UInt64 {
+        let product = nanoseconds.multipliedFullWidth(by: UInt64(kHz))
+        // The quotient fits while nanoseconds * kHz < 2^64 * 10^6 (centuries at any real rate).
+        guard product.high < 1_000_000 else { return UInt64.max }
+        return UInt64(1_000_000).dividingFullWidth((product.high, product.low)).quotient
     }
 
     func currentTSC() -> UInt64 { hostTSC() &+ tscOffset }

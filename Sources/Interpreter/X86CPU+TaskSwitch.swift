@@ -84,6 +84,8 @@ extension X86CPU {
         tr.type |= TSSType.busyBit
         segs[Seg.tr] = tr
         cr0 |= CR0.ts
+        // The local breakpoint enables belong to the old task (SDM Vol. 3B §17.2.4).
+        if dr7 & DR7.localEnables != 0 { dr7 &= ~DR7.localEnables }
         if let cr3Value = newState.cr3, pagingEnabled, cr3Value & ~0xFFF != cr3 & ~0xFFF {
             cr3 = cr3Value
             tlb.flushAll()

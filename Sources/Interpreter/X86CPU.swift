@@ -46,16 +46,22 @@ public final class X86CPU {
     var cr3: UInt64 = 0
     var cr4: UInt64 = 0
     var cr8: UInt64 = 0
-    var dr: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    var dr: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0) { didSet { debugRegistersChanged() } }
     var dr6: UInt64 = 0xFFFF_0FF0
     var dr7: UInt64 = 0x400 {
         didSet {
-            breakpointsArmed = instructionBreakpointMask != 0
+            debugRegistersChanged()
             sliceEnd = true
         }
     }
     /// Some DR7-enabled breakpoint is an instruction breakpoint (R/W = 00): the loop checks RIP.
     var breakpointsArmed = false
+    /// The enabled data and I/O breakpoints (X86CPU+Debug.swift), recomputed from DR0-DR3,
+    /// DR7 and CR4.DE whenever one of them changes.
+    var dataBreakpoints = DataBreakpoints()
+    /// DR6.B0-B3 bits of data or I/O breakpoints the current instruction hit; the loop raises
+    /// the #DB trap after the instruction when this is non-zero.
+    var dataBreakpointHit: UInt64 = 0
     var msr = ModelSpecificRegisters()
     var fpu = FPUState()
     var xcr0: UInt64 = 1
@@ -79,6 +85,11 @@ public final class X86CPU {
     /// Interrupts are inhibited until after the next instruction (STI, MOV SS, POP SS).
     var interruptShadow = false { didSet { if interruptShadow { sliceEnd = true } } }
     var nmiPending = false
+    /// An NMI handler is running: further NMIs stay pending until the next IRET
+    /// (SDM Vol. 3A §6.7.1).
+    var nmiBlocked = false
+    /// The interrupt shadow was set by STI (not MOV SS / POP SS): it blocks INTR but not NMI.
+    var shadowFromSTI = false
     /// Exception being delivered, for the double-fault rules.
     var deliveringVector: Int = -1
     /// Why the uninterrupted run loop must stop after the current instruction (`LoopExit`
@@ -166,7 +177,12 @@ public final class X86CPU {
         xcr0 = s.fpu.xcr0
         halted = s.halted
         interruptShadow = s.interruptShadow
+        // CPUState has one shadow bit: restore it as the MOV SS kind, which also holds off an
+        // NMI for one instruction (never wrong by more than that instruction).
+        shadowFromSTI = false
         nmiPending = s.nmiPending
+        nmiBlocked = false
+        dataBreakpointHit = 0
         shutdownReason = nil
         updateMode()
         tlb.flushAll()

@@ -10,6 +10,7 @@
 // restarted behind our back.
 import CKVM
 import MachineCore
+import Synchronization
 
 enum KVMKick {
     /// Installs the handler for the kick signal once per process and unblocks the signal in
@@ -24,6 +25,8 @@ extension KVMVirtualCPU {
     /// Asks `run()` to return `.stopRequested` soon. Thread-safe; also fine from the vCPU
     /// thread itself (a device handler) and before `run()` is entered.
     public func requestStop() {
+        // The flag first: whoever sees immediate_exit set then sees the flag too.
+        stopRequestFlag.store(true, ordering: .sequentiallyConsistent)
         ckvm_run_set_immediate_exit(kvmRun, 1)
         kickLock.withLock {
             if let thread = runningThread { _ = ckvm_kick_thread(thread) }
@@ -41,10 +44,19 @@ extension KVMVirtualCPU {
         kickLock.withLock { runningThread = nil }
     }
 
-    /// Consumes a pending stop request made through `requestStop()`.
+    /// Consumes a pending stop request made through `requestStop()`. immediate_exit is
+    /// cleared whoever set it (a stop request or `injectNMI()`).
     func takeStopRequest() -> Bool {
-        guard ckvm_run_immediate_exit(kvmRun) != 0 else { return false }
         ckvm_run_set_immediate_exit(kvmRun, 0)
-        return true
+        return stopRequestFlag.exchange(false, ordering: .sequentiallyConsistent)
+    }
+
+    /// Forces a running KVM_RUN out (or the next one to return at once) without asking for
+    /// a stop: the run loop then looks at its requests and re-enters.
+    func kick() {
+        ckvm_run_set_immediate_exit(kvmRun, 1)
+        kickLock.withLock {
+            if let thread = runningThread { _ = ckvm_kick_thread(thread) }
+        }
     }
 }

@@ -12,7 +12,7 @@ extension KVMVirtualCPU {
     /// When it returns `.stopRequested` the last I/O instruction is complete, so `getState()`
     /// sees a consistent state (api.rst: I/O completes only when KVM_RUN is re-entered).
     public func run() throws(MachineError) -> VCPUExit {
-        if userspaceHalted && !vm.hasIRQChip {
+        if userspaceHalted && !vm.hasIRQChip && !nmiRequest.load(ordering: .sequentiallyConsistent) {
             // Without an in-kernel irqchip nothing can inject an interrupt: the HLT is final.
             return .haltedForever
         }
@@ -20,6 +20,7 @@ extension KVMVirtualCPU {
         defer { endRun() }
         if control.isStopRequested { ckvm_run_set_immediate_exit(kvmRun, 1) }
         while true {
+            if nmiRequest.load(ordering: .relaxed) { try issueRequestedNMI() }
             let r = ckvm_run(fd)
             if r < 0 {
                 if r == -EINTR || r == -EAGAIN {

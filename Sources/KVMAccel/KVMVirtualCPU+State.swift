@@ -1,6 +1,7 @@
 // getState / setState: the whole architectural CPUState through the KVM vCPU ioctls.
 import CKVM
 import MachineCore
+import Synchronization
 
 extension KVMVirtualCPU {
     /// MSRs the state carries besides EFER and APIC_BASE (which travel in kvm_sregs) and
@@ -55,6 +56,8 @@ extension KVMVirtualCPU {
             s.pendingInterrupt = vector
         }
         s.halted = try isHalted()
+        // Requested with injectNMI() but not yet handed to KVM: pending all the same.
+        if hasRequestedNMI { s.nmiPending = true }
         return s
     }
 
@@ -66,6 +69,9 @@ extension KVMVirtualCPU {
         guard state.gpr.count == 16, state.dr.count == 4, state.fpu.st.count == 8, state.fpu.xmm.count == 16 else {
             throw .badConfiguration("CPUState has malformed register arrays")
         }
+        // An NMI requested earlier and not yet issued was reported by getState as nmiPending;
+        // the loaded state now decides.
+        nmiRequest.store(false, ordering: .sequentiallyConsistent)
         var regs = KVMStateConversion.regs(from: state)
         try KVMIoctl.call(fd, CKVM_SET_REGS, &regs, "KVM_SET_REGS")
         try writeFPU(state.fpu)

@@ -3,6 +3,7 @@
 // own files as extensions.
 import CKVM
 import MachineCore
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -48,6 +49,10 @@ public final class KVMVirtualCPU: VCPUEngine, @unchecked Sendable {
     // Kicking (see KVMKick.swift).
     let kickLock = Lock()
     var runningThread: UInt?
+    /// `requestStop()` was called (kvm_run.immediate_exit alone does not say who set it).
+    let stopRequestFlag = Atomic<Bool>(false)
+    /// `injectNMI()` was called; the run loop issues KVM_NMI on the vCPU thread (KVMVirtualCPU+NMI.swift).
+    let nmiRequest = Atomic<Bool>(false)
 
     /// Exit counters, for diagnostics and benchmarks.
     public internal(set) var exitCount: UInt64 = 0

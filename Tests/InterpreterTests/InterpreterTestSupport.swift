@@ -49,6 +49,11 @@ final class TestMachine {
         try memory.write64(0x600 + UInt64(vector * 8), low)
     }
 
+    /// Executes exactly `count` instructions (fewer if the CPU halts).
+    func steps(_ count: Int) {
+        for _ in 0..<count { cpu.runSlice(1) }
+    }
+
     /// Runs until HLT (or `limit` instructions).
     @discardableResult
     func run(limit: Int = 10_000) -> CPUState {

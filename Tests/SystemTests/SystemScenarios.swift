@@ -130,4 +130,46 @@ enum SystemScenarios {
             "calls counted: 00000004, user errors: 00000000",
         ])
     }
+
+    /// Protected mode back to real mode as software does it (SDM Vol. 3A §9.9.2), a real-mode
+    /// INT handler, unreal mode through FS (its 4 GiB limit survives the return and a real-mode
+    /// reload), and #GP for an offset beyond the 64 KiB limit DS kept.
+    static func protectedToRealModeAndUnrealMode(_ accel: String) throws {
+        try expect(accel, "pm-to-real", exitValue: 0x17, lines: [
+            "32-bit protected mode",
+            "16-bit protected mode",
+            "real mode: CS=4000 CR0.PE=00",
+            "INT 30 handler in real mode: AL=5a",
+            "unreal mode: FS reads 2 MiB: cafebabe",
+            "unreal mode: FS writes 2 MiB + 4: 12345678",
+            "unreal mode: FS reloaded in real mode, reads 2 MiB: cafebabe",
+            "real mode #GP: DS offset 10000 is beyond the 64 KiB limit",
+        ])
+    }
+
+    /// Data, I/O and instruction breakpoints and RF (guests/sys-debug.asm; SDM Vol. 3B §17.2,
+    /// §17.3.1): #DB traps after the access with DR6.Bn, LEN ranges aligned, a REP string
+    /// stopped after the iteration that hit (RF = 1 in its frame), one #DB for TF plus a data
+    /// breakpoint, R/W = 10 only with CR4.DE, RF = 1 in fault frames and 0 in trap frames.
+    static let debugRegisterLines = [
+        "debug registers guest",
+        "write, LEN 2: count=00000001 dr6=00000001 eip ok rf=00000000",
+        "memory after the write: 44112222",
+        "read, LEN 4, one byte overlapping: count=00000001 dr6=00000002 eip ok rf=00000000",
+        "write, LEN 8, first byte: count=00000001 dr6=00000004 eip ok rf=00000000",
+        "rep stosb: count=00000001 dr6=00000001 eip ok rf=00000001",
+        "  at the #DB: ecx=0000000a edi-DATA=00000046; after: ecx=00000000 last byte=000000ab",
+        "single step + write: count=00000001 dr6=00004001 eip ok rf=00000000",
+        "out 0x80 without CR4.DE: count=00000000 dr6=00000000 eip=00000000 rf=00000000",
+        "in ax, 0x7f with CR4.DE: count=00000001 dr6=00000008 eip ok rf=00000000",
+        "mov eax, dr5 with CR4.DE: #UD count=00000001",
+        "#UD frame rf=00000001",
+        "#BP frame rf=00000000",
+        "instruction breakpoint on a faulting mov es: count=00000001 dr6=00000001 eip ok rf=00000000",
+        "#GP count=00000001 #GP frame rf=00000001 es=00000010",
+    ]
+
+    static func debugRegisterBreakpointsAndResumeFlag(_ accel: String) throws {
+        try expect(accel, "sys-debug", exitValue: 0x19, lines: debugRegisterLines)
+    }
 }
