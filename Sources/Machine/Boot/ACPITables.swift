@@ -19,10 +19,10 @@ public enum ACPITables {
     enum Offset {
         static let rsdp = 0x000
         static let rsdt = 0x020
-        static let facs = 0x040        // 64-byte aligned (§5.2.10)
-        static let fadt = 0x080
-        static let madt = 0x100
-        static let dsdt = 0x180
+        static let facs = 0x080        // 64-byte aligned (§5.2.10)
+        static let fadt = 0x0C0
+        static let madt = 0x140
+        static let dsdt = 0x1A0
         static let end = 0x200
     }
 
@@ -34,17 +34,20 @@ public enum ACPITables {
     /// The tables as one block to be written at `base`.
     public static func build(base: UInt64 = ACPITables.base) -> [UInt8] {
         var blob = [UInt8](repeating: 0, count: Offset.end)
+        var used = 0
+        // In address order, each after the end of the one before (the layout is fixed).
         func place(_ bytes: [UInt8], at offset: Int) {
-            precondition(offset + bytes.count <= blob.count, "ACPI table layout overflow")
+            precondition(offset >= used && offset + bytes.count <= blob.count, "ACPI table layout overlap")
             blob.replaceSubrange(offset..<offset + bytes.count, with: bytes)
+            used = offset + bytes.count
         }
         let address = { (offset: Int) in UInt32(base) + UInt32(offset) }
+        place(rsdp(rsdt: address(Offset.rsdt)), at: Offset.rsdp)
         place(rsdt(entries: [address(Offset.fadt), address(Offset.madt)]), at: Offset.rsdt)
         place(facs(), at: Offset.facs)
         place(fadt(facs: address(Offset.facs), dsdt: address(Offset.dsdt)), at: Offset.fadt)
         place(madt(), at: Offset.madt)
         place(dsdt(), at: Offset.dsdt)
-        place(rsdp(rsdt: address(Offset.rsdt)), at: Offset.rsdp)
         return blob
     }
 

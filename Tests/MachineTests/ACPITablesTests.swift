@@ -1,0 +1,97 @@
+import XCTest
+import Devices
+import MachineCore
+@testable import Machine
+
+/// The firmware tables a directly booted kernel reads (ACPI spec 6.5 ch. 5), parsed back the
+/// way an OS would: from the RSDP through the RSDT to each table.
+final class ACPITablesTests: XCTestCase {
+    let blob = ACPITables.build()
+
+    func u32(_ address: UInt32) -> UInt32 { u32(at: Int(UInt64(address) - ACPITables.base)) }
+    func u32(at offset: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(blob[offset + $1]) << ($1 * 8) } }
+    func u16(at offset: Int) -> UInt16 { UInt16(blob[offset]) | UInt16(blob[offset + 1]) << 8 }
+    func offset(_ address: UInt32) -> Int { Int(UInt64(address) - ACPITables.base) }
+    func signature(at offset: Int) -> String { String(decoding: blob[offset..<offset + 4], as: UTF8.self) }
+    func sum(_ range: Range<Int>) -> UInt8 { blob[range].reduce(0, &+) }
+
+    /// The tables the RSDT lists, by signature, as offsets into the blob.
+    func tables() -> [String: Int] {
+        let rsdt = offset(u32(at: 16))
+        XCTAssertEqual(signature(at: rsdt), "RSDT")
+        let count = (Int(u32(at: rsdt + 4)) - 36) / 4
+        var out: [String: Int] = [:]
+        for i in 0..<count {
+            let t = offset(u32(at: rsdt + 36 + 4 * i))
+            out[signature(at: t)] = t
+        }
+        return out
+    }
+
+    func testRSDPIsFoundWhereTheOSScansAndChecksums() {
+        XCTAssertEqual(ACPITables.base % 16, 0)
+        XCTAssertTrue(ACPITables.base >= 0xE_0000 && ACPITables.base < 0x10_0000)
+        XCTAssertEqual(String(decoding: blob[0..<8], as: UTF8.self), "RSD PTR ")
+        XCTAssertEqual(sum(0..<20), 0)
+        XCTAssertEqual(blob[15], 0, "revision 0: RSDT only")
+    }
+
+    func testEveryTableChecksumsToZero() {
+        let all = tables()
+        XCTAssertEqual(Set(all.keys), ["FACP", "APIC"])
+        for (name, t) in all { XCTAssertEqual(sum(t..<t + Int(u32(at: t + 4))), 0, name) }
+        let rsdt = offset(u32(at: 16))
+        XCTAssertEqual(sum(rsdt..<rsdt + Int(u32(at: rsdt + 4))), 0, "RSDT")
+    }
+
+    func testFADTPointsAtThePMBlockAndADSDTWithS5() {
+        let fadt = tables()["FACP"]!
+        XCTAssertEqual(u32(at: fadt + 4), 116)
+        XCTAssertEqual(u16(at: fadt + 46), 9, "SCI_INT")
+        XCTAssertEqual(u32(at: fadt + 48), 0, "no SMI command port: already in ACPI mode")
+        XCTAssertEqual(u32(at: fadt + 56), UInt32(ACPIPMEventBlock.defaultPort))
+        XCTAssertEqual(u32(at: fadt + 64), UInt32(ACPIPowerControl.defaultBase))
+        XCTAssertEqual(u32(at: fadt + 76), UInt32(ACPIPMTimer.defaultPort))
+        XCTAssertEqual(blob[fadt + 91], 4, "PM_TMR_LEN")
+        XCTAssertNotEqual(u32(at: fadt + 112) & (1 << 8), 0, "TMR_VAL_EXT: 32-bit timer")
+        let facs = offset(u32(at: fadt + 36))
+        XCTAssertEqual(signature(at: facs), "FACS")
+        XCTAssertEqual((ACPITables.base + UInt64(facs)) % 64, 0, "FACS is 64-byte aligned")
+        let dsdt = offset(u32(at: fadt + 40))
+        XCTAssertEqual(signature(at: dsdt), "DSDT")
+        let length = Int(u32(at: dsdt + 4))
+        XCTAssertEqual(sum(dsdt..<dsdt + length), 0)
+        // Name (_S5_, Package (4) {0, 0, 0, 0}): SLP_TYP 0, what ACPIPowerControl takes as S5.
+        XCTAssertEqual(Array(blob[dsdt + 36..<dsdt + length]),
+                       [0x08, 0x5F, 0x53, 0x35, 0x5F, 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00])
+        XCTAssertEqual(ACPIPowerControl.sleepTypeS5, 0)
+    }
+
+    func testMADTDescribesTheAPICsAndTheISAOverrides() {
+        let madt = tables()["APIC"]!
+        XCTAssertEqual(u32(at: madt + 36), UInt32(LocalAPIC.defaultBase))
+        XCTAssertEqual(u32(at: madt + 40) & 1, 1, "PCAT_COMPAT")
+        var p = madt + 44
+        let end = madt + Int(u32(at: madt + 4))
+        var localAPICs = 0, ioapics: [UInt32] = [], overrides: [UInt8: UInt32] = [:], nmiLINT: UInt8?
+        while p < end {
+            let type = blob[p], length = Int(blob[p + 1])
+            XCTAssertGreaterThan(length, 0)
+            switch type {
+            case 0: localAPICs += 1; XCTAssertEqual(u32(at: p + 4) & 1, 1, "enabled")
+            case 1: ioapics.append(u32(at: p + 4)); XCTAssertEqual(u32(at: p + 8), 0, "GSI base")
+            case 2: overrides[blob[p + 3]] = u32(at: p + 4)
+            case 4: nmiLINT = blob[p + 5]
+            default: XCTFail("unexpected MADT entry type \(type)")
+            }
+            p += length
+        }
+        XCTAssertEqual(p, end)
+        XCTAssertEqual(localAPICs, 1)
+        XCTAssertEqual(ioapics, [UInt32(IOAPIC.defaultBase)])
+        XCTAssertEqual(overrides[0], 2, "IRQ0 on GSI 2")
+        XCTAssertEqual(UInt32(LegacyDevices.ioapicPin(isaIRQ: 0)), overrides[0])
+        XCTAssertEqual(overrides[9], 9)
+        XCTAssertEqual(nmiLINT, 1)
+    }
+}
