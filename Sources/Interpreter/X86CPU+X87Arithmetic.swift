@@ -51,7 +51,7 @@ extension X86CPU {
         // unless ST(0) is a NaN or unsupported, which take precedence.
         if source.1 && !stIsEmpty(0) && !st(0).isNaN && !st(0).isUnsupported {
             env.flags |= FSW.de
-            if !env.masked(FSW.de) { x87Raise(env.flags); return }
+            if !env.masked(FSW.de) && r != 2 && r != 3 { x87Raise(env.flags); return }
         }
         if r == 2 || r == 3 {
             x87CompareWith(source.0, kind: .ordered, pops: r == 3 ? 1 : 0, eflags: false, env: env)
@@ -323,8 +323,14 @@ extension X86CPU {
             r = X87Math.invalid(&env)  // takes priority over DE
         } else if a.isZero || b.isInfinity {
             if a.isDenormal || b.isDenormal { env.flags |= FSW.de }
-            // The dividend unchanged; a pseudo-denormal comes back in canonical form.
-            r = a.isDenormal && a.significand >> 63 != 0 ? X87Register(significand: a.significand, signExponent: a.signExponent | 1) : a
+            // The dividend, as a result: a denormal underflows again (wrapped when UE is
+            // unmasked), a pseudo-denormal comes back in canonical form.
+            if a.isDenormal {
+                let (e, sig) = X87Math.unpack(a)
+                r = X87Math.roundPack(a.sign, e, sig, 0, .extended, &env)
+            } else {
+                r = a
+            }
         } else {
             if a.isDenormal || b.isDenormal { env.flags |= FSW.de }
             let (ea, sa) = X87Math.unpack(a)

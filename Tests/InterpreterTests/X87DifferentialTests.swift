@@ -101,6 +101,37 @@ final class X87DifferentialTests: XCTestCase {
         Op(name: "fbstp", bytes: m("", 0xDF, 6, .store).bytes, memory: .store),
     ]
 
+    static let moreOps: [Op] = [
+        Op(name: "fadd st0,st2 (empty)", bytes: [0xD8, 0xC2], memory: .none),
+        Op(name: "fcom st2 (empty)", bytes: [0xD8, 0xD2], memory: .none),
+        Op(name: "fxch st3 (empty)", bytes: [0xD9, 0xCB], memory: .none),
+        Op(name: "fstp st2", bytes: [0xDD, 0xDA], memory: .none),
+        Op(name: "ffreep st0", bytes: [0xDF, 0xC0], memory: .none),
+        Op(name: "fincstp", bytes: [0xD9, 0xF7], memory: .none),
+        Op(name: "fdecstp", bytes: [0xD9, 0xF6], memory: .none),
+        Op(name: "fldpi", bytes: [0xD9, 0xEB], memory: .none),
+        Op(name: "fldl2t", bytes: [0xD9, 0xE9], memory: .none),
+        Op(name: "fldl2e", bytes: [0xD9, 0xEA], memory: .none),
+        Op(name: "fldlg2", bytes: [0xD9, 0xEC], memory: .none),
+        Op(name: "fldln2", bytes: [0xD9, 0xED], memory: .none),
+        Op(name: "fld1", bytes: [0xD9, 0xE8], memory: .none),
+        Op(name: "fnop", bytes: [0xD9, 0xD0], memory: .none),
+        Op(name: "fucomi", bytes: [0xDB, 0xE9], memory: .none),
+        Op(name: "fcomip", bytes: [0xDF, 0xF1], memory: .none),
+        Op(name: "fsub m32", bytes: m("", 0xD8, 4, .f32).bytes, memory: .f32),
+        Op(name: "fmul m32", bytes: m("", 0xD8, 1, .f32).bytes, memory: .f32),
+        Op(name: "fdivr m64", bytes: m("", 0xDC, 7, .f64).bytes, memory: .f64),
+        Op(name: "fidiv m32", bytes: m("", 0xDA, 6, .i32).bytes, memory: .i32),
+        Op(name: "fisub m16", bytes: m("", 0xDE, 4, .i16).bytes, memory: .i16),
+        Op(name: "ficom m32", bytes: m("", 0xDA, 2, .i32).bytes, memory: .i32),
+        Op(name: "fild m16", bytes: m("", 0xDF, 0, .i16).bytes, memory: .i16),
+        Op(name: "fild m32", bytes: m("", 0xDB, 0, .i32).bytes, memory: .i32),
+        Op(name: "fisttp m64", bytes: m("", 0xDD, 1, .store).bytes, memory: .store),
+        Op(name: "fist m32", bytes: m("", 0xDB, 2, .store).bytes, memory: .store),
+        Op(name: "fstp m32", bytes: m("", 0xD9, 3, .store).bytes, memory: .store),
+        Op(name: "fst m64", bytes: m("", 0xDD, 2, .store).bytes, memory: .store),
+    ]
+
     // MARK: native execution
 
     typealias NativeFunction = @convention(c) (UnsafeMutableRawPointer) -> Void
@@ -248,6 +279,10 @@ final class X87DifferentialTests: XCTestCase {
 
     func testArithmeticAgainstHostX87() throws {
         try compare(Self.arithmeticOps, iterations: 1500 * scale)
+    }
+
+    func testStackFaultsConstantsAndMoreFormsAgainstHostX87() throws {
+        try compare(Self.moreOps, iterations: 400 * scale)
     }
 
     func testComparisonsConversionsAndStackAgainstHostX87() throws {
