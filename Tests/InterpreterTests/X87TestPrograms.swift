@@ -354,4 +354,29 @@ enum X87Programs {
         0x48, 0x0F, 0xAE, 0x0C, 0x25, 0x00, 0x24, 0x00, 0x00, // fxrstor64 [0x2400]
         0xF4,                                                 // hlt
     ]
+    /// mxcsr
+    static let mxcsr: [UInt8] = [
+        0x0F, 0xAE, 0x15, 0x00, 0x20, 0x00, 0x00, // ldmxcsr [0x2000]
+        0x0F, 0xAE, 0x1D, 0x04, 0x20, 0x00, 0x00, // stmxcsr [0x2004]
+        0xF4,                                    // hlt
+    ]
+    /// ferrClear
+    static let ferrClear: [UInt8] = [
+        0xDB, 0xE3,                              // fninit
+        0xD9, 0x2D, 0x10, 0x20, 0x00, 0x00,      // fldcw [0x2010]
+        0xD9, 0xE8,                              // fld1
+        0xD9, 0xEE,                              // fldz
+        0xDE, 0xF9,                              // fdivp st1, st0
+        0x9B,                                    // fwait
+        0xDB, 0xE2,                              // fnclex
+        0x9B,                                    // fwait
+        0xF4,                                    // hlt
+    ]
+    /// fldenvPending
+    static let fldenvPending: [UInt8] = [
+        0xDB, 0xE3,                              // fninit
+        0xD9, 0x25, 0x00, 0x22, 0x00, 0x00,      // fldenv [0x2200]
+        0xD9, 0xE8,                              // fld1
+        0xF4,                                    // hlt
+    ]
 }

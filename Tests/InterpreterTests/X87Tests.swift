@@ -164,6 +164,51 @@ final class X87Tests: XCTestCase {
         XCTAssertEqual(s.rip, 0x1000 + UInt64(X87Programs.unmaskedZeroDivide.count), "runs on to HLT")
     }
 
+    func testFNCLEXDeassertsFERR() throws {
+        let m = try machine(X87Programs.ferrClear)
+        try m.memory.write16(0x2010, 0x037B)
+        var ferr: [Bool] = []
+        m.cpu.onFERR = { ferr.append($0) }
+        let s = m.run()
+        XCTAssertEqual(ferr, [true, false])
+        XCTAssertEqual(s.fpu.fsw & (FSW.es | FSW.ze), 0)
+    }
+
+    func testFLDENVWithAnUnmaskedFlagRaisesMFAtTheNextInstruction() throws {
+        let m = try machine(X87Programs.fldenvPending, cr0Set: CR0.ne, vectors: [16])
+        // 32-bit protected environment: FCW with PM clear, FSW with PE set, all registers empty.
+        try m.memory.write32(0x2200, 0x035F)
+        try m.memory.write32(0x2204, UInt32(FSW.pe))
+        try m.memory.write32(0x2208, 0xFFFF)
+        let s = m.run()
+        XCTAssertEqual(m.cpu.lastDeliveredVector, 16)
+        XCTAssertEqual(try m.memory.read32(s.rsp), 0x1008, "the FLD1 after FLDENV faults")
+        XCTAssertEqual(s.fpu.fsw & (FSW.es | FSW.busy), FSW.es | FSW.busy)
+    }
+
+    func testLDMXCSRAndSTMXCSR() throws {
+        let m = try machine(X87Programs.mxcsr, vectors: [6, 13])
+        var st = m.cpu.getState()
+        st.cr4 |= CR4.osfxsr
+        m.cpu.setState(st)
+        try m.memory.write32(0x2000, 0x1F00 | 0x40)  // DAZ is implemented
+        let s = m.run()
+        XCTAssertEqual(s.fpu.mxcsr, 0x1F40)
+        XCTAssertEqual(try m.memory.read32(0x2004), 0x1F40)
+
+        let reserved = try machine(X87Programs.mxcsr, vectors: [6, 13])
+        var rs = reserved.cpu.getState()
+        rs.cr4 |= CR4.osfxsr
+        reserved.cpu.setState(rs)
+        try reserved.memory.write32(0x2000, 0x1_0000)
+        _ = reserved.run()
+        XCTAssertEqual(reserved.cpu.lastDeliveredVector, 13)
+
+        let noOSFXSR = try machine(X87Programs.mxcsr, vectors: [6, 13])
+        _ = noOSFXSR.run()
+        XCTAssertEqual(noOSFXSR.cpu.lastDeliveredVector, 6)
+    }
+
     // MARK: comparisons and classification
 
     func testFCOMISetsZFPFCF() throws {
