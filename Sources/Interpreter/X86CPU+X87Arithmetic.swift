@@ -196,7 +196,7 @@ extension X86CPU {
         x87Deliver(r, to: 0, env, pop: false)
     }
 
-    /// FXAM: C1 = sign; C3 C2 C0 = class (SDM Vol. 2A FXAM, Table 3-?): unsupported 000,
+    /// FXAM: C1 = sign; C3 C2 C0 = class (SDM Vol. 2A FXAM, "FXAM Results"): unsupported 000,
     /// NaN 001, normal 010, infinity 011, zero 100, empty 101, denormal 110.
     func x87Examine() {
         let a = st(0)
@@ -245,7 +245,7 @@ extension X86CPU {
 
     // MARK: FSCALE, FXTRACT, FPREM, FPREM1
 
-    /// FSCALE: ST(0) × 2^trunc(ST(1)) (SDM Vol. 2A FSCALE, Table 3-?).
+    /// FSCALE: ST(0) × 2^trunc(ST(1)) (SDM Vol. 2A FSCALE, "FSCALE Results").
     func x87Scale() {
         guard !stIsEmpty(0), !stIsEmpty(1) else { if x87StackUnderflow() { setST(0, .indefinite) }; return }
         let a = st(0), b = st(1)

@@ -275,8 +275,8 @@ enum X87Math {
                 ext = (sum << 63) | (ext >> 1) | (ext & 1)
                 sum = (sum >> 1) | (1 << 63)
                 e += 1
+                carry = false
             }
-            _ = carry
             return roundPack(a.sign, e, sum, ext, format, &env)
         }
         // Opposite signs: subtract the smaller magnitude from the larger.
