@@ -253,6 +253,13 @@ extension X86CPU {
         case MSR.gsBase: v = segs[Seg.gs].base
         case MSR.kernelGSBase: v = msr.kernelGSBase
         case MSR.tscAux: v = msr.tscAux
+        case MSR.biosSignID, MSR.mcgCap, MSR.mcgStatus: v = 0
+        case MTRR.capabilityMSR: v = MTRR.capability
+        case MTRR.defTypeMSR: v = msr.mtrrDefType
+        case MTRR.variableFirstMSR..<MTRR.variableFirstMSR + UInt32(2 * MTRR.variableCount):
+            v = msr.mtrrVariable[Int(UInt32(truncatingIfNeeded: regs[1]) - MTRR.variableFirstMSR)]
+        case let index where MTRR.fixedMSRs.contains(index):
+            v = msr.mtrrFixed[MTRR.fixedMSRs.firstIndex(of: index)!]
         case let index:
             // The local APIC's registers (x2APIC, TSC deadline), when the machine has one.
             guard let platform = platformMSRs, let value = platform.readMSR(index) else { throw .gp() }
@@ -294,6 +301,15 @@ extension X86CPU {
         case MSR.gsBase: segs[Seg.gs].base = try canonical(v)
         case MSR.kernelGSBase: msr.kernelGSBase = try canonical(v)
         case MSR.tscAux: msr.tscAux = v & 0xFFFF_FFFF
+        case MSR.biosSignID: break  // writing 0 before CPUID asks for the revision: nothing to latch
+        case MSR.mcgStatus: guard v == 0 else { throw .gp() }
+        case MTRR.defTypeMSR:
+            guard v & ~0xCFF == 0 else { throw .gp() }
+            msr.mtrrDefType = v
+        case MTRR.variableFirstMSR..<MTRR.variableFirstMSR + UInt32(2 * MTRR.variableCount):
+            msr.mtrrVariable[Int(UInt32(truncatingIfNeeded: regs[1]) - MTRR.variableFirstMSR)] = v
+        case let index where MTRR.fixedMSRs.contains(index):
+            msr.mtrrFixed[MTRR.fixedMSRs.firstIndex(of: index)!] = v
         case let index:
             guard let platform = platformMSRs, platform.writeMSR(index, v) else { throw .gp() }
         }

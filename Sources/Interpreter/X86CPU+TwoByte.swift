@@ -128,11 +128,21 @@ extension X86CPU {
     }
 
     /// BSF/BSR, and TZCNT/LZCNT with an F3 prefix when the model has them.
+    /// BSF/BSR, and TZCNT/LZCNT (F3 0F BC/BD) where the CPU model advertises BMI1 / LZCNT;
+    /// without them F3 is an ignored prefix and the instruction is BSF/BSR, as on hardware that
+    /// lacks the feature (SDM Vol. 2B, "TZCNT": "executes as BSF on processors that do not
+    /// support TZCNT").
     func bitScan(_ d: InstructionRef, reverse: Bool, _ osz: Int) throws(CPUException) {
         let v = try readRM(d, osz)
-        let bits = osz * 8
-        if d.prefixes & PrefixBits.rep != 0 && d.prefixes & PrefixBits.mandatory != 0 {
-            throw unimplementedInstruction(d)  // TZCNT/LZCNT: not in the CPU model yet
+        let bits = UInt64(osz * 8)
+        if d.prefixes & PrefixBits.rep != 0 && d.prefixes & PrefixBits.mandatory != 0
+            && (reverse ? model.ext1ECX & CPUIDBits.abm : model.leaf7EBX & CPUIDBits.bmi1) != 0 {
+            // The count; the operand width for zero. CF: source zero, ZF: result zero; OF, SF,
+            // AF, PF undefined (cleared here).
+            let count = v == 0 ? bits : (reverse ? UInt64(v.leadingZeroBitCount) - (64 - bits) : UInt64(v.trailingZeroBitCount))
+            setReg(d.reg, osz, count)
+            setFlags((v == 0 ? RFLAGS.cf : 0) | (count == 0 ? RFLAGS.zf : 0), mask: arithmeticFlagsMask)
+            return
         }
         if v == 0 {
             // Destination unchanged (what hardware does), ZF set.
@@ -140,7 +150,6 @@ extension X86CPU {
             return
         }
         let index = reverse ? UInt64(63 - v.leadingZeroBitCount) : UInt64(v.trailingZeroBitCount)
-        _ = bits
         setReg(d.reg, osz, index)
         setFlags(parityFlag(index), mask: arithmeticFlagsMask)
     }

@@ -9,7 +9,8 @@ extension KVMVirtualCPU {
     static let stateMSRNumbers: [UInt32] = [
         MSR.star, MSR.lstar, MSR.cstar, MSR.sfmask, MSR.kernelGSBase,
         MSR.sysenterCS, MSR.sysenterESP, MSR.sysenterEIP, MSR.pat, MSR.tscAux, MSR.miscEnable, MSR.tsc,
-    ]
+        MTRR.defTypeMSR,
+    ] + (0..<UInt32(2 * MTRR.variableCount)).map { MTRR.variableFirstMSR + $0 } + MTRR.fixedMSRs
 
     static func field(_ msr: UInt32) -> WritableKeyPath<ModelSpecificRegisters, UInt64>? {
         switch msr {
@@ -25,6 +26,11 @@ extension KVMVirtualCPU {
         case MSR.tsc: return \.tsc
         case MSR.tscAux: return \.tscAux
         case MSR.miscEnable: return \.miscEnable
+        case MTRR.defTypeMSR: return \.mtrrDefType
+        case MTRR.variableFirstMSR..<MTRR.variableFirstMSR + UInt32(2 * MTRR.variableCount):
+            return \.mtrrVariable[Int(msr - MTRR.variableFirstMSR)]
+        case let index where MTRR.fixedMSRs.contains(index):
+            return \.mtrrFixed[MTRR.fixedMSRs.firstIndex(of: index)!]
         default: return nil
         }
     }

@@ -122,7 +122,26 @@ public struct ModelSpecificRegisters: Equatable, Sendable {
     public var apicBase: UInt64 = 0xFEE0_0900
     public var miscEnable: UInt64 = 1
     public var tscAux: UInt64 = 0
+    /// IA32_MTRR_DEF_TYPE: disabled at power-on (SDM Vol. 3A §12.11.2.1); firmware enables it.
+    public var mtrrDefType: UInt64 = 0
+    /// IA32_MTRR_PHYSBASE0/PHYSMASK0 ... 7, in MSR order (0x200-0x20F).
+    public var mtrrVariable: [UInt64] = Array(repeating: 0, count: 2 * MTRR.variableCount)
+    /// The eleven fixed-range MTRRs in `MTRR.fixedMSRs` order.
+    public var mtrrFixed: [UInt64] = Array(repeating: 0, count: MTRR.fixedMSRs.count)
     public init() {}
+}
+
+/// Memory type range registers (SDM Vol. 3A §12.11).
+public enum MTRR {
+    /// IA32_MTRRCAP (read-only): eight variable ranges, fixed ranges and write-combining supported.
+    public static let capabilityMSR: UInt32 = 0xFE
+    public static let variableCount = 8
+    public static let capability: UInt64 = UInt64(variableCount) | (1 << 8) | (1 << 10)
+    public static let defTypeMSR: UInt32 = 0x2FF
+    public static let variableFirstMSR: UInt32 = 0x200
+    public static let fixedMSRs: [UInt32] = [0x250, 0x258, 0x259, 0x268, 0x269, 0x26A, 0x26B, 0x26C, 0x26D, 0x26E, 0x26F]
+    /// IA32_MTRR_DEF_TYPE: MTRRs enabled (E), default type write-back, as firmware leaves them.
+    public static let firmwareDefType: UInt64 = (1 << 11) | 6
 }
 
 /// Well-known MSR numbers (SDM Vol. 4, Table 2-2).
@@ -133,6 +152,11 @@ public enum MSR {
     public static let sysenterESP: UInt32 = 0x175
     public static let sysenterEIP: UInt32 = 0x176
     public static let miscEnable: UInt32 = 0x1A0
+    /// IA32_BIOS_SIGN_ID: the microcode revision in bits 63:32 (no microcode here: 0).
+    public static let biosSignID: UInt32 = 0x8B
+    /// IA32_MCG_CAP and IA32_MCG_STATUS: machine check with no error-reporting banks.
+    public static let mcgCap: UInt32 = 0x179
+    public static let mcgStatus: UInt32 = 0x17A
     public static let pat: UInt32 = 0x277
     public static let efer: UInt32 = 0xC000_0080
     public static let star: UInt32 = 0xC000_0081

@@ -26,6 +26,8 @@ public enum EntryState {
         cpu.cr0 = CR0.pe | CR0.et
         cpu.cr4 = 0
         cpu.msr.efer = 0
+        // What firmware leaves: MTRRs on, memory write-back by default.
+        cpu.msr.mtrrDefType = MTRR.firmwareDefType
         cpu.rflags = RFLAGS.reserved1
         cpu.rip = UInt64(entry)
         cpu.rsp = BootLayout.stackTop
@@ -50,6 +52,7 @@ public enum EntryState {
         cpu.cr3 = pageTables
         cpu.cr4 = CR4.pae
         cpu.msr.efer = EFER.lme | EFER.lma
+        cpu.msr.mtrrDefType = MTRR.firmwareDefType
         cpu.rflags = RFLAGS.reserved1
         cpu.rip = entry
         cpu.rsp = BootLayout.stackTop
