@@ -34,7 +34,7 @@ let package = Package(
         .testTarget(name: "KVMAccelTests", dependencies: ["KVMAccel", "MachineCore"]),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "MachineCore", "Devices"]),
         // Runs the built `swiftpc` binary as a user would: guests, exit statuses, bad input.
-        .testTarget(name: "SystemTests"),
+        .testTarget(name: "SystemTests", dependencies: ["MachineCore"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Interpreter", "MachineCore", "KVMAccel"]),
     ],
     swiftLanguageModes: [.v5]

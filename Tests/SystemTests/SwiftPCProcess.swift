@@ -22,10 +22,11 @@ enum SwiftPCProcess {
     }
 
     /// Runs swiftpc with `arguments`; kills it after `timeout` seconds (and fails the test).
-    static func run(_ arguments: [String], timeout: Double = 60, stdin: Data? = nil,
+    /// `binary` overrides the swiftpc next to the test bundle (the release build, for Linux).
+    static func run(binary path: String? = nil, _ arguments: [String], timeout: Double = 60, stdin: Data? = nil,
                     file: StaticString = #filePath, line: UInt = #line) throws -> Result {
         let process = Process()
-        process.executableURL = binary
+        process.executableURL = path.map { URL(fileURLWithPath: $0) } ?? binary
         process.arguments = arguments
         process.currentDirectoryURL = repoRoot
         let out = Pipe(), err = Pipe(), input = Pipe()

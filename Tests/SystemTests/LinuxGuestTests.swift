@@ -1,0 +1,164 @@
+import Foundation
+import MachineCore
+import XCTest
+
+/// The default guest: Debian's kernel and the busybox initramfs that scripts/build-guest-images.sh
+/// builds, booted on the interpreter by the release binary (the debug build is far too slow to
+/// boot Linux). scripts/setup.sh builds both; without them the tests skip, except in CI.
+final class LinuxGuestTests: XCTestCase {
+    static let kernel = SwiftPCProcess.repoRoot.appendingPathComponent("guest-images/bzImage").path
+    static let initrd = SwiftPCProcess.repoRoot.appendingPathComponent("guest-images/initramfs.cpio.gz").path
+    static let release = SwiftPCProcess.repoRoot.appendingPathComponent(".build/release/swiftpc").path
+
+    func requireDefaultGuest() throws {
+        for path in [Self.kernel, Self.initrd, Self.release] where !FileManager.default.fileExists(atPath: path) {
+            let why = "\(path) is missing: run scripts/setup.sh (it builds the guest images and the release binary)"
+            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail(why) }
+            throw XCTSkip(why)
+        }
+    }
+
+    /// Boots with `swiftpc.selftest`: /init runs its checks, prints a line each and powers off.
+    func testTheDefaultGuestBootsAndPassesItsChecks() throws {
+        try requireDefaultGuest()
+        let r = try SwiftPCProcess.run(binary: Self.release, [
+            "run", "--accel", "interp", "--stats", "-m", "256M", "--kernel", Self.kernel, "--initrd", Self.initrd,
+            "--append", "console=ttyS0 quiet swiftpc.selftest",
+        ], timeout: 600)
+        let checks = Self.checks(r.stdout)
+        let context = "stdout tail:\n\(r.stdout.suffix(3000))\nstderr:\n\(r.stderr)"
+        XCTAssertEqual(r.status, 0, "poweroff ends swiftpc with status 0\n\(context)")
+        XCTAssertTrue(r.stdout.contains("SWIFTPC-INIT-OK"), context)
+        XCTAssertTrue(r.stdout.contains("SWIFTPC-SELFTEST-DONE"), context)
+        XCTAssertEqual(checks["mounts"], "ok 2", "/proc and /sys mounted")
+        XCTAssertEqual(checks["loop"]?.split(separator: " ").first, "20000", "the shell loop ran to its end")
+
+        let numbers = (1...20000).map(String.init).joined(separator: "\n") + "\n"
+        XCTAssertEqual(checks["md5"], try Self.hostDigest("md5sum", numbers))
+        XCTAssertEqual(checks["sha256"], try Self.hostDigest("sha256sum", numbers))
+        XCTAssertEqual(checks["awk"], String(format: "%.6f %.6f %.6f %.6f", 2.0.squareRoot(), exp(1.0), log(10.0), sin(1.0)))
+
+        let guestTime = Double(checks["date"] ?? "") ?? 0
+        XCTAssertLessThan(abs(guestTime - Date().timeIntervalSince1970), 60 + r.seconds, "the RTC gave the guest the host's time")
+
+        let flags = Set((checks["flags"] ?? "").split(separator: " ").map(String.init))
+        let model = CPUModel.swiftpc
+        for feature in Self.linuxFlagNames {
+            let advertised = model.cpuid(leaf: feature.leaf, subleaf: 0).register(feature.register) & feature.bit != 0
+            XCTAssertEqual(flags.contains(feature.name), advertised,
+                           "/proc/cpuinfo flag \(feature.name): the model \(advertised ? "advertises" : "does not advertise") it")
+        }
+        XCTAssertTrue(r.stderr.contains("unimplemented instructions (#UD raised): 0"), "no unimplemented instruction during the boot\n\(r.stderr)")
+    }
+
+    /// Drives the serial console through a pseudo-terminal as a user would.
+    func testTypingIntoTheShellWorks() throws {
+        try requireDefaultGuest()
+        var master: Int32 = -1, slave: Int32 = -1
+        guard openpty(&master, &slave, nil, nil, nil) == 0 else { throw XCTSkip("openpty failed: \(String(cString: strerror(errno)))") }
+        defer { close(master) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.release)
+        process.arguments = ["run", "--accel", "interp", "-m", "256M", "--kernel", Self.kernel, "--initrd", Self.initrd,
+                             "--append", "console=ttyS0 quiet"]
+        let terminal = FileHandle(fileDescriptor: slave, closeOnDealloc: true)
+        process.standardInput = terminal
+        process.standardOutput = terminal
+        process.standardError = terminal
+        try process.run()
+        try? terminal.close()
+        defer { if process.isRunning { process.terminate() } }
+
+        var seen = ""
+        func waitFor(_ text: String, timeout: Double) -> Bool {
+            let deadline = Date().addingTimeInterval(timeout)
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while Date() < deadline {
+                var fds = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
+                if poll(&fds, 1, 200) > 0 {
+                    let n = read(master, &buffer, buffer.count)
+                    if n <= 0 { return seen.contains(text) }
+                    seen += String(decoding: buffer[0..<n], as: UTF8.self)
+                }
+                if seen.contains(text) { return true }
+            }
+            return false
+        }
+        func type(_ text: String) { _ = text.utf8CString.withUnsafeBufferPointer { write(master, $0.baseAddress, $0.count - 1) } }
+
+        XCTAssertTrue(waitFor("SWIFTPC-INIT-OK", timeout: 300), "boot to /init\n\(seen.suffix(2000))")
+        XCTAssertTrue(waitFor("# ", timeout: 60), "a shell prompt\n\(seen.suffix(2000))")
+        type("echo $((6*7))\r")
+        XCTAssertTrue(waitFor("\n42", timeout: 60), "the shell's answer\n\(seen.suffix(2000))")
+        type("poweroff -f\r")
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < deadline { _ = waitFor("\u{0}", timeout: 0.5) }
+        XCTAssertFalse(process.isRunning, "poweroff ends swiftpc")
+        if !process.isRunning { XCTAssertEqual(process.terminationStatus, 0) }
+    }
+
+    // MARK: helpers
+
+    /// `SWIFTPC-CHECK name value...` lines as name -> value.
+    static func checks(_ output: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for line in output.split(whereSeparator: \.isNewline) {
+            let text = line.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard text.hasPrefix("SWIFTPC-CHECK ") else { continue }
+            let rest = text.dropFirst("SWIFTPC-CHECK ".count)
+            let name = rest.prefix { $0 != " " }
+            out[String(name)] = rest.dropFirst(name.count).trimmingCharacters(in: .whitespaces)
+        }
+        return out
+    }
+
+    static func hostDigest(_ tool: String, _ text: String) throws -> String {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("swiftpc-digest-\(getpid())")
+        try Data(text.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let p = Process(), out = Pipe()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/\(tool)")
+        p.arguments = [file.path]
+        p.standardOutput = out
+        try p.run()
+        p.waitUntilExit()
+        return String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
+    }
+
+    /// CPUID bits and the names Linux shows for them in /proc/cpuinfo
+    /// (arch/x86/include/asm/cpufeatures.h naming).
+    struct Feature { let leaf: UInt32; let register: Character; let bit: UInt32; let name: String }
+    static let linuxFlagNames: [Feature] = {
+        let edx1 = ["fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", nil, "sep", "mtrr", "pge", "mca",
+                    "cmov", "pat", "pse36", "pn", "clflush", nil, "dts", "acpi", "mmx", "fxsr", "sse", "sse2", "ss", "ht",
+                    "tm", "ia64", "pbe"]
+        let ecx1 = ["pni", "pclmulqdq", "dtes64", "monitor", "ds_cpl", "vmx", "smx", "est", "tm2", "ssse3", "cid", "sdbg",
+                    "fma", "cx16", "xtpr", "pdcm", nil, "pcid", "dca", "sse4_1", "sse4_2", "x2apic", "movbe", "popcnt",
+                    "tsc_deadline_timer", "aes", "xsave", nil, "avx", "f16c", "rdrand", "hypervisor"]
+        var list: [Feature] = []
+        for (i, name) in edx1.enumerated() { if let name { list.append(Feature(leaf: 1, register: "d", bit: 1 << UInt32(i), name: name)) } }
+        for (i, name) in ecx1.enumerated() { if let name { list.append(Feature(leaf: 1, register: "c", bit: 1 << UInt32(i), name: name)) } }
+        list += [Feature(leaf: 0x8000_0001, register: "d", bit: 1 << 11, name: "syscall"),
+                 Feature(leaf: 0x8000_0001, register: "d", bit: 1 << 20, name: "nx"),
+                 Feature(leaf: 0x8000_0001, register: "d", bit: 1 << 27, name: "rdtscp"),
+                 Feature(leaf: 0x8000_0001, register: "d", bit: 1 << 29, name: "lm"),
+                 Feature(leaf: 0x8000_0001, register: "c", bit: 1 << 0, name: "lahf_lm"),
+                 Feature(leaf: 0x8000_0001, register: "c", bit: 1 << 5, name: "abm"),
+                 Feature(leaf: 7, register: "b", bit: 1 << 3, name: "bmi1"),
+                 Feature(leaf: 7, register: "b", bit: 1 << 5, name: "avx2"),
+                 Feature(leaf: 7, register: "b", bit: 1 << 8, name: "bmi2"),
+                 Feature(leaf: 7, register: "b", bit: 1 << 0, name: "fsgsbase")]
+        return list
+    }()
+}
+
+extension CPUIDResult {
+    func register(_ r: Character) -> UInt32 {
+        switch r {
+        case "a": return eax
+        case "b": return ebx
+        case "c": return ecx
+        default: return edx
+        }
+    }
+}
