@@ -97,7 +97,7 @@ extension X86CPU {
             setReg(2, osz, negative ? ~0 : 0)
         case 0x9A:
             try callFar(selector: UInt16(truncatingIfNeeded: d.immediate2), offset: d.immediate, osz)
-        case 0x9B: break // WAIT: no pending x87 exceptions without an FPU yet
+        case 0x9B: try executeWait()
         case 0x9C: try pushFlags(osz)
         case 0x9D: try popFlags(osz)
         case 0x9E: // SAHF
@@ -150,10 +150,7 @@ extension X86CPU {
         case 0xD7: // XLAT
             let offset = (reg(3, Int(d.addressSize) / 8) &+ reg(0, 1)) & addressMask(d)
             setReg(0, 1, try read(Int(d.segment), offset, 1))
-        case 0xD8...0xDF:
-            // x87: without an FPU model yet, CR0.EM/TS decide between #NM and "no FPU".
-            if cr0 & (CR0.em | CR0.ts) != 0 { throw CPUException(CPUException.Vector.deviceNotAvailable) }
-            throw unimplementedInstruction(d)
+        case 0xD8...0xDF: try executeX87(d)
         case 0xE0, 0xE1, 0xE2:
             let asz = Int(d.addressSize) / 8
             let count = (reg(1, asz) &- 1) & sizeMask(asz)

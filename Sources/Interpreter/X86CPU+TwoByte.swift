@@ -193,6 +193,13 @@ extension X86CPU {
 
     /// Group 15: fences (no-ops for one CPU), the rest is not implemented yet.
     func group15(_ d: InstructionRef) throws(CPUException) {
+        switch d.form {
+        case FormID.FXSAVE_M, FormID.FXSAVE64_M_o64: try fxsave(d); return
+        case FormID.FXRSTOR_M, FormID.FXRSTOR64_M_o64: try fxrstor(d); return
+        case FormID.LDMXCSR_Md: try loadMXCSR(d); return
+        case FormID.STMXCSR_Md: try storeMXCSR(d); return
+        default: break
+        }
         if !d.hasMemory && d.reg & 7 >= 5 { return } // LFENCE, MFENCE, SFENCE
         if d.hasMemory && d.reg & 7 == 7 { return }  // CLFLUSH: caches are not modelled
         throw unimplementedInstruction(d)

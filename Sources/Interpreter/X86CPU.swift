@@ -43,6 +43,14 @@ public final class X86CPU {
     var breakpointsArmed = false
     var msr = ModelSpecificRegisters()
     var fpu = FPUState()
+    /// x87 physical registers R0..R7, the hot copy of `fpu.st` (X87Registers.swift).
+    let x87Regs: UnsafeMutablePointer<X87Register>
+    /// FERR# is asserted (CR0.NE = 0 and a waiting x87 instruction met a pending exception).
+    var ferrAsserted = false
+    /// The legacy x87 error path (CR0.NE = 0, SDM Vol. 1 §D.2): called with `true` when FERR#
+    /// asserts, which a PC routes to IRQ13, and with `false` when the exception is cleared.
+    /// Set by the machine; called outside the per-instruction hot path.
+    public var onFERR: ((Bool) -> Void)?
     var xcr0: UInt64 = 1
     /// Guest TSC = host-derived TSC + offset (WRMSR to IA32_TSC sets the offset).
     var tscOffset: UInt64 = 0
@@ -108,6 +116,8 @@ public final class X86CPU {
         regs.initialize(repeating: 0, count: 16)
         segs = .allocate(capacity: 8)
         segs.initialize(repeating: SegmentRegister(), count: 8)
+        x87Regs = .allocate(capacity: 8)
+        x87Regs.initialize(repeating: X87Register(), count: 8)
         tlb = SoftwareTLB()
         codeCache = DecodedCodeCache(memory: memory)
         decoders = (X86Decoder(bitness: 16)!, X86Decoder(bitness: 32)!, X86Decoder(bitness: 64)!)
@@ -119,6 +129,7 @@ public final class X86CPU {
     deinit {
         regs.deallocate()
         segs.deallocate()
+        x87Regs.deallocate()
     }
 
     // MARK: CPUState in and out
@@ -138,6 +149,7 @@ public final class X86CPU {
         msr = s.msr
         tscOffset = s.msr.tsc &- hostTSC()
         fpu = s.fpu
+        loadX87Registers()
         xcr0 = s.fpu.xcr0
         halted = s.halted
         interruptShadow = s.interruptShadow
@@ -161,6 +173,7 @@ public final class X86CPU {
         s.msr = msr
         s.msr.tsc = currentTSC()
         s.fpu = fpu
+        s.fpu.st = storeX87Registers()
         s.fpu.xcr0 = xcr0
         s.halted = halted
         s.interruptShadow = interruptShadow
