@@ -313,6 +313,44 @@ final class X87Tests: XCTestCase {
         XCTAssertEqual(try m.memory.read64(b + 168), 0x1122_3344_5566_7788)
     }
 
+    /// 64-bit mode on identity-mapped 2 MiB pages (PML4 0x10000, PDPT 0x11000, PD 0x12000).
+    func longModeMachine(_ code: [UInt8]) throws -> TestMachine {
+        let m = try TestMachine()
+        try m.memory.write(code, at: 0x1000)
+        try m.memory.write64(0x10000, 0x11000 | 3)
+        try m.memory.write64(0x11000, 0x12000 | 3)
+        try m.memory.write64(0x12000, 0x83)  // 2 MiB page at 0, present, writable
+        var s = CPUState()
+        s.cr0 = CR0.pe | CR0.pg | CR0.et | CR0.ne
+        s.cr3 = 0x10000
+        s.cr4 = CR4.pae | CR4.osfxsr
+        s.msr.efer = EFER.lme | EFER.lma
+        s.cs = .flat(selector: 0x08, code: true, longMode: true)
+        for keyPath in [\CPUState.ds, \CPUState.es, \CPUState.ss] { s[keyPath: keyPath] = .flat(selector: 0x10, code: false) }
+        s.rip = 0x1000
+        s.rsp = 0x8000
+        s.fpu.xmm[15] = 0xABCD
+        m.cpu.setState(s)
+        return m
+    }
+
+    func testFXSAVE64LayoutAndTheLegacyFormIn64BitMode() throws {
+        let m = try longModeMachine(X87Programs.fxsave64)
+        let s = m.run()
+        XCTAssertEqual(s.rip, 0x1000 + UInt64(X87Programs.fxsave64.count))
+        XCTAssertEqual(m.cpu.unimplementedCount, 0)
+        // REX.W: 64-bit FIP at 8 and FDP at 16, no selectors.
+        XCTAssertEqual(try m.memory.read64(0x2408), 0x1002, "FIP of FLD1")
+        XCTAssertEqual(try m.memory.read8(0x2404), 0x80, "abridged FTW: R7")
+        XCTAssertEqual(try tword(m, 0x2400 + 32), bits(1))
+        XCTAssertEqual(try m.memory.read64(0x2400 + 160 + 15 * 16), 0xABCD, "XMM15 in 64-bit mode")
+        // Without REX.W: 32-bit FIP and FCS.
+        XCTAssertEqual(try m.memory.read32(0x2608), 0x1002)
+        XCTAssertEqual(try m.memory.read16(0x260C), 0x08, "FCS")
+        XCTAssertEqual(s.fpu.st[0], bits(1), "FXRSTOR64 round trip")
+        XCTAssertEqual(s.fpu.ftw, 0x3FFF)
+    }
+
     func testFXSAVEMisalignedRaisesGP() throws {
         let m = try machine(X87Programs.fxsaveMisaligned, vectors: [13])
         let s = m.run()
