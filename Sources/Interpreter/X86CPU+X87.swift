@@ -11,7 +11,7 @@ extension X86CPU {
     /// pending unmasked x87 exception is reported.
     func executeWait() throws(CPUException) {
         if cr0 & (CR0.mp | CR0.ts) == (CR0.mp | CR0.ts) { throw CPUException(CPUException.Vector.deviceNotAvailable) }
-        if fpu.fsw & FSW.es != 0 { try x87PendingException() }
+        if x87.fsw & FSW.es != 0 { try x87PendingException() }
     }
 
     /// Reports a pending unmasked x87 exception at a waiting instruction (SDM Vol. 1 §8.7):
@@ -37,17 +37,17 @@ extension X86CPU {
             // The non-waiting control instructions: FNSTENV, FNSTCW, FNSAVE, FNSTSW.
             switch (op, r) {
             case (0xD9, 6): try storeEnvironment(d); return
-            case (0xD9, 7): try write(Int(d.segment), effectiveAddress(d), 2, UInt64(fpu.fcw)); return
+            case (0xD9, 7): try write(Int(d.segment), effectiveAddress(d), 2, UInt64(x87.fcw)); return
             case (0xDD, 6): try saveState(d); return
-            case (0xDD, 7): try write(Int(d.segment), effectiveAddress(d), 2, UInt64(fpu.fsw)); return
+            case (0xDD, 7): try write(Int(d.segment), effectiveAddress(d), 2, UInt64(x87.fsw)); return
             default: break
             }
-            if fpu.fsw & FSW.es != 0 { try x87PendingException() }
+            if x87.fsw & FSW.es != 0 { try x87PendingException() }
             switch (op, r) {
             case (0xD9, 4): try loadEnvironment(d); return
             case (0xD9, 5):
                 let cw = try read(Int(d.segment), effectiveAddress(d), 2)
-                fpu.fcw = (UInt16(truncatingIfNeeded: cw) & FCW.writable) | FCW.reservedOne
+                x87.fcw = (UInt16(truncatingIfNeeded: cw) & FCW.writable) | FCW.reservedOne
                 x87UpdateSummary()
                 return
             case (0xDD, 4): try restoreState(d); return
@@ -57,13 +57,13 @@ extension X86CPU {
             try executeX87Memory(d, op, r)
         } else {
             switch (op, modrm) {
-            case (0xDF, 0xE0): setReg(0, 2, UInt64(fpu.fsw)); return     // FNSTSW AX
-            case (0xDB, 0xE2): fpu.fsw &= ~(FSW.exceptions | FSW.sf | FSW.es | FSW.busy); x87UpdateSummary(); return // FNCLEX
+            case (0xDF, 0xE0): setReg(0, 2, UInt64(x87.fsw)); return     // FNSTSW AX
+            case (0xDB, 0xE2): x87.fsw &= ~(FSW.exceptions | FSW.sf | FSW.es | FSW.busy); x87UpdateSummary(); return // FNCLEX
             case (0xDB, 0xE3): x87Initialize(); return                   // FNINIT
             case (0xDB, 0xE0), (0xDB, 0xE1), (0xDB, 0xE4): return        // FNENI, FNDISI, FNSETPM: no-ops since the 387
             default: break
             }
-            if fpu.fsw & FSW.es != 0 { try x87PendingException() }
+            if x87.fsw & FSW.es != 0 { try x87PendingException() }
             recordX87Pointers(d, memory: false)
             try executeX87Register(d, op, modrm)
         }
@@ -74,21 +74,21 @@ extension X86CPU {
     @inline(__always)
     func recordX87Pointers(_ d: InstructionRef, memory: Bool) {
         let start = rip &- UInt64(d.length)
-        fpu.fip = codeBits == 64 ? start : start & (codeBits == 32 ? 0xFFFF_FFFF : 0xFFFF)
-        fpu.fcs = segs[Seg.cs].selector
-        fpu.fop = (UInt16(d.opcode & 7) << 8) | UInt16(d.modrm)
+        x87.fip = codeBits == 64 ? start : start & (codeBits == 32 ? 0xFFFF_FFFF : 0xFFFF)
+        x87.fcs = segs[Seg.cs].selector
+        x87.fop = (UInt16(d.opcode & 7) << 8) | UInt16(d.modrm)
         if memory {
-            fpu.fdp = effectiveAddress(d)
-            fpu.fds = segs[Int(d.segment)].selector
+            x87.fdp = effectiveAddress(d)
+            x87.fds = segs[Int(d.segment)].selector
         }
     }
 
     /// FNINIT (SDM Vol. 2A FINIT/FNINIT).
     func x87Initialize() {
-        fpu.fcw = FCW.initial
-        fpu.fsw = 0
-        fpu.ftw = 0xFFFF
-        fpu.fop = 0; fpu.fip = 0; fpu.fcs = 0; fpu.fdp = 0; fpu.fds = 0
+        x87.fcw = FCW.initial
+        x87.fsw = 0
+        x87.ftw = 0xFFFF
+        x87.fop = 0; x87.fip = 0; x87.fcs = 0; x87.fdp = 0; x87.fds = 0
         x87UpdateSummary()
     }
 
@@ -173,7 +173,7 @@ extension X86CPU {
     /// FLD m32/m64: widened exactly; DE for a denormal, IE and quieting for an SNaN.
     func x87LoadReal(_ bits: UInt64, fraction: Int, exponentBits: Int) throws(CPUException) {
         if !stIsEmpty(7) { x87StackOverflow(); return }
-        var env = X87Env(fcw: fpu.fcw)
+        var env = X87Env(fcw: x87.fcw)
         var (v, denormal) = X87Math.widen(bits, fraction: fraction, exponentBits: exponentBits)
         if denormal { env.flags |= FSW.de }
         if v.isSignalingNaN { env.flags |= FSW.ie; v = v.quieted }
@@ -188,14 +188,14 @@ extension X86CPU {
         let size = format.bias == 127 ? 4 : 8
         if stIsEmpty(0) {
             if x87StackUnderflow() {
-                var env = X87Env(fcw: fpu.fcw)
+                var env = X87Env(fcw: x87.fcw)
                 let bits = X87Math.narrow(.indefinite, format, fraction: fraction, exponentBits: exponentBits, &env) ?? 0
                 try write(m.seg, m.at(0), size, bits)
                 if pop { x87Pop() }
             }
             return
         }
-        var env = X87Env(fcw: fpu.fcw)
+        var env = X87Env(fcw: x87.fcw)
         let result = X87Math.narrow(st(0), format, fraction: fraction, exponentBits: exponentBits, &env)
         if let bits = result { try write(m.seg, m.at(0), size, bits) }
         setC1(env.roundedUp)
@@ -221,7 +221,7 @@ extension X86CPU {
             }
             return
         }
-        var env = X87Env(fcw: fpu.fcw)
+        var env = X87Env(fcw: x87.fcw)
         let result = X87Math.toInteger(st(0), bits: bytes * 8, truncate: truncate, &env)
         if env.flags & ~env.masks & (FSW.ie | FSW.de) != 0 {
             x87Raise(env.flags)
@@ -263,7 +263,7 @@ extension X86CPU {
             return
         }
         let a = st(0)
-        var env = X87Env(fcw: fpu.fcw)
+        var env = X87Env(fcw: x87.fcw)
         var magnitude: UInt64? = nil
         if !a.isSpecial {
             if a.isDenormal { env.flags |= FSW.de }

@@ -14,7 +14,7 @@ extension X86CPU {
     /// Precision control applies (SDM Vol. 1 §8.1.5.2).
     @inline(__always)
     func x87Binary(_ kind: Int, _ a: X87Register, _ b: X87Register, _ env: inout X87Env) -> X87Register {
-        let format = X87Format.registers(pc: fpu.fcw >> FCW.pcShift)
+        let format = X87Format.registers(pc: x87.fcw >> FCW.pcShift)
         switch kind {
         case 0: return X87Math.add(a, b, format, &env)
         case 1: return X87Math.multiply(a, b, format, &env)
@@ -44,7 +44,7 @@ extension X86CPU {
 
     /// D8/DC/DA/DE with a memory operand: ST(0) op m, or the comparisons.
     func x87ArithmeticMemory(_ r: Int, _ source: (X87Register, Bool)) throws(CPUException) {
-        var env = X87Env(fcw: fpu.fcw)
+        var env = X87Env(fcw: x87.fcw)
         if source.1 { env.flags |= FSW.de }
         if r == 2 || r == 3 {
             x87CompareWith(source.0, kind: .ordered, pops: r == 3 ? 1 : 0, eflags: false, env: env)
@@ -68,7 +68,7 @@ extension X86CPU {
             }
             return
         }
-        var env = X87Env(fcw: fpu.fcw)
+        var env = X87Env(fcw: x87.fcw)
         let result = x87Binary(kind, st(destination), st(source), &env)
         x87Deliver(result, to: destination, env, pop: pop)
     }
@@ -119,7 +119,7 @@ extension X86CPU {
             }
             return
         }
-        var env = X87Env(fcw: fpu.fcw)
+        var env = X87Env(fcw: x87.fcw)
         let order = x87Compare(st(0), st(i), kind, &env)
         x87FinishCompare(order, env, pops: pops, eflags: eflags)
     }
@@ -161,7 +161,7 @@ extension X86CPU {
                 if x87StackUnderflow() { x87SetCompareResult(nil, eflags: false) }
                 return
             }
-            x87CompareWith(.zero(false), kind: .ordered, pops: 0, eflags: false, env: X87Env(fcw: fpu.fcw))
+            x87CompareWith(.zero(false), kind: .ordered, pops: 0, eflags: false, env: X87Env(fcw: x87.fcw))
         case 0xE5: x87Examine()
         case 0xE8...0xEE: x87LoadConstant(modrm)
         case 0xF0, 0xF1, 0xF2, 0xF3, 0xF9, 0xFB, 0xFE, 0xFF: try x87Transcendental(d, modrm)
@@ -170,7 +170,7 @@ extension X86CPU {
         case 0xF6: setX87Top(x87Top &- 1); setC1(false)  // FDECSTP
         case 0xF7: setX87Top(x87Top &+ 1); setC1(false)  // FINCSTP
         case 0xF8: x87PartialRemainder(ieee: false)
-        case 0xFA: x87Unary { a, env in X87Math.squareRoot(a, X87Format.registers(pc: self.fpu.fcw >> FCW.pcShift), &env) }
+        case 0xFA: x87Unary { a, env in X87Math.squareRoot(a, X87Format.registers(pc: self.x87.fcw >> FCW.pcShift), &env) }
         case 0xFC: x87Unary { a, env in X87Math.roundToIntegral(a, &env) }
         case 0xFD: x87Scale()
         default: throw unimplementedInstruction(d)
@@ -181,7 +181,7 @@ extension X86CPU {
     @inline(__always)
     func x87Unary(_ f: (X87Register, inout X87Env) -> X87Register) {
         guard !stIsEmpty(0) else { if x87StackUnderflow() { setST(0, .indefinite) }; return }
-        var env = X87Env(fcw: fpu.fcw)
+        var env = X87Env(fcw: x87.fcw)
         let r = f(st(0), &env)
         x87Deliver(r, to: 0, env, pop: false)
     }
@@ -222,7 +222,7 @@ extension X86CPU {
         default: v = .zero(false); irrational = false
         }
         if irrational {
-            let rc = (fpu.fcw >> FCW.rcShift) & 3
+            let rc = (x87.fcw >> FCW.rcShift) & 3
             if nearestRoundedUp && (rc == X87Rounding.down || rc == X87Rounding.towardZero) {
                 v.significand -= 1
             } else if !nearestRoundedUp && rc == X87Rounding.up {
@@ -239,7 +239,7 @@ extension X86CPU {
     func x87Scale() {
         guard !stIsEmpty(0), !stIsEmpty(1) else { if x87StackUnderflow() { setST(0, .indefinite) }; return }
         let a = st(0), b = st(1)
-        var env = X87Env(fcw: fpu.fcw)
+        var env = X87Env(fcw: x87.fcw)
         let r: X87Register
         if let s = (a.isSpecial || b.isSpecial) ? X87Math.specialOperands(a, b, &env) : nil {
             r = s
@@ -273,7 +273,7 @@ extension X86CPU {
         }
         if !stIsEmpty(7) { x87StackOverflow(); return }
         let a = st(0)
-        var env = X87Env(fcw: fpu.fcw)
+        var env = X87Env(fcw: x87.fcw)
         var exponent: X87Register, significand: X87Register
         if a.isUnsupported || a.isNaN {
             let n = a.isUnsupported ? X87Math.invalid(&env) : X87Math.propagateNaN(a, &env)
@@ -302,7 +302,7 @@ extension X86CPU {
     func x87PartialRemainder(ieee: Bool) {
         guard !stIsEmpty(0), !stIsEmpty(1) else { if x87StackUnderflow() { setST(0, .indefinite) }; return }
         let a = st(0), b = st(1)
-        var env = X87Env(fcw: fpu.fcw)
+        var env = X87Env(fcw: x87.fcw)
         var quotient: UInt64 = 0
         var partial = false
         let r: X87Register

@@ -23,24 +23,24 @@ extension X86CPU {
 
     /// Writes the 14- or 28-byte environment at `m` (operand size 16 or 32).
     func writeEnvironment(_ m: X87Operand, wide: Bool) throws(CPUException) {
-        let ip = fpu.fip, dp = fpu.fdp
+        let ip = x87.fip, dp = x87.fdp
         let size = wide ? 4 : 2
         // Figure 8-9 (32-bit protected), 8-10 (32-bit real), 8-11 (16-bit protected), 8-12 (16-bit real).
-        var words: [UInt64] = [UInt64(fpu.fcw), UInt64(fpu.fsw), UInt64(fpu.ftw)]
+        var words: [UInt64] = [UInt64(x87.fcw), UInt64(x87.fsw), UInt64(x87.ftw)]
         if x87RealLayout {
-            let linearIP = (UInt64(fpu.fcs) << 4) &+ ip
-            let linearDP = (UInt64(fpu.fds) << 4) &+ dp
+            let linearIP = (UInt64(x87.fcs) << 4) &+ ip
+            let linearDP = (UInt64(x87.fds) << 4) &+ dp
             if wide {
-                words += [linearIP & 0xFFFF, ((linearIP >> 16) & 0xFFFF) << 12 | UInt64(fpu.fop & 0x7FF),
+                words += [linearIP & 0xFFFF, ((linearIP >> 16) & 0xFFFF) << 12 | UInt64(x87.fop & 0x7FF),
                           linearDP & 0xFFFF, ((linearDP >> 16) & 0xFFFF) << 12]
             } else {
-                words += [linearIP & 0xFFFF, ((linearIP >> 16) & 0xF) << 12 | UInt64(fpu.fop & 0x7FF),
+                words += [linearIP & 0xFFFF, ((linearIP >> 16) & 0xF) << 12 | UInt64(x87.fop & 0x7FF),
                           linearDP & 0xFFFF, ((linearDP >> 16) & 0xF) << 12]
             }
         } else if wide {
-            words += [ip & 0xFFFF_FFFF, UInt64(fpu.fop & 0x7FF) << 16 | UInt64(fpu.fcs), dp & 0xFFFF_FFFF, UInt64(fpu.fds)]
+            words += [ip & 0xFFFF_FFFF, UInt64(x87.fop & 0x7FF) << 16 | UInt64(x87.fcs), dp & 0xFFFF_FFFF, UInt64(x87.fds)]
         } else {
-            words += [ip & 0xFFFF, UInt64(fpu.fcs), dp & 0xFFFF, UInt64(fpu.fds)]
+            words += [ip & 0xFFFF, UInt64(x87.fcs), dp & 0xFFFF, UInt64(x87.fds)]
         }
         // Write the last field first so that a fault leaves memory unchanged.
         for k in stride(from: words.count - 1, through: 0, by: -1) {
@@ -53,26 +53,26 @@ extension X86CPU {
         let size = wide ? 4 : 2
         var w = [UInt64](repeating: 0, count: 7)
         for k in 0..<7 { w[k] = try read(m.seg, m.at(k * size), size) }
-        fpu.fcw = (UInt16(truncatingIfNeeded: w[0]) & FCW.writable) | FCW.reservedOne
-        fpu.fsw = UInt16(truncatingIfNeeded: w[1])
-        fpu.ftw = UInt16(truncatingIfNeeded: w[2])
+        x87.fcw = (UInt16(truncatingIfNeeded: w[0]) & FCW.writable) | FCW.reservedOne
+        x87.fsw = UInt16(truncatingIfNeeded: w[1])
+        x87.ftw = UInt16(truncatingIfNeeded: w[2])
         if x87RealLayout {
             let ipHigh = wide ? (w[4] >> 12) & 0xFFFF : (w[4] >> 12) & 0xF
             let dpHigh = wide ? (w[6] >> 12) & 0xFFFF : (w[6] >> 12) & 0xF
-            fpu.fip = (ipHigh << 16) | (w[3] & 0xFFFF)
-            fpu.fop = UInt16(truncatingIfNeeded: w[4]) & 0x7FF
-            fpu.fdp = (dpHigh << 16) | (w[5] & 0xFFFF)
-            fpu.fcs = 0
-            fpu.fds = 0
+            x87.fip = (ipHigh << 16) | (w[3] & 0xFFFF)
+            x87.fop = UInt16(truncatingIfNeeded: w[4]) & 0x7FF
+            x87.fdp = (dpHigh << 16) | (w[5] & 0xFFFF)
+            x87.fcs = 0
+            x87.fds = 0
         } else if wide {
-            fpu.fip = w[3] & 0xFFFF_FFFF
-            fpu.fcs = UInt16(truncatingIfNeeded: w[4])
-            fpu.fop = UInt16(truncatingIfNeeded: w[4] >> 16) & 0x7FF
-            fpu.fdp = w[5] & 0xFFFF_FFFF
-            fpu.fds = UInt16(truncatingIfNeeded: w[6])
+            x87.fip = w[3] & 0xFFFF_FFFF
+            x87.fcs = UInt16(truncatingIfNeeded: w[4])
+            x87.fop = UInt16(truncatingIfNeeded: w[4] >> 16) & 0x7FF
+            x87.fdp = w[5] & 0xFFFF_FFFF
+            x87.fds = UInt16(truncatingIfNeeded: w[6])
         } else {
-            fpu.fip = w[3]; fpu.fcs = UInt16(truncatingIfNeeded: w[4])
-            fpu.fdp = w[5]; fpu.fds = UInt16(truncatingIfNeeded: w[6])
+            x87.fip = w[3]; x87.fcs = UInt16(truncatingIfNeeded: w[4])
+            x87.fdp = w[5]; x87.fds = UInt16(truncatingIfNeeded: w[6])
         }
         x87RecomputeTags()
         x87UpdateSummary()
@@ -84,7 +84,7 @@ extension X86CPU {
     /// FNSTENV: store, then mask all exceptions (SDM Vol. 2A FSTENV).
     func storeEnvironment(_ d: InstructionRef) throws(CPUException) {
         try writeEnvironment(X87Operand(self, d), wide: x87WideEnvironment(d))
-        fpu.fcw |= FCW.masks
+        x87.fcw |= FCW.masks
     }
 
     func loadEnvironment(_ d: InstructionRef) throws(CPUException) {
@@ -151,19 +151,19 @@ extension X86CPU {
         // Probe the far end first so that a fault leaves memory unchanged.
         try write(m.seg, m.at(L.size - 8), 8, try read(m.seg, m.at(L.size - 8), 8))
         var abridged: UInt64 = 0
-        for p in 0..<8 where (fpu.ftw >> UInt16(p * 2)) & 3 != X87Tag.empty { abridged |= 1 << UInt64(p) }
-        try write(m.seg, m.at(L.fcw), 2, UInt64(fpu.fcw))
-        try write(m.seg, m.at(L.fsw), 2, UInt64(fpu.fsw))
+        for p in 0..<8 where (x87.ftw >> UInt16(p * 2)) & 3 != X87Tag.empty { abridged |= 1 << UInt64(p) }
+        try write(m.seg, m.at(L.fcw), 2, UInt64(x87.fcw))
+        try write(m.seg, m.at(L.fsw), 2, UInt64(x87.fsw))
         try write(m.seg, m.at(L.ftw), 2, abridged)
-        try write(m.seg, m.at(L.fop), 2, UInt64(fpu.fop & 0x7FF))
+        try write(m.seg, m.at(L.fop), 2, UInt64(x87.fop & 0x7FF))
         if rexW {
-            try write(m.seg, m.at(L.fip), 8, fpu.fip)
-            try write(m.seg, m.at(L.fdp), 8, fpu.fdp)
+            try write(m.seg, m.at(L.fip), 8, x87.fip)
+            try write(m.seg, m.at(L.fdp), 8, x87.fdp)
         } else {
-            try write(m.seg, m.at(L.fip), 4, fpu.fip & 0xFFFF_FFFF)
-            try write(m.seg, m.at(L.fcs), 4, UInt64(fpu.fcs))
-            try write(m.seg, m.at(L.fdp), 4, fpu.fdp & 0xFFFF_FFFF)
-            try write(m.seg, m.at(L.fds), 4, UInt64(fpu.fds))
+            try write(m.seg, m.at(L.fip), 4, x87.fip & 0xFFFF_FFFF)
+            try write(m.seg, m.at(L.fcs), 4, UInt64(x87.fcs))
+            try write(m.seg, m.at(L.fdp), 4, x87.fdp & 0xFFFF_FFFF)
+            try write(m.seg, m.at(L.fds), 4, UInt64(x87.fds))
         }
         try write(m.seg, m.at(L.mxcsr), 4, UInt64(fpu.mxcsr))
         try write(m.seg, m.at(L.mxcsrMask), 4, UInt64(X86CPU.mxcsrMask))
@@ -213,14 +213,14 @@ extension X86CPU {
             let hi = try read(m.seg, m.at(L.xmm0 + i * 16 + 8), 8)
             xmm[i] = UInt128(hi) << 64 | UInt128(lo)
         }
-        fpu.fcw = (fcw & FCW.writable) | FCW.reservedOne
-        fpu.fsw = fsw
-        fpu.fop = fop; fpu.fip = fip; fpu.fdp = fdp; fpu.fcs = fcs; fpu.fds = fds
+        x87.fcw = (fcw & FCW.writable) | FCW.reservedOne
+        x87.fsw = fsw
+        x87.fop = fop; x87.fip = fip; x87.fdp = fdp; x87.fcs = fcs; x87.fds = fds
         fpu.mxcsr = mxcsr
         fpu.xmm = xmm
         var ftw: UInt16 = 0
         for p in 0..<8 where abridged & (1 << UInt64(p)) == 0 { ftw |= X87Tag.empty << UInt16(p * 2) }
-        fpu.ftw = ftw
+        x87.ftw = ftw
         for i in 0..<8 { x87Regs[stPhysical(i)] = values[i] }
         x87RecomputeTags()
         x87UpdateSummary()

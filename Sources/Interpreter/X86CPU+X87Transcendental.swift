@@ -55,7 +55,7 @@ extension X86CPU {
     func x87HostUnary(_ f: (Float80) -> Float80) {
         guard !stIsEmpty(0) else { if x87StackUnderflow() { setST(0, .indefinite) }; return }
         let a = st(0)
-        var env = X87Env(fcw: fpu.fcw)
+        var env = X87Env(fcw: x87.fcw)
         let r: X87Register
         if a.isUnsupported { r = X87Math.invalid(&env) }
         else if a.isNaN { r = X87Math.propagateNaN(a, &env) }
@@ -73,7 +73,7 @@ extension X86CPU {
             return
         }
         let a = st(0), b = st(1)
-        var env = X87Env(fcw: fpu.fcw)
+        var env = X87Env(fcw: x87.fcw)
         let r: X87Register
         if let s = (a.isSpecial || b.isSpecial) ? X87Math.specialOperands(a, b, &env) : nil {
             r = s
@@ -100,7 +100,7 @@ extension X86CPU {
         }
         if push != nil && !stIsEmpty(7) { x87StackOverflow(); return }
         let a = st(0)
-        var env = X87Env(fcw: fpu.fcw)
+        var env = X87Env(fcw: x87.fcw)
         var first: X87Register, second: X87Register? = nil
         if a.isUnsupported || a.isInfinity {
             first = X87Math.invalid(&env); second = first

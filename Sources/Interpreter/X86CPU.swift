@@ -45,6 +45,8 @@ public final class X86CPU {
     var fpu = FPUState()
     /// x87 physical registers R0..R7, the hot copy of `fpu.st` (X87Registers.swift).
     let x87Regs: UnsafeMutablePointer<X87Register>
+    /// x87 control/status/tag words and pointers, the hot copy of those fields of `fpu`.
+    let x87: X87ControlRef
     /// FERR# is asserted (CR0.NE = 0 and a waiting x87 instruction met a pending exception).
     var ferrAsserted = false
     /// The legacy x87 error path (CR0.NE = 0, SDM Vol. 1 §D.2): called with `true` when FERR#
@@ -118,6 +120,7 @@ public final class X86CPU {
         segs.initialize(repeating: SegmentRegister(), count: 8)
         x87Regs = .allocate(capacity: 8)
         x87Regs.initialize(repeating: X87Register(), count: 8)
+        x87 = .allocate()
         tlb = SoftwareTLB()
         codeCache = DecodedCodeCache(memory: memory)
         decoders = (X86Decoder(bitness: 16)!, X86Decoder(bitness: 32)!, X86Decoder(bitness: 64)!)
@@ -130,6 +133,7 @@ public final class X86CPU {
         regs.deallocate()
         segs.deallocate()
         x87Regs.deallocate()
+        x87.p.deallocate()
     }
 
     // MARK: CPUState in and out
@@ -149,7 +153,7 @@ public final class X86CPU {
         msr = s.msr
         tscOffset = s.msr.tsc &- hostTSC()
         fpu = s.fpu
-        loadX87Registers()
+        loadX87State()
         xcr0 = s.fpu.xcr0
         halted = s.halted
         interruptShadow = s.interruptShadow
@@ -173,7 +177,7 @@ public final class X86CPU {
         s.msr = msr
         s.msr.tsc = currentTSC()
         s.fpu = fpu
-        s.fpu.st = storeX87Registers()
+        storeX87State(into: &s.fpu)
         s.fpu.xcr0 = xcr0
         s.halted = halted
         s.interruptShadow = interruptShadow

@@ -120,20 +120,57 @@ extension X87Register {
     }
 }
 
+/// The x87 control state the instructions touch all the time: control, status and tag words
+/// and the last-instruction pointers. Kept behind a pointer (`X86CPU.x87`) rather than in the
+/// `fpu` struct so that updates pay no exclusivity check; `fpu`'s copies of these fields are
+/// only current after getState.
+struct X87Control {
+    var fcw: UInt16 = FCW.initial
+    /// Status word including TOP (bits 11-13).
+    var fsw: UInt16 = 0
+    /// Full tag word, exact for every register.
+    var ftw: UInt16 = 0xFFFF
+    var fop: UInt16 = 0
+    var fcs: UInt16 = 0
+    var fds: UInt16 = 0
+    var fip: UInt64 = 0
+    var fdp: UInt64 = 0
+}
+
+/// A reference to the CPU's X87Control: field access through the pointer.
+struct X87ControlRef {
+    let p: UnsafeMutablePointer<X87Control>
+
+    @inline(__always) var fcw: UInt16 { get { p.pointee.fcw } nonmutating set { p.pointee.fcw = newValue } }
+    @inline(__always) var fsw: UInt16 { get { p.pointee.fsw } nonmutating set { p.pointee.fsw = newValue } }
+    @inline(__always) var ftw: UInt16 { get { p.pointee.ftw } nonmutating set { p.pointee.ftw = newValue } }
+    @inline(__always) var fop: UInt16 { get { p.pointee.fop } nonmutating set { p.pointee.fop = newValue } }
+    @inline(__always) var fcs: UInt16 { get { p.pointee.fcs } nonmutating set { p.pointee.fcs = newValue } }
+    @inline(__always) var fds: UInt16 { get { p.pointee.fds } nonmutating set { p.pointee.fds = newValue } }
+    @inline(__always) var fip: UInt64 { get { p.pointee.fip } nonmutating set { p.pointee.fip = newValue } }
+    @inline(__always) var fdp: UInt64 { get { p.pointee.fdp } nonmutating set { p.pointee.fdp = newValue } }
+
+    static func allocate() -> X87ControlRef {
+        let p = UnsafeMutablePointer<X87Control>.allocate(capacity: 1)
+        p.initialize(to: X87Control())
+        return X87ControlRef(p: p)
+    }
+}
+
 /// The register stack: ST(i) lives in physical register (TOP + i) mod 8 (SDM Vol. 1 §8.1.2).
 /// The eight registers are behind `x87Regs`; TOP stays in FSW bits 11-13 and the full tag
-/// word in `fpu.ftw`, kept exact on every register write so that FSTENV/FSAVE store it as is.
+/// word in `x87.ftw`, kept exact on every register write so that FSTENV/FSAVE store it as is.
 extension X86CPU {
-    @inline(__always) var x87Top: Int { Int(fpu.fsw >> 11) & 7 }
+    @inline(__always) var x87Top: Int { Int(x87.fsw >> 11) & 7 }
 
     @inline(__always) func setX87Top(_ t: Int) {
-        fpu.fsw = (fpu.fsw & ~FSW.topMask) | (UInt16(t & 7) << 11)
+        x87.fsw = (x87.fsw & ~FSW.topMask) | (UInt16(t & 7) << 11)
     }
 
     @inline(__always) func stPhysical(_ i: Int) -> Int { (x87Top &+ i) & 7 }
 
     @inline(__always) func stIsEmpty(_ i: Int) -> Bool {
-        (fpu.ftw >> UInt16(stPhysical(i) &* 2)) & 3 == X87Tag.empty
+        (x87.ftw >> UInt16(stPhysical(i) &* 2)) & 3 == X87Tag.empty
     }
 
     @inline(__always) func st(_ i: Int) -> X87Register { x87Regs[stPhysical(i)] }
@@ -143,12 +180,12 @@ extension X86CPU {
         let p = stPhysical(i)
         x87Regs[p] = v
         let shift = UInt16(p &* 2)
-        fpu.ftw = (fpu.ftw & ~(3 << shift)) | (v.tag << shift)
+        x87.ftw = (x87.ftw & ~(3 << shift)) | (v.tag << shift)
     }
 
     @inline(__always) func setPhysicalTag(_ p: Int, _ tag: UInt16) {
         let shift = UInt16(p &* 2)
-        fpu.ftw = (fpu.ftw & ~(3 << shift)) | (tag << shift)
+        x87.ftw = (x87.ftw & ~(3 << shift)) | (tag << shift)
     }
 
     /// Decrements TOP and writes the new ST(0). The caller checked that ST(7) was empty.
@@ -165,7 +202,7 @@ extension X86CPU {
 
     /// Sets or clears the condition-code bits in `mask`.
     @inline(__always) func setConditionCodes(_ value: UInt16, mask: UInt16) {
-        fpu.fsw = (fpu.fsw & ~mask) | (value & mask)
+        x87.fsw = (x87.fsw & ~mask) | (value & mask)
     }
 
     @inline(__always) func setC1(_ on: Bool) { setConditionCodes(on ? FSW.c1 : 0, mask: FSW.c1) }
@@ -174,17 +211,17 @@ extension X86CPU {
     /// next waiting x87 instruction reports it (SDM Vol. 1 §8.6, §8.7).
     @inline(__always) func x87Raise(_ flags: UInt16) {
         guard flags != 0 else { return }
-        fpu.fsw |= flags & (FSW.exceptions | FSW.sf)
-        if flags & ~fpu.fcw & FCW.masks != 0 { fpu.fsw |= FSW.es | FSW.busy }
+        x87.fsw |= flags & (FSW.exceptions | FSW.sf)
+        if flags & ~x87.fcw & FCW.masks != 0 { x87.fsw |= FSW.es | FSW.busy }
     }
 
     /// Recomputes ES and B after FSW or FCW were loaded as a whole (FLDCW, FLDENV, FRSTOR,
     /// FXRSTOR, FNCLEX): ES is set exactly when an exception flag is set whose mask is clear.
     func x87UpdateSummary() {
-        if fpu.fsw & ~fpu.fcw & FCW.masks != 0 {
-            fpu.fsw |= FSW.es | FSW.busy
+        if x87.fsw & ~x87.fcw & FCW.masks != 0 {
+            x87.fsw |= FSW.es | FSW.busy
         } else {
-            fpu.fsw &= ~(FSW.es | FSW.busy)
+            x87.fsw &= ~(FSW.es | FSW.busy)
             if ferrAsserted {
                 ferrAsserted = false
                 onFERR?(false)
@@ -194,7 +231,7 @@ extension X86CPU {
 
     /// An unmasked invalid operation leaves the destination alone; a masked one lets the
     /// instruction deliver its default result.
-    @inline(__always) var invalidMasked: Bool { fpu.fcw & FSW.ie != 0 }
+    @inline(__always) var invalidMasked: Bool { x87.fcw & FSW.ie != 0 }
 
     /// Stack underflow: an operand register was empty. IE and SF, C1 = 0 (SDM Vol. 1 §8.5.1.1).
     /// Returns true when IE is masked and the caller should store the QNaN indefinite.
@@ -221,9 +258,11 @@ extension X86CPU {
 
     // MARK: state exchange with CPUState (the engines' common format)
 
-    /// Loads the hot register copy from `fpu` (called by setState). `fpu.st[i]` is ST(i),
-    /// the order FXSAVE and KVM use; the tags of non-empty registers are recomputed.
-    func loadX87Registers() {
+    /// Loads the hot x87 state from `fpu` (called by setState). `fpu.st[i]` is ST(i), the
+    /// order FXSAVE and KVM use; the tags of non-empty registers are recomputed.
+    func loadX87State() {
+        x87.p.pointee = X87Control(fcw: fpu.fcw, fsw: fpu.fsw, ftw: fpu.ftw, fop: fpu.fop & 0x7FF,
+                                   fcs: fpu.fcs, fds: fpu.fds, fip: fpu.fip, fdp: fpu.fdp)
         let top = x87Top
         for i in 0..<8 {
             let v = i < fpu.st.count ? fpu.st[i] : X87Register()
@@ -233,9 +272,12 @@ extension X86CPU {
         ferrAsserted = false
     }
 
-    /// Writes the register copy back into `fpu.st` (ST(i) order) for getState.
-    func storeX87Registers() -> [X87Register] {
-        (0..<8).map { st($0) }
+    /// The x87 part of the architectural state for getState (registers in ST(i) order).
+    func storeX87State(into f: inout FPUState) {
+        let c = x87.p.pointee
+        f.fcw = c.fcw; f.fsw = c.fsw; f.ftw = c.ftw; f.fop = c.fop
+        f.fcs = c.fcs; f.fds = c.fds; f.fip = c.fip; f.fdp = c.fdp
+        f.st = (0..<8).map { st($0) }
     }
 
     /// Keeps only empty/non-empty from the tag word and derives the rest from the register
@@ -244,9 +286,9 @@ extension X86CPU {
         var ftw: UInt16 = 0
         for p in 0..<8 {
             let shift = UInt16(p * 2)
-            let t = (fpu.ftw >> shift) & 3 == X87Tag.empty ? X87Tag.empty : x87Regs[p].tag
+            let t = (x87.ftw >> shift) & 3 == X87Tag.empty ? X87Tag.empty : x87Regs[p].tag
             ftw |= t << shift
         }
-        fpu.ftw = ftw
+        x87.ftw = ftw
     }
 }
