@@ -178,7 +178,9 @@ extension X86CPU {
         if denormal { env.flags |= FSW.de }
         if v.isSignalingNaN { env.flags |= FSW.ie; v = v.quieted }
         x87Raise(env.flags)
-        if env.unmaskedRaised { return }
+        // An unmasked IE (SNaN) suppresses the load; an unmasked DE does not (the operand is
+        // exactly representable, as the hardware shows).
+        if env.flags & ~env.masks & FSW.ie != 0 { return }
         setC1(false)
         x87PushValue(v)
     }
@@ -266,7 +268,6 @@ extension X86CPU {
         var env = X87Env(fcw: x87.fcw)
         var magnitude: UInt64? = nil
         if !a.isSpecial {
-            if a.isDenormal { env.flags |= FSW.de }
             var local = env
             if let m = X87Math.integerMagnitude(a, truncate: false, &local), m <= 999_999_999_999_999_999 {
                 magnitude = m

@@ -35,6 +35,8 @@ extension X86CPU {
     /// OE/UE/PE still deliver the, possibly exponent-wrapped, result: SDM Vol. 1 §4.9.2).
     @inline(__always)
     func x87Deliver(_ r: X87Register, to i: Int, _ env: X87Env, pop: Bool) {
+        var env = env
+        env.applyDenormalStop()
         x87Raise(env.flags)
         if env.flags & ~env.masks & (FSW.ie | FSW.de | FSW.ze) != 0 { return }
         setST(i, r)
@@ -45,7 +47,12 @@ extension X86CPU {
     /// D8/DC/DA/DE with a memory operand: ST(0) op m, or the comparisons.
     func x87ArithmeticMemory(_ r: Int, _ source: (X87Register, Bool)) throws(CPUException) {
         var env = X87Env(fcw: x87.fcw)
-        if source.1 { env.flags |= FSW.de }
+        // A denormal single/double operand is DE (it widens to a normal extended value),
+        // unless ST(0) is a NaN or unsupported, which take precedence.
+        if source.1 && !stIsEmpty(0) && !st(0).isNaN && !st(0).isUnsupported {
+            env.flags |= FSW.de
+            if !env.masked(FSW.de) { x87Raise(env.flags); return }
+        }
         if r == 2 || r == 3 {
             x87CompareWith(source.0, kind: .ordered, pops: r == 3 ? 1 : 0, eflags: false, env: env)
             return
@@ -138,12 +145,15 @@ extension X86CPU {
         x87FinishCompare(order, env, pops: pops, eflags: eflags)
     }
 
-    /// An unmasked IE or DE leaves the flags and the stack as they were.
+    /// An unmasked IE leaves the condition codes (or EFLAGS) and the stack as they were (SDM
+    /// Vol. 2A FCOM "Flags not set if unmasked invalid-arithmetic-operand exception").
     func x87FinishCompare(_ order: Int?, _ env: X87Env, pops: Int, eflags: Bool) {
         x87Raise(env.flags)
-        if env.flags & ~env.masks & (FSW.ie | FSW.de) != 0 { return }
+        if env.flags & ~env.masks & FSW.ie != 0 { return }
         x87SetCompareResult(order, eflags: eflags)
         if !eflags { setC1(false) }
+        // An unmasked DE still reports the comparison but ends the instruction before the pops.
+        if env.flags & ~env.masks & FSW.de != 0 { return }
         for _ in 0..<pops { x87Pop() }
     }
 
@@ -289,6 +299,7 @@ extension X86CPU {
             exponent = X87Math.fromInteger(Int64(e - X87Math.bias))
             significand = X87Register(significand: s, signExponent: (a.sign ? 0x8000 : 0) | 0x3FFF)
         }
+        env.applyDenormalStop()
         x87Raise(env.flags)
         if env.flags & ~env.masks & (FSW.ie | FSW.de | FSW.ze) != 0 { return }
         setST(0, exponent)
@@ -309,11 +320,11 @@ extension X86CPU {
         if let s = (a.isSpecial || b.isSpecial) ? X87Math.specialOperands(a, b, &env) : nil {
             r = s
         } else if a.isInfinity || b.isZero {
-            if a.isDenormal || b.isDenormal { env.flags |= FSW.de }
-            r = X87Math.invalid(&env)
+            r = X87Math.invalid(&env)  // takes priority over DE
         } else if a.isZero || b.isInfinity {
             if a.isDenormal || b.isDenormal { env.flags |= FSW.de }
-            r = a
+            // The dividend unchanged; a pseudo-denormal comes back in canonical form.
+            r = a.isDenormal && a.significand >> 63 != 0 ? X87Register(significand: a.significand, signExponent: a.signExponent | 1) : a
         } else {
             if a.isDenormal || b.isDenormal { env.flags |= FSW.de }
             let (ea, sa) = X87Math.unpack(a)
@@ -356,6 +367,7 @@ extension X86CPU {
                 r = X87Math.roundPack(negative, remExp - Int32(lz), rem << UInt64(lz), 0, .extended, &env)
             }
         }
+        env.applyDenormalStop()
         x87Raise(env.flags)
         if env.flags & ~env.masks & (FSW.ie | FSW.de) != 0 { return }
         setST(0, r)

@@ -118,6 +118,7 @@ extension X86CPU {
             first = x87HostResult(u, exact: a.isZero, &env)
             if let v { second = x87HostResult(v, exact: v == 1 || a.isZero, &env) }
         }
+        env.applyDenormalStop()
         x87Raise(env.flags)
         if env.flags & ~env.masks & (FSW.ie | FSW.de) != 0 { return }
         setConditionCodes(0, mask: FSW.c2)

@@ -21,6 +21,12 @@ struct X87Env {
     /// An unmasked exception was raised: a memory destination is not written, a register
     /// destination only for OE/UE/PE (SDM Vol. 1 §4.9.2, §8.5).
     @inline(__always) var unmaskedRaised: Bool { flags & ~masks & FCW.masks != 0 }
+
+    /// An unmasked DE stops the operation: the lower-priority OE, UE and PE that computing the
+    /// result raised anyway are dropped (SDM Vol. 1 §4.9.2 priorities).
+    @inline(__always) mutating func applyDenormalStop() {
+        if flags & ~masks & FSW.de != 0 { flags &= ~(FSW.oe | FSW.ue | FSW.pe) }
+    }
 }
 
 /// A destination format for rounding: significand precision, largest normal biased exponent,
@@ -137,9 +143,23 @@ enum X87Math {
             env.roundedUp = r.up
             if e > format.maxExp {
                 env.flags |= FSW.oe
+                // Unmasked: the exponent wrapped by the bias adjustment, unless even that is out
+                // of range (FSCALE), which gets the masked response.
                 if !env.masked(FSW.oe) {
-                    // Register destination: the rounded result with the exponent wrapped.
-                    return X87Register(significand: r.sig, signExponent: s | UInt16(truncatingIfNeeded: (e - format.wrap) & 0x7FFF))
+                    if format.wrap == 0 {
+                        // Memory destination: nothing stored, OE alone reported.
+                        env.flags &= ~FSW.pe
+                        env.roundedUp = false
+                        return X87Register()
+                    }
+                    if e - format.wrap <= format.maxExp {
+                        return X87Register(significand: r.sig, signExponent: s | UInt16(truncatingIfNeeded: (e - format.wrap) & 0x7FFF))
+                    }
+                    // Beyond the reach of the bias adjustment (FSCALE): infinity whatever RC
+                    // says (as the hardware does).
+                    env.flags |= FSW.pe
+                    env.roundedUp = true
+                    return .infinity(negative)
                 }
                 env.flags |= FSW.pe
                 let toInfinity = env.rc == X87Rounding.nearest
@@ -162,10 +182,17 @@ enum X87Math {
         }
         if !env.masked(FSW.ue) {
             env.flags |= FSW.ue
-            if unbounded.inexact { env.flags |= FSW.pe }
-            env.roundedUp = unbounded.up
             let e = (unbounded.carry ? exp + 1 : exp) + format.wrap
-            return X87Register(significand: unbounded.sig, signExponent: s | UInt16(truncatingIfNeeded: e & 0x7FFF))
+            if format.wrap == 0 { return X87Register() }  // memory destination: not stored
+            if e >= 1 {
+                if unbounded.inexact { env.flags |= FSW.pe }
+                env.roundedUp = unbounded.up
+                return X87Register(significand: unbounded.sig, signExponent: s | UInt16(truncatingIfNeeded: e & 0x7FFF))
+            }
+            // Beyond the reach of the bias adjustment (FSCALE): a signed zero.
+            env.flags |= FSW.pe
+            env.roundedUp = false
+            return .zero(negative)
         }
         let (dh, dl) = shiftRightJam(sig, ext, 1 - exp)
         let r = roundSignificand(dh, dl, p, negative, env.rc)
@@ -185,7 +212,7 @@ enum X87Math {
         if a.isSignalingNaN != b.isSignalingNaN { return a.isSignalingNaN ? b : a }
         let ma = a.significand & ~X87Register.quietBit, mb = b.significand & ~X87Register.quietBit
         if ma != mb { return (ma > mb ? a : b).quieted }
-        return (a.signExponent >= b.signExponent ? a : b).quieted
+        return (a.sign && !b.sign ? b : a).quieted  // equal significands: the positive one
     }
 
     static func propagateNaN(_ a: X87Register, _ env: inout X87Env) -> X87Register {
@@ -208,6 +235,15 @@ enum X87Math {
         return nil
     }
 
+    /// DE for a denormal operand; true when DE is unmasked, which stops the operation before
+    /// any other exception of lower priority (SDM Vol. 1 §8.5.2, §4.9.2).
+    @inline(__always)
+    static func denormalStops(_ a: X87Register, _ b: X87Register, _ env: inout X87Env) -> Bool {
+        guard a.isDenormal || b.isDenormal else { return false }
+        env.flags |= FSW.de
+        return !env.masked(FSW.de)
+    }
+
     // MARK: arithmetic (SDM Vol. 2A FADD, FSUB, FMUL, FDIV, FSQRT)
 
     /// a + b (b already negated for a subtraction, after NaN checks).
@@ -217,9 +253,10 @@ enum X87Math {
             if a.isInfinity && b.isInfinity {
                 return a.sign == b.sign ? a : invalid(&env)
             }
+            if denormalStops(a, b, &env) { return a }
             return a.isInfinity ? a : b
         }
-        if a.isDenormal || b.isDenormal { env.flags |= FSW.de }
+        if denormalStops(a, b, &env) { return a }
         if a.isZero && b.isZero {
             if a.sign == b.sign { return a }
             return .zero(env.rc == X87Rounding.down)
@@ -271,10 +308,10 @@ enum X87Math {
         if a.isSpecial || b.isSpecial {
             if let r = specialOperands(a, b, &env) { return r }
             if a.isZero || b.isZero { return invalid(&env) }  // 0 × ∞
-            if a.isDenormal || b.isDenormal { env.flags |= FSW.de }
+            if denormalStops(a, b, &env) { return a }
             return .infinity(negative)
         }
-        if a.isDenormal || b.isDenormal { env.flags |= FSW.de }
+        if denormalStops(a, b, &env) { return a }
         if a.isZero || b.isZero { return .zero(negative) }
         let (ea, sa) = unpack(a)
         let (eb, sb) = unpack(b)
@@ -294,7 +331,7 @@ enum X87Math {
         if a.isSpecial || b.isSpecial {
             if let r = specialOperands(a, b, &env) { return r }
             if a.isInfinity && b.isInfinity { return invalid(&env) }
-            if b.isDenormal || a.isDenormal { env.flags |= FSW.de }
+            if denormalStops(a, b, &env) { return a }
             return a.isInfinity ? .infinity(negative) : .zero(negative)
         }
         if b.isZero {
@@ -302,7 +339,7 @@ enum X87Math {
             env.flags |= FSW.ze
             return .infinity(negative)
         }
-        if a.isDenormal || b.isDenormal { env.flags |= FSW.de }
+        if denormalStops(a, b, &env) { return a }
         if a.isZero { return .zero(negative) }
         let (ea, sa) = unpack(a)
         let (eb, sb) = unpack(b)
@@ -324,7 +361,7 @@ enum X87Math {
         if a.isZero { return a }
         if a.sign { return invalid(&env) }
         if a.isInfinity { return a }
-        if a.isDenormal { env.flags |= FSW.de }
+        if denormalStops(a, a, &env) { return a }
         let (ea, sa) = unpack(a)
         let unbiased = ea - bias
         // An even power of two outside the root: N = sa × 2^63 or sa × 2^64 (SDM-free algebra).
@@ -386,7 +423,7 @@ enum X87Math {
     /// raised; the masked response is the integer indefinite, SDM Vol. 1 §4.8.3.7).
     static func toInteger(_ a: X87Register, bits: Int, truncate: Bool, _ env: inout X87Env) -> Int64? {
         if a.isSpecial { env.flags |= FSW.ie; return nil }
-        if a.isDenormal { env.flags |= FSW.de }
+        // No DE for a denormal source (FIST lists no #D; the hardware agrees).
         var local = env
         guard let m = integerMagnitude(a, truncate: truncate, &local) else { env.flags |= FSW.ie; return nil }
         let limit = UInt64(1) << UInt64(bits - 1)
@@ -400,7 +437,7 @@ enum X87Math {
         if a.isUnsupported { return invalid(&env) }
         if a.isNaN { return propagateNaN(a, &env) }
         if a.isInfinity || a.isZero { return a }
-        if a.isDenormal { env.flags |= FSW.de }
+        if denormalStops(a, a, &env) { return a }
         let (e, _) = unpack(a)
         if e >= integerExponent { return a }
         guard let m = integerMagnitude(a, truncate: false, &env) else { return a }
@@ -455,10 +492,7 @@ enum X87Math {
         }
         if a.isInfinity { return signBit | (maxE << UInt64(fraction)) }
         if a.isZero { return signBit }
-        if a.isDenormal {
-            env.flags |= FSW.de
-            if !env.masked(FSW.de) { return nil }
-        }
+        // No DE here: a denormal source just underflows (FST lists no #D; the hardware agrees).
         let (e, s) = unpack(a)
         let r = roundPack(a.sign, e - bias + format.bias, s, 0, format, &env)
         if env.flags & ~env.masks & (FSW.oe | FSW.ue) != 0 { return nil }
