@@ -76,6 +76,7 @@ extension X86CPU {
         case 0x52, 0x53:
             approximate(count, reciprocalSqrt: op == 0x52)
         default:
+            xmmPointer(XMMFile.extraFlags).storeBytes(of: 0, as: UInt32.self)
             flags = withGuestMXCSR {
                 if double {
                     hostArithmetic(op, A, B, R, count, Double.self)
@@ -83,6 +84,7 @@ extension X86CPU {
                     hostArithmetic(op, A, B, R, count, Float.self)
                 }
             }
+            flags |= xmmPointer(XMMFile.extraFlags).load(as: UInt32.self)
         }
         try simdFloatFlags(flags)
         setXMM(d.reg, R.load(as: V128.self))
@@ -97,7 +99,26 @@ extension X86CPU {
         @inline(__always) func b(_ i: Int) -> F { B.load(fromByteOffset: i &* w, as: F.self) }
         @inline(__always) func r(_ i: Int, _ v: F) { R.storeBytes(of: v, toByteOffset: i &* w, as: F.self) }
         switch op {
-        case 0x51: for i in 0..<count { r(i, b(i).squareRoot()) }
+        case 0x51:
+            // NaNs and negative operands are answered here from the bit patterns (a float
+            // compare would raise DE for a denormal, and an unoptimized build may lower
+            // squareRoot() to the C library's sqrtf, whose error path raises flags of its own).
+            let double = w == 8
+            for i in 0..<count {
+                let x = laneBits(B, i, double)
+                let negative = x & fpSignBit(double) != 0
+                let zeroLike = x & ~fpSignBit(double) == 0 || (fpIsDenormal(x, double) && mxcsr & MXCSR.daz != 0)
+                if fpIsNaN(x, double) {
+                    setLaneBits(R, i, double, x | fpQuietBit(double))
+                    if fpIsSNaN(x, double) { xmmPointer(XMMFile.extraFlags).storeBytes(of: MXCSR.ie, as: UInt32.self) }
+                } else if negative && !zeroLike {
+                    // The default NaN (QNaN indefinite) and IE alone (SDM Vol. 2B SQRTPS).
+                    setLaneBits(R, i, double, double ? 0xFFF8_0000_0000_0000 : 0xFFC0_0000)
+                    xmmPointer(XMMFile.extraFlags).storeBytes(of: MXCSR.ie, as: UInt32.self)
+                } else {
+                    r(i, b(i).squareRoot())
+                }
+            }
         case 0x58: for i in 0..<count { r(i, a(i) + b(i)) }
         case 0x59: for i in 0..<count { r(i, a(i) * b(i)) }
         case 0x5C: for i in 0..<count { r(i, a(i) - b(i)) }
@@ -147,6 +168,7 @@ extension X86CPU {
         let y = denormalsAreZeros(laneBits(B, i, double), double, &f)
         let result: UInt64
         if fpIsNaN(x, double) || fpIsNaN(y, double) {
+            // A NaN operand outranks a denormal one (SDM Vol. 1 §4.9.2): IE only.
             f = MXCSR.ie
             result = y
         } else {
@@ -184,8 +206,10 @@ extension X86CPU {
     /// The CMPPS predicate (imm8 bits 2:0) on one lane pair; IE for SNaN operands, and for
     /// QNaN operands of the signaling predicates LT, LE, NLT, NLE (SDM Vol. 2A CMPPS, Table 3-1).
     func fpPredicate(_ a: UInt64, _ b: UInt64, _ double: Bool, _ predicate: Int, _ flags: inout UInt32) -> Bool {
-        let x = denormalsAreZeros(a, double, &flags), y = denormalsAreZeros(b, double, &flags)
-        let unordered = fpIsNaN(x, double) || fpIsNaN(y, double)
+        let unordered = fpIsNaN(a, double) || fpIsNaN(b, double)
+        // A NaN operand outranks a denormal one (SDM Vol. 1 §4.9.2): no DE then.
+        let x = denormalsAreZeros(a, double, &flags, reportDenormal: !unordered)
+        let y = denormalsAreZeros(b, double, &flags, reportDenormal: !unordered)
         let signaling = predicate == 1 || predicate == 2 || predicate == 5 || predicate == 6
         if unordered && (signaling || fpIsSNaN(x, double) || fpIsSNaN(y, double)) { flags |= MXCSR.ie }
         let u = fpValue(x, double), v = fpValue(y, double)
@@ -230,8 +254,10 @@ extension X86CPU {
         let b = try sseSourceLow(d, double ? 8 : 4)
         let mask: UInt64 = double ? ~0 : 0xFFFF_FFFF
         var flags: UInt32 = 0
-        let x = denormalsAreZeros(xmm(d.reg)[0] & mask, double, &flags)
-        let y = denormalsAreZeros(b[0] & mask, double, &flags)
+        let a = xmm(d.reg)[0] & mask, c = b[0] & mask
+        let unordered = fpIsNaN(a, double) || fpIsNaN(c, double)
+        let x = denormalsAreZeros(a, double, &flags, reportDenormal: !unordered)
+        let y = denormalsAreZeros(c, double, &flags, reportDenormal: !unordered)
         var f: UInt64
         if fpIsNaN(x, double) || fpIsNaN(y, double) {
             if signaling || fpIsSNaN(x, double) || fpIsSNaN(y, double) { flags |= MXCSR.ie }

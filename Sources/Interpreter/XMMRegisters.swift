@@ -33,6 +33,8 @@ enum XMMFile {
     static let registerCount = 16
     /// Scratch slot numbers (used like register numbers with `xmmPointer`).
     static let source: UInt8 = 16, result: UInt8 = 17, temp: UInt8 = 18
+    /// Exception flags a handler found itself while the host environment was switched.
+    static let extraFlags: UInt8 = 19
     static let slotCount = 20
 
     static func allocate() -> UnsafeMutableRawPointer {
