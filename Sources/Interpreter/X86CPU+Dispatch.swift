@@ -16,6 +16,8 @@ extension X86CPU {
         switch d.map {
         case 0: try executeOneByte(d)
         case 1: try executeTwoByte(d)
+        case 2: try executeSIMD0F38(d)
+        case 3: try executeSIMD0F3A(d)
         default: throw unimplementedInstruction(d)
         }
     }

@@ -6,8 +6,10 @@ extension X86CPU {
     func executeTwoByte(_ d: InstructionRef) throws(CPUException) {
         let op = d.opcode
         let osz = opBytes(d)
-        // SIMD forms (mandatory 66/F2/F3 prefixes, MMX) are not implemented yet.
         switch op {
+        // MMX and SSE-SSE3 (X86CPU+SSEDispatch.swift).
+        case 0x10...0x17, 0x28...0x2F, 0x50...0x77, 0x7C...0x7F, 0xC2...0xC6, 0xD0...0xFE:
+            try executeSIMD0F(d)
         case 0x00: try group6(d)
         case 0x01: try group7(d)
         case 0x02, 0x03: try loadAccessRightsOrLimit(d, limit: op == 0x03)

@@ -165,7 +165,7 @@ extension X86CPU {
             try write(m.seg, m.at(L.fdp), 4, x87.fdp & 0xFFFF_FFFF)
             try write(m.seg, m.at(L.fds), 4, UInt64(x87.fds))
         }
-        try write(m.seg, m.at(L.mxcsr), 4, UInt64(fpu.mxcsr))
+        try write(m.seg, m.at(L.mxcsr), 4, UInt64(mxcsr))
         try write(m.seg, m.at(L.mxcsrMask), 4, UInt64(X86CPU.mxcsrMask))
         for i in 0..<8 {
             let v = st(i)
@@ -173,8 +173,8 @@ extension X86CPU {
             try write(m.seg, m.at(L.st0 + i * 16 + 8), 8, UInt64(v.signExponent))
         }
         let xmmCount = codeBits == 64 ? 16 : 8
-        for i in 0..<min(xmmCount, fpu.xmm.count) {
-            let x = fpu.xmm[i]
+        for i in 0..<xmmCount {
+            let x = xmmValue(i)
             try write(m.seg, m.at(L.xmm0 + i * 16), 8, UInt64(truncatingIfNeeded: x))
             try write(m.seg, m.at(L.xmm0 + i * 16 + 8), 8, UInt64(truncatingIfNeeded: x >> 64))
         }
@@ -207,8 +207,8 @@ extension X86CPU {
                                     signExponent: UInt16(truncatingIfNeeded: try read(m.seg, m.at(L.st0 + i * 16 + 8), 2)))
         }
         let xmmCount = codeBits == 64 ? 16 : 8
-        var xmm = fpu.xmm
-        for i in 0..<min(xmmCount, xmm.count) {
+        var xmm = [UInt128](repeating: 0, count: xmmCount)
+        for i in 0..<xmmCount {
             let lo = try read(m.seg, m.at(L.xmm0 + i * 16), 8)
             let hi = try read(m.seg, m.at(L.xmm0 + i * 16 + 8), 8)
             xmm[i] = UInt128(hi) << 64 | UInt128(lo)
@@ -216,8 +216,8 @@ extension X86CPU {
         x87.fcw = (fcw & FCW.writable) | FCW.reservedOne
         x87.fsw = fsw
         x87.fop = fop; x87.fip = fip; x87.fdp = fdp; x87.fcs = fcs; x87.fds = fds
-        fpu.mxcsr = mxcsr
-        fpu.xmm = xmm
+        self.mxcsr = mxcsr
+        for i in 0..<xmmCount { setXMMValue(i, xmm[i]) }
         var ftw: UInt16 = 0
         for p in 0..<8 where abridged & (1 << UInt64(p)) == 0 { ftw |= X87Tag.empty << UInt16(p * 2) }
         x87.ftw = ftw
@@ -230,11 +230,11 @@ extension X86CPU {
         try checkSSEAvailable()
         let v = UInt32(truncatingIfNeeded: try readMemoryOperand(d, 4))
         if v & ~X86CPU.mxcsrMask != 0 { throw .gp() }
-        fpu.mxcsr = v
+        mxcsr = v
     }
 
     func storeMXCSR(_ d: InstructionRef) throws(CPUException) {
         try checkSSEAvailable()
-        try writeMemoryOperand(d, 4, UInt64(fpu.mxcsr))
+        try writeMemoryOperand(d, 4, UInt64(mxcsr))
     }
 }

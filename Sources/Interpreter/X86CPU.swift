@@ -75,6 +75,10 @@ public final class X86CPU {
     /// Set by the machine; called outside the per-instruction hot path.
     public var onFERR: ((Bool) -> Void)?
     var xcr0: UInt64 = 1
+    /// XMM0-XMM15 and scratch slots (XMMRegisters.swift), the hot copy of `fpu.xmm`.
+    let xmmBase: UnsafeMutableRawPointer
+    /// MXCSR, the hot copy of `fpu.mxcsr` (SDM Vol. 1 §10.2.3).
+    var mxcsr: UInt32 = MXCSR.reset
     /// Guest TSC = host-derived TSC + offset (WRMSR to IA32_TSC sets the offset).
     var tscOffset: UInt64 = 0
 
@@ -154,6 +158,7 @@ public final class X86CPU {
         x87Regs = .allocate(capacity: 8)
         x87Regs.initialize(repeating: X87Register(), count: 8)
         x87 = .allocate()
+        xmmBase = XMMFile.allocate()
         tlb = SoftwareTLB()
         codeCache = DecodedCodeCache(memory: memory)
         decoders = (X86Decoder(bitness: 16)!, X86Decoder(bitness: 32)!, X86Decoder(bitness: 64)!)
@@ -170,6 +175,7 @@ public final class X86CPU {
         segs.deallocate()
         x87Regs.deallocate()
         x87.p.deallocate()
+        xmmBase.deallocate()
     }
 
     // MARK: CPUState in and out
@@ -190,6 +196,7 @@ public final class X86CPU {
         tscOffset = s.msr.tsc &- hostTSC()
         fpu = s.fpu
         loadX87State()
+        loadSIMDState()
         xcr0 = s.fpu.xcr0
         halted = s.halted
         interruptShadow = s.interruptShadow
@@ -219,6 +226,7 @@ public final class X86CPU {
         s.msr.tsc = currentTSC()
         s.fpu = fpu
         storeX87State(into: &s.fpu)
+        storeSIMDState(into: &s.fpu)
         s.fpu.xcr0 = xcr0
         s.halted = halted
         s.interruptShadow = interruptShadow
