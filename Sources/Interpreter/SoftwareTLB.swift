@@ -6,9 +6,16 @@
 /// watched by a data breakpoint (for the watched kind of access, X86CPU+Debug.swift) never
 /// get an entry, so their accesses take the slow path.
 final class SoftwareTLB {
-    static let entries = 512
+    static let entries = 4096
     static let indexMask: UInt64 = UInt64(entries - 1)
-    /// Tag: linear page number + 1 (0 = empty), for reads, writes and fetches.
+    /// A tag is the linear page number (52 bits) with the flush generation in bits 63:52, so
+    /// a full flush is a generation step instead of clearing every entry (0 = empty).
+    static let generationShift: UInt64 = 52
+    static let pageMask: UInt64 = (1 << generationShift) - 1
+    static let generationLimit: UInt64 = 1 << (64 - generationShift)
+    /// The current generation in the tag's top bits (behind a pointer: read on every access).
+    private let generationBits: UnsafeMutablePointer<UInt64>
+    /// Tags for reads (and fetches while NX is off) and writes.
     let readTag: UnsafeMutablePointer<UInt64>
     let writeTag: UnsafeMutablePointer<UInt64>
     /// Host address of the page's first byte.
@@ -18,8 +25,14 @@ final class SoftwareTLB {
     let writePhysicalPage: UnsafeMutablePointer<UInt64>
     /// Guest-physical page of each read entry (instruction fetches need the physical address).
     let readPhysicalPage: UnsafeMutablePointer<UInt64>
+    /// Instruction fetches: pages the last walk found executable (NX, SMEP applied).
+    let fetchTag: UnsafeMutablePointer<UInt64>
+    let fetchPhysicalPage: UnsafeMutablePointer<UInt64>
     /// The privilege the entries were filled for: user-mode accesses need user pages.
     var filledForUser = false
+
+    /// The tag of linear page `page` in the current generation.
+    @inline(__always) func tag(_ page: UInt64) -> UInt64 { generationBits.pointee | (page & SoftwareTLB.pageMask) }
 
     init() {
         let n = SoftwareTLB.entries
@@ -29,11 +42,16 @@ final class SoftwareTLB {
         writeHost = .allocate(capacity: n); writeHost.initialize(repeating: nil, count: n)
         writePhysicalPage = .allocate(capacity: n); writePhysicalPage.initialize(repeating: 0, count: n)
         readPhysicalPage = .allocate(capacity: n); readPhysicalPage.initialize(repeating: 0, count: n)
+        fetchTag = .allocate(capacity: n); fetchTag.initialize(repeating: 0, count: n)
+        fetchPhysicalPage = .allocate(capacity: n); fetchPhysicalPage.initialize(repeating: 0, count: n)
+        generationBits = .allocate(capacity: 1)
+        generationBits.initialize(to: 1 << SoftwareTLB.generationShift)
     }
 
     deinit {
         readTag.deallocate(); writeTag.deallocate(); readHost.deallocate(); writeHost.deallocate()
         writePhysicalPage.deallocate(); readPhysicalPage.deallocate()
+        fetchTag.deallocate(); fetchPhysicalPage.deallocate(); generationBits.deallocate()
     }
 
     /// Called on every flush (the CPU drops its fetch-page shortcut).
@@ -41,21 +59,31 @@ final class SoftwareTLB {
 
     func flushAll() {
         onFlush?()
-        readTag.update(repeating: 0, count: SoftwareTLB.entries)
-        writeTag.update(repeating: 0, count: SoftwareTLB.entries)
+        let next = (generationBits.pointee >> SoftwareTLB.generationShift) &+ 1
+        if next < SoftwareTLB.generationLimit {
+            generationBits.pointee = next << SoftwareTLB.generationShift
+        } else {
+            // Generations used up: clear for real and start again.
+            readTag.update(repeating: 0, count: SoftwareTLB.entries)
+            writeTag.update(repeating: 0, count: SoftwareTLB.entries)
+            fetchTag.update(repeating: 0, count: SoftwareTLB.entries)
+            generationBits.pointee = 1 << SoftwareTLB.generationShift
+        }
     }
 
     /// Drops the entries for one linear page (INVLPG).
     func flush(linearPage: UInt64) {
         onFlush?()
         let i = Int(linearPage & SoftwareTLB.indexMask)
-        if readTag[i] == linearPage &+ 1 { readTag[i] = 0 }
-        if writeTag[i] == linearPage &+ 1 { writeTag[i] = 0 }
+        let t = tag(linearPage)
+        if readTag[i] == t { readTag[i] = 0 }
+        if writeTag[i] == t { writeTag[i] = 0 }
+        if fetchTag[i] == t { fetchTag[i] = 0 }
     }
 
     /// Drops every write entry that maps physical page `page` (it now holds decoded code).
     func dropWrites(physicalPage page: UInt64) {
-        for i in 0..<SoftwareTLB.entries where writeTag[i] != 0 && writePhysicalPage[i] == page {
+        for i in 0..<SoftwareTLB.entries where writePhysicalPage[i] == page && writeTag[i] != 0 {
             writeTag[i] = 0
         }
     }

@@ -196,23 +196,23 @@ extension X86CPU {
         let page = linear >> 12
         let i = Int(page & SoftwareTLB.indexMask)
         var physicalPage: UInt64
-        if tlb.readTag[i] == page &+ 1, tlb.readHost[i] != nil, fetchAllowedFromReadTLB {
+        let tag = tlb.tag(page)
+        if tlb.fetchTag[i] == tag {
+            physicalPage = tlb.fetchPhysicalPage[i]
+        } else if tlb.readTag[i] == tag, tlb.readHost[i] != nil, fetchAllowedFromReadTLB {
             physicalPage = tlb.readPhysicalPage[i]
         } else {
+            // The walk checks execute permission (NX, SMEP): remember the page for fetches.
             physicalPage = try translate(linear, .fetch, user: userAccess) >> 12
-            // No entry for a page under a read breakpoint (X86CPU+Debug.swift).
-            if let host = hostPage(physicalPage, forWrite: false), !(pagingEnabled && msr.efer & EFER.nxe != 0), readTLBAllowed(page) {
-                tlb.readTag[i] = page &+ 1
-                tlb.readHost[i] = host
-                tlb.readPhysicalPage[i] = physicalPage
-            }
+            tlb.fetchTag[i] = tag
+            tlb.fetchPhysicalPage[i] = physicalPage
         }
         let physical = (physicalPage << 12) | (linear & 0xFFF)
         fetchPageTag = page &+ 1
         fetchPagePhysical = physicalPage << 12
-        let tag = DecodedCodeCache.tag(physical: physical, bits: bits)
+        let codeTag = DecodedCodeCache.tag(physical: physical, bits: bits)
         let entry = codeCache.entries + Int(physical & DecodedCodeCache.indexMask)
-        if entry.pointee.tag == tag { return entry }
+        if entry.pointee.tag == codeTag { return entry }
         let cacheable = try decodeInto(entry, linear: linear, physical: physical, bits: bits)
         let form = entry.pointee.form
         if form != 0 {
@@ -221,7 +221,7 @@ extension X86CPU {
             entry.pointee.encoding = info.encoding
         }
         classifyFastPath(entry)
-        if cacheable { entry.pointee.tag = tag }
+        if cacheable { entry.pointee.tag = codeTag }
         return entry
     }
 

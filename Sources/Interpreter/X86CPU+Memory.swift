@@ -15,6 +15,7 @@ extension X86CPU {
     /// Walks the page tables for `linear`. Sets accessed/dirty bits. Returns the physical address.
     func translate(_ linear: UInt64, _ access: Access, user: Bool) throws(CPUException) -> UInt64 {
         guard pagingEnabled else { return linear & 0xFFFF_FFFF }
+        pageWalks &+= 1
         let write = access == .write
         let nxe = msr.efer & EFER.nxe != 0
         var errorBase: UInt32 = (write ? PFError.write : 0) | (user ? PFError.user : 0)
@@ -142,6 +143,7 @@ extension X86CPU {
     @inline(__always)
     func hostPage(_ physicalPage: UInt64, forWrite: Bool) -> UnsafeMutableRawPointer? {
         let address = physicalPage << 12
+        if let p = memory.ramPointer(address, length: 4096) { return p }
         for region in memory.regions where region.contains(address, length: 4096) {
             if forWrite && region.readOnly { return nil }
             return region.host + Int(address - region.guestBase)
@@ -150,7 +152,7 @@ extension X86CPU {
     }
 
     func physicalRead(_ address: UInt64, size: Int) -> UInt64 {
-        if let p = memory.pointer(address, length: size) {
+        if let p = memory.ramPointer(address, length: size) ?? memory.pointer(address, length: size) {
             switch size {
             case 1: return UInt64(p.load(as: UInt8.self))
             case 2: return UInt64(p.loadUnaligned(as: UInt16.self))
@@ -167,9 +169,14 @@ extension X86CPU {
         if size > 1, (address + UInt64(size) - 1) >> 12 != page, codeCache.isCodePage(page + 1) {
             codeCache.invalidate(page: page + 1)
         }
-        for region in memory.regions where region.contains(address, length: size) {
-            if region.readOnly { return }  // ROM: writes are dropped
-            let p = region.host + Int(address - region.guestBase)
+        var host = memory.ramPointer(address, length: size)
+        if host == nil {
+            for region in memory.regions where region.contains(address, length: size) {
+                if region.readOnly { return }  // ROM: writes are dropped
+                host = region.host + Int(address - region.guestBase)
+            }
+        }
+        if let p = host {
             switch size {
             case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
             case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value), toByteOffset: 0, as: UInt16.self)
@@ -195,7 +202,7 @@ extension X86CPU {
     func readLinear(_ linear: UInt64, _ size: Int, fetch: Bool = false) throws(CPUException) -> UInt64 {
         let page = linear >> 12
         let i = Int(page & SoftwareTLB.indexMask)
-        if tlb.readTag[i] == page &+ 1, (linear & 0xFFF) &+ UInt64(size) <= 4096, let host = tlb.readHost[i] {
+        if tlb.readTag[i] == tlb.tag(page), (linear & 0xFFF) &+ UInt64(size) <= 4096, let host = tlb.readHost[i] {
             let p = host + Int(linear & 0xFFF)
             switch size {
             case 1: return UInt64(p.load(as: UInt8.self))
@@ -221,7 +228,7 @@ extension X86CPU {
         let physical = try translate(linear, access, user: userAccess)
         if let host = hostPage(physical >> 12, forWrite: false), readTLBAllowed(linear >> 12) {
             let i = Int((linear >> 12) & SoftwareTLB.indexMask)
-            tlb.readTag[i] = (linear >> 12) &+ 1
+            tlb.readTag[i] = tlb.tag(linear >> 12)
             tlb.readHost[i] = host
             tlb.readPhysicalPage[i] = physical >> 12
         }
@@ -232,7 +239,7 @@ extension X86CPU {
     func writeLinear(_ linear: UInt64, _ size: Int, _ value: UInt64) throws(CPUException) {
         let page = linear >> 12
         let i = Int(page & SoftwareTLB.indexMask)
-        if tlb.writeTag[i] == page &+ 1, (linear & 0xFFF) &+ UInt64(size) <= 4096, let host = tlb.writeHost[i] {
+        if tlb.writeTag[i] == tlb.tag(page), (linear & 0xFFF) &+ UInt64(size) <= 4096, let host = tlb.writeHost[i] {
             let p = host + Int(linear & 0xFFF)
             switch size {
             case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
@@ -262,7 +269,7 @@ extension X86CPU {
         physicalWrite(physical, size: size, value: value)
         if !codeCache.isCodePage(physicalPage), writeTLBAllowed(linear >> 12), let host = hostPage(physicalPage, forWrite: true) {
             let i = Int((linear >> 12) & SoftwareTLB.indexMask)
-            tlb.writeTag[i] = (linear >> 12) &+ 1
+            tlb.writeTag[i] = tlb.tag(linear >> 12)
             tlb.writeHost[i] = host
             tlb.writePhysicalPage[i] = physicalPage
         }

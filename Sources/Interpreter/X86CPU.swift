@@ -132,6 +132,9 @@ public final class X86CPU {
     /// Valid encodings the interpreter does not implement, by mnemonic; each raised #UD.
     public internal(set) var unimplemented: [String: Int] = [:]
     public internal(set) var unimplementedCount = 0
+    /// Page-table walks and software-TLB flushes (for `swiftpc run --stats` and profiling).
+    public internal(set) var pageWalks: UInt64 = 0
+    public internal(set) var tlbFlushes: UInt64 = 0
 
     // MARK: caches
     /// The linear page instructions were last fetched from (+1; 0 = none) and its physical
@@ -164,6 +167,7 @@ public final class X86CPU {
         decoders = (X86Decoder(bitness: 16)!, X86Decoder(bitness: 32)!, X86Decoder(bitness: 64)!)
         formTable = ISATables.shared.forms
         tlb.onFlush = { [unowned self] in
+            self.tlbFlushes &+= 1
             self.fetchPageTag = 0
             self.loopExit |= LoopExit.refetch
         }

@@ -198,7 +198,7 @@ public final class PCMachine {
                      + "; unclaimed port accesses: \(portBus.unclaimedAccesses); unclaimed MMIO accesses: \(mmioBus.unclaimedAccesses)"]
         if let interpreter = engine as? InterpreterEngine {
             let cpu = interpreter.cpu
-            lines.append("instructions retired: \(cpu.instructionsRetired)")
+            lines.append("instructions retired: \(cpu.instructionsRetired); page walks: \(cpu.pageWalks); TLB flushes: \(cpu.tlbFlushes)")
             let list = cpu.unimplemented.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             lines.append("unimplemented instructions (#UD raised): \(cpu.unimplementedCount)" + (list.isEmpty ? "" : " — " + list))
         }

@@ -48,7 +48,11 @@ public final class GuestMemory: @unchecked Sendable {
     public let size: UInt64
     /// RAM regions first (low, then high), then any ROM regions in the order they were added.
     public private(set) var regions: [MemoryRegion]
-    private let mapping: UnsafeMutableRawPointer
+    /// The RAM below the PCI hole (from 0) and above 4 GiB, fixed at init: `ramPointer` finds
+    /// them without touching `regions` (whose accesses pay Swift's dynamic exclusivity checks).
+    public let lowRAMSize: UInt64
+    public let highRAMSize: UInt64
+    @usableFromInline let mapping: UnsafeMutableRawPointer
     private let mappingSize: Int
     private var romMappings: [(UnsafeMutableRawPointer, Int)] = []
 
@@ -65,6 +69,8 @@ public final class GuestMemory: @unchecked Sendable {
         mappingSize = Int(size)
         self.size = size
         let low = min(size, GuestMemory.lowMemoryLimit)
+        lowRAMSize = low
+        highRAMSize = size - low
         var regions = [MemoryRegion(guestBase: 0, size: low, host: raw)]
         if size > low {
             regions.append(MemoryRegion(guestBase: GuestMemory.highMemoryBase, size: size - low, host: raw + Int(low)))
@@ -98,8 +104,22 @@ public final class GuestMemory: @unchecked Sendable {
     /// not entirely inside one RAM region.
     @inline(__always)
     public func pointer(_ address: UInt64, length: Int = 1) -> UnsafeMutableRawPointer? {
-        for region in regions where region.contains(address, length: length) {
+        if let p = ramPointer(address, length: length) { return p }
+        for region in regions where region.readOnly && region.contains(address, length: length) {
             return region.host + Int(address - region.guestBase)
+        }
+        return nil
+    }
+
+    /// Host pointer for `length` bytes of RAM (not ROM) at guest-physical `address`, or nil.
+    /// The page walker's and the TLB fill's fast path.
+    @inlinable @inline(__always)
+    public func ramPointer(_ address: UInt64, length: Int) -> UnsafeMutableRawPointer? {
+        let end = address &+ UInt64(length)
+        if end <= lowRAMSize && end >= address { return mapping + Int(address) }
+        let high = address &- GuestMemory.highMemoryBase
+        if address >= GuestMemory.highMemoryBase && high &+ UInt64(length) <= highRAMSize {
+            return mapping + Int(lowRAMSize &+ high)
         }
         return nil
     }
