@@ -129,10 +129,10 @@ public final class PCMachine {
     public func run() -> MachineOutcome {
         HostEventLoop.blockTerminationSignals()
         let backend = serialBackend
+        let pacer = SerialInputPacer(serial: devices.serial, timers: timers)
         let events = HostEventLoop(lock: lock, timers: timers, control: control, inputFD: backend.inputFD) {
-            [devices] in
             let bytes = backend.readAvailableInput()
-            if !bytes.isEmpty { devices.serial.receive(bytes) }
+            if !bytes.isEmpty { pacer.enqueue(bytes) }
             return backend.inputFD != nil
         }
         let stdio = backend as? StdioSerialBackend
