@@ -35,7 +35,7 @@ final class X87DifferentialTests: XCTestCase {
     ]
 
     /// The memory operand at [rdi+0x30]: what to put there.
-    enum Memory { case none, f32, f64, i16, i32, i64, bcd, store }
+    enum Memory { case none, f32, f64, i16, i32, i64, bcd, store, image }
 
     struct Op {
         let name: String
@@ -110,6 +110,7 @@ final class X87DifferentialTests: XCTestCase {
     ]
 
     static let moreOps: [Op] = [
+        Op(name: "frstor", bytes: [0xDD, 0xA7, 0x20, 0x01, 0x00, 0x00], memory: .image),  // frstor [rdi+0x120]
         Op(name: "fadd st0,st2 (empty)", bytes: [0xD8, 0xC2], memory: .none),
         Op(name: "fcom st2 (empty)", bytes: [0xD8, 0xD2], memory: .none),
         Op(name: "fxch st3 (empty)", bytes: [0xD9, 0xCB], memory: .none),
@@ -200,7 +201,7 @@ final class X87DifferentialTests: XCTestCase {
             var bytes = (0..<9).map { _ in UInt8(Int.random(in: 0...9, using: &g) << 4 | Int.random(in: 0...9, using: &g)) }
             bytes.append(Bool.random(using: &g) ? 0x80 : 0)
             return bytes + [0, 0, 0, 0, 0, 0]
-        case .none, .store: v = 0x5A5A_5A5A_5A5A_5A5A
+        case .none, .store, .image: v = 0x5A5A_5A5A_5A5A_5A5A
         }
         return (0..<16).map { UInt8(truncatingIfNeeded: $0 < 8 ? v >> UInt64($0 * 8) : 0x5A) }
     }
@@ -238,6 +239,19 @@ final class X87DifferentialTests: XCTestCase {
                     image[offset + 8] = UInt8(v.signExponent & 0xFF); image[offset + 9] = UInt8(v.signExponent >> 8)
                 }
                 image.replaceSubrange(0x30..<0x40, with: randomMemory(op.memory, &g))
+                if op.memory == .image {
+                    // A random FSAVE image at 0x120 for FRSTOR: control word, status word
+                    // (TOP, flags, condition codes), tag word and registers.
+                    var words = [UInt32.random(in: 0...0x1F7F, using: &g) & 0x1F3F | 0x40, UInt32.random(in: 0...0xFFFF, using: &g),
+                                 UInt32.random(in: 0...0xFFFF, using: &g), 0x1234, 0x0008, 0x5678, 0x0010]
+                    if Bool.random(using: &g) { words[0] |= 0x3F }
+                    for (k, w) in words.enumerated() { for b in 0..<4 { image[0x120 + k * 4 + b] = UInt8(truncatingIfNeeded: w >> UInt32(b * 8)) } }
+                    for i in 0..<8 {
+                        let v = randomExtended(&g)
+                        for k in 0..<8 { image[0x13C + i * 10 + k] = UInt8(truncatingIfNeeded: v.significand >> UInt64(k * 8)) }
+                        image[0x13C + i * 10 + 8] = UInt8(v.signExponent & 0xFF); image[0x13C + i * 10 + 9] = UInt8(v.signExponent >> 8)
+                    }
+                }
                 image.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: image.count) }
                 native(buffer)
                 let hostImage = [UInt8](UnsafeRawBufferPointer(start: buffer, count: size))
