@@ -89,7 +89,11 @@ enum X87Math {
     static func divide128(_ hi: UInt64, _ lo: UInt64, by d: UInt64) -> (UInt64, UInt64) {
         let n = UInt128(hi) << 64 | UInt128(lo)
         let estimate = (Float80(hi) * 0x1p64 + Float80(lo)) / Float80(d)
-        var q = estimate >= 0x1p64 ? UInt64.max : UInt64(estimate)
+        // The integer part straight from the bit pattern (a Float80 → UInt64 conversion would
+        // switch the host's rounding mode twice).
+        let bits = X87Register(estimate)
+        let shift = integerExponent - bits.exponentField
+        var q = shift < 0 ? UInt64.max : bits.significand >> UInt64(min(shift, 63))
         var product = UInt128(q) * UInt128(d)
         while product > n {
             q -= 1
