@@ -10,13 +10,13 @@ import X86Decoder
 /// FCOS, FSINCOS).
 ///
 /// Accuracy: the values come from the host C library's long double functions on the same
-/// 80-bit format. On x86-64 glibc, sinl/cosl/tanl run the host's own FSIN/FCOS/FPTAN for
-/// |x| < 2^63, so those match real hardware (including its 66-bit π reduction); atan2l,
-/// log2l, log1pl and expm1l are accurate to about one unit in the last place. F2XM1 is
-/// computed as expm1(x·ln 2) and FYL2XP1 as log1p(x)·log2(e), each with one extra rounding
-/// (within 1-2 ulp of the exact result). Results are rounded to nearest whatever RC says;
-/// PE is set for every inexact result and C1 is cleared (the round-up direction is not
-/// known).
+/// 80-bit format (glibc's sinl/cosl/tanl/atan2l/log2l/log1pl/expm1l, accurate to about one
+/// unit in the last place, with an exact argument reduction). Real FSIN/FCOS/FPTAN reduce with
+/// a 66-bit π, so near multiples of π/2 the hardware is off by up to about |x|·2^-64 where
+/// this is closer to the true value (the differential tests allow for that). F2XM1 is
+/// computed as expm1(x·ln 2) and FYL2XP1 as log1p(x)·log2(e), each with one extra rounding.
+/// Results are rounded to nearest whatever RC says; PE is set for every inexact result, UE
+/// for a tiny one, and C1 is cleared (the direction of the rounding is not known).
 extension X86CPU {
     func x87Transcendental(_ d: InstructionRef, _ modrm: UInt8) throws(CPUException) {
         switch modrm {

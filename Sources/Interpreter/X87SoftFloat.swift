@@ -82,6 +82,31 @@ enum X87Math {
         return (0, (hi | lo) != 0 ? 1 : 0)
     }
 
+    /// (hi:lo) / d for a normalized divisor d (bit 63 set) and hi < d: quotient and remainder.
+    /// The host's 64-bit-precision division gives the quotient to within one; an exact
+    /// 128-bit multiply corrects it (cheaper than the generic 128-bit division routine).
+    @inline(__always)
+    static func divide128(_ hi: UInt64, _ lo: UInt64, by d: UInt64) -> (UInt64, UInt64) {
+        let n = UInt128(hi) << 64 | UInt128(lo)
+        let estimate = (Float80(hi) * 0x1p64 + Float80(lo)) / Float80(d)
+        // The integer part straight from the bit pattern (a Float80 → UInt64 conversion would
+        // switch the host's rounding mode twice).
+        let bits = X87Register(estimate)
+        let shift = integerExponent - bits.exponentField
+        var q = shift < 0 ? UInt64.max : bits.significand >> UInt64(min(shift, 63))
+        var product = UInt128(q) * UInt128(d)
+        while product > n {
+            q -= 1
+            product -= UInt128(d)
+        }
+        var r = n - product
+        while r >= UInt128(d) {
+            q += 1
+            r -= UInt128(d)
+        }
+        return (q, UInt64(r))
+    }
+
     /// Exponent and normalized significand of a finite non-zero value; denormals get an
     /// exponent below 1.
     @inline(__always)
@@ -345,14 +370,24 @@ enum X87Math {
         let (eb, sb) = unpack(b)
         let q: UInt64, r: UInt64, e: Int32
         if sa >= sb {
-            (q, r) = sb.dividingFullWidth((sa >> 1, sa << 63))
+            (q, r) = divide128(sa >> 1, sa << 63, by: sb)
             e = ea - eb + bias
         } else {
-            (q, r) = sb.dividingFullWidth((sa, 0))
+            (q, r) = divide128(sa, 0, by: sb)
             e = ea - eb + bias - 1
         }
-        let (q2, r2) = sb.dividingFullWidth((r, 0))
-        return roundPack(negative, e, q, q2 | (r2 != 0 ? 1 : 0), format, &env)
+        // Only where the remainder lies against half a divisor matters for rounding: zero,
+        // below, exactly at, or above one half (no second division needed).
+        let ext: UInt64
+        if r == 0 {
+            ext = 0
+        } else if r >= (sb >> 1) + (sb & 1) {
+            // 2r ≥ sb (r ≥ ⌈sb/2⌉): at half only when 2r == sb exactly.
+            ext = (r << 1 == sb && r >> 63 == 0) ? 1 << 63 : (1 << 63) | 1
+        } else {
+            ext = 1
+        }
+        return roundPack(negative, e, q, ext, format, &env)
     }
 
     static func squareRoot(_ a: X87Register, _ format: X87Format, _ env: inout X87Env) -> X87Register {

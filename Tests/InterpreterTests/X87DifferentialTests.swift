@@ -26,8 +26,16 @@ final class X87DifferentialTests: XCTestCase {
         0xC3,                                    // ret
     ]
 
+    /// Stores the state with FXSAVE at [rdi+0x200] instead, then cleans up.
+    static let fxsaveEpilogue: [UInt8] = [
+        0x0F, 0xAE, 0x87, 0x00, 0x02, 0x00, 0x00, // fxsave [rdi+0x200]
+        0xDB, 0xE3,                              // fninit
+        0xD9, 0xAF, 0x00, 0x01, 0x00, 0x00,      // fldcw [rdi+0x100]
+        0xC3,                                    // ret
+    ]
+
     /// The memory operand at [rdi+0x30]: what to put there.
-    enum Memory { case none, f32, f64, i16, i32, i64, bcd, store }
+    enum Memory { case none, f32, f64, i16, i32, i64, bcd, store, image }
 
     struct Op {
         let name: String
@@ -102,6 +110,7 @@ final class X87DifferentialTests: XCTestCase {
     ]
 
     static let moreOps: [Op] = [
+        Op(name: "frstor", bytes: [0xDD, 0xA7, 0x20, 0x01, 0x00, 0x00], memory: .image),  // frstor [rdi+0x120]
         Op(name: "fadd st0,st2 (empty)", bytes: [0xD8, 0xC2], memory: .none),
         Op(name: "fcom st2 (empty)", bytes: [0xD8, 0xD2], memory: .none),
         Op(name: "fxch st3 (empty)", bytes: [0xD9, 0xCB], memory: .none),
@@ -192,7 +201,7 @@ final class X87DifferentialTests: XCTestCase {
             var bytes = (0..<9).map { _ in UInt8(Int.random(in: 0...9, using: &g) << 4 | Int.random(in: 0...9, using: &g)) }
             bytes.append(Bool.random(using: &g) ? 0x80 : 0)
             return bytes + [0, 0, 0, 0, 0, 0]
-        case .none, .store: v = 0x5A5A_5A5A_5A5A_5A5A
+        case .none, .store, .image: v = 0x5A5A_5A5A_5A5A_5A5A
         }
         return (0..<16).map { UInt8(truncatingIfNeeded: $0 < 8 ? v >> UInt64($0 * 8) : 0x5A) }
     }
@@ -206,37 +215,69 @@ final class X87DifferentialTests: XCTestCase {
 
     // MARK: the comparison
 
-    func compare(_ ops: [Op], iterations: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+    func compare(_ ops: [Op], iterations: Int, fxsave: Bool = false, file: StaticString = #filePath, line: UInt = #line) throws {
         var g = SystemRandomNumberGenerator()
         var failures = 0
         for op in ops {
-            let code = Self.prologue + op.bytes + Self.epilogue
+            let code = Self.prologue + op.bytes + (fxsave ? Self.fxsaveEpilogue : Self.epilogue)
             guard let (native, page) = nativeFunction(code) else { throw XCTSkip("no executable memory for native x87 runs") }
             defer { munmap(page, 4096) }
             let machine = try TestMachine()
             try machine.protectedMode(Array(code.dropLast()) + [0xF4])
             var start = machine.cpu.getState()
             start.rdi = 0x2000
-            let buffer = UnsafeMutableRawPointer.allocate(byteCount: 0x200, alignment: 16)
+            let size = 0x400
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
             defer { buffer.deallocate() }
             for _ in 0..<iterations {
                 let cw = randomControlWord(&g)
                 let a = randomExtended(&g), b = randomExtended(&g)
-                var image = [UInt8](repeating: 0, count: 0x110)
+                var image = [UInt8](repeating: 0, count: size)
                 image[0] = UInt8(cw & 0xFF); image[1] = UInt8(cw >> 8)
                 for (offset, v) in [(0x10, a), (0x20, b)] {
                     for k in 0..<8 { image[offset + k] = UInt8(truncatingIfNeeded: v.significand >> UInt64(k * 8)) }
                     image[offset + 8] = UInt8(v.signExponent & 0xFF); image[offset + 9] = UInt8(v.signExponent >> 8)
                 }
                 image.replaceSubrange(0x30..<0x40, with: randomMemory(op.memory, &g))
+                if op.memory == .image {
+                    // A random FSAVE image at 0x120 for FRSTOR: control word, status word
+                    // (TOP, flags, condition codes), tag word and registers.
+                    var words = [UInt32.random(in: 0...0x1F7F, using: &g) & 0x1F3F | 0x40, UInt32.random(in: 0...0xFFFF, using: &g),
+                                 UInt32.random(in: 0...0xFFFF, using: &g), 0x1234, 0x0008, 0x5678, 0x0010]
+                    if Bool.random(using: &g) { words[0] |= 0x3F }
+                    for (k, w) in words.enumerated() { for b in 0..<4 { image[0x120 + k * 4 + b] = UInt8(truncatingIfNeeded: w >> UInt32(b * 8)) } }
+                    for i in 0..<8 {
+                        let v = randomExtended(&g)
+                        for k in 0..<8 { image[0x13C + i * 10 + k] = UInt8(truncatingIfNeeded: v.significand >> UInt64(k * 8)) }
+                        image[0x13C + i * 10 + 8] = UInt8(v.signExponent & 0xFF); image[0x13C + i * 10 + 9] = UInt8(v.signExponent >> 8)
+                    }
+                }
                 image.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: image.count) }
                 native(buffer)
-                let hostImage = [UInt8](UnsafeRawBufferPointer(start: buffer, count: 0x110))
+                let hostImage = [UInt8](UnsafeRawBufferPointer(start: buffer, count: size))
 
                 try machine.memory.write(image, at: 0x2000)
                 machine.cpu.setState(start)
                 _ = machine.run()
-                let ours = try machine.memory.read(0x2000, count: 0x110)
+                let ours = try machine.memory.read(0x2000, count: size)
+
+                if fxsave {
+                    // FCW, FSW, abridged FTW, and ST0-ST7 (16 bytes each) where not empty.
+                    var same = hostImage[0x200..<0x205] == ours[0x200..<0x205]
+                    let top = Int(hostImage[0x203] >> 3) & 7
+                    for i in 0..<8 where hostImage[0x204] & (1 << UInt8((top + i) & 7)) != 0 {
+                        if hostImage[(0x220 + i * 16)..<(0x230 + i * 16)] != ours[(0x220 + i * 16)..<(0x230 + i * 16)] { same = false }
+                    }
+                    let hostFSW = UInt16(hostImage[0x202]) | UInt16(hostImage[0x203]) << 8
+                    if !same && op.isComparison && hostFSW & FSW.ie != 0 && cw & FSW.ie == 0 { same = true }  // AMD, as above
+                    if !same {
+                        failures += 1
+                        if failures <= 6 {
+                            XCTFail("FXSAVE after \(op.name) cw \(String(cw, radix: 16)): host \(hostImage[0x200..<0x240].map { String($0, radix: 16) }) ours \(ours[0x200..<0x240].map { String($0, radix: 16) })", file: file, line: line)
+                        }
+                    }
+                    continue
+                }
 
                 // FCW, FSW, FTW, the eight registers, and the memory operand.
                 let ranges = [0x40..<0x42, 0x44..<0x46, 0x48..<0x4A, 0x5C..<0xAC, 0x30..<0x40]
@@ -347,6 +388,10 @@ final class X87DifferentialTests: XCTestCase {
 
     /// X87_DIFF_SCALE=n multiplies the iteration counts (for long soak runs).
     var scale: Int { getenv("X87_DIFF_SCALE").flatMap { Int(String(cString: $0)) } ?? 1 }
+
+    func testFXSAVEImageAgainstHostX87() throws {
+        try compare(Array(Self.arithmeticOps.prefix(6)) + Array(Self.otherOps.prefix(8)), iterations: 100 * scale, fxsave: true)
+    }
 
     func testArithmeticAgainstHostX87() throws {
         try compare(Self.arithmeticOps, iterations: 1500 * scale)

@@ -102,6 +102,23 @@ final class X87SoftFloatTests: XCTestCase {
         }
     }
 
+    func testDivide128MatchesFullWidthDivision() {
+        var g = SystemRandomNumberGenerator()
+        var cases: [(UInt64, UInt64, UInt64)] = [(UInt64.max - 1, UInt64.max, UInt64.max), (1 << 63 - 1, UInt64.max, 1 << 63), (0, 0, 1 << 63)]
+        for _ in 0..<20000 {
+            let d = UInt64.random(in: 0...UInt64.max, using: &g) | (1 << 63)
+            let hi = UInt64.random(in: 0..<d, using: &g)
+            cases.append((hi, UInt64.random(in: 0...UInt64.max, using: &g), d))
+            cases.append((d - 1, UInt64.max, d))
+        }
+        for (hi, lo, d) in cases {
+            let (q, r) = X87Math.divide128(hi, lo, by: d)
+            let expected = d.dividingFullWidth((hi, lo))
+            XCTAssertEqual(q, expected.quotient, "\(hi):\(lo) / \(d)")
+            XCTAssertEqual(r, expected.remainder)
+        }
+    }
+
     func testUnmaskedOverflowWrapsTheExponent() {
         var env = X87Env(fcw: 0x0377)  // OM clear
         let big = X87Register(significand: 1 << 63, signExponent: 0x7FFE)
