@@ -18,6 +18,8 @@ public final class LegacyDevices {
     public let acpiPower: ACPIPowerControl
     public let acpiEvents: ACPIPMEventBlock
     public let acpiTimer: ACPIPMTimer
+    /// FERR# to IRQ13 and its clear port 0xF0 (the interpreter's x87 with CR0.NE clear).
+    public let coprocessorError: CoprocessorErrorPort
     /// Userspace interrupt controller and timer (nil with an in-kernel irqchip).
     public let pic: DualPIC8259?
     public let pit: PIT8254?
@@ -83,6 +85,7 @@ public final class LegacyDevices {
         acpiPower = ACPIPowerControl(control: control)
         acpiEvents = ACPIPMEventBlock()
         acpiTimer = ACPIPMTimer(clock: timers.clock)
+        coprocessorError = CoprocessorErrorPort(irq: line(CoprocessorErrorPort.irqNumber))
 
         try serial.attach(to: portBus)
         try rtc.attach(to: portBus)
@@ -95,6 +98,7 @@ public final class LegacyDevices {
         try acpiPower.attach(to: portBus)
         try acpiEvents.attach(to: portBus)
         try acpiTimer.attach(to: portBus)
+        try coprocessorError.attach(to: portBus)
     }
 
     /// Puts the devices in their power-on state (machine reset). Call with the machine lock held.

@@ -76,6 +76,10 @@ public final class PCMachine {
                 interruptSource = PICInterruptSource(pic: pic)
             }
             interpreter.cpu.interruptSource = interruptSource
+            // The x87's FERR# (unmasked exceptions with CR0.NE clear) reaches IRQ13.
+            interpreter.cpu.onFERR = { [lock, devices] asserted in
+                lock.withLock { devices.coprocessorError.setFERR(asserted) }
+            }
         }
         if config.migrationInterval != nil {
             guard case .inKernel = choice.interrupts else {
