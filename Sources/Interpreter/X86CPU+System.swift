@@ -70,6 +70,9 @@ extension X86CPU {
                 guard reg(1, 4) == 0 else { throw .gp() }
                 setReg(0, 4, xcr0 & 0xFFFF_FFFF); setReg(2, 4, xcr0 >> 32)
                 return
+            case 0xD1 where model.leaf1ECX & CPUIDBits.xsave != 0: // XSETBV
+                try xsetbv()
+                return
             default:
                 break
             }
@@ -221,8 +224,9 @@ extension X86CPU {
 
     func setCR4(_ v: UInt64) throws(CPUException) {
         // VME/PVI are not in the CPU model (virtual-8086 mode runs without the extensions).
-        let supported: UInt64 = CR4.tsd | CR4.de | CR4.pse | CR4.pae | CR4.mce | CR4.pge
+        var supported: UInt64 = CR4.tsd | CR4.de | CR4.pse | CR4.pae | CR4.mce | CR4.pge
             | CR4.pce | CR4.osfxsr | CR4.osxmmexcpt
+        if model.leaf1ECX & CPUIDBits.xsave != 0 { supported |= CR4.osxsave }
         guard v & ~supported == 0 else { throw .gp() }
         if inLongMode && v & CR4.pae == 0 { throw .gp() }
         cr4 = v
@@ -344,7 +348,12 @@ extension X86CPU {
     // MARK: CPUID
 
     func cpuid() {
-        let r = model.cpuid(leaf: UInt32(truncatingIfNeeded: regs[0]), subleaf: UInt32(truncatingIfNeeded: regs[1]))
+        let leaf = UInt32(truncatingIfNeeded: regs[0]), subleaf = UInt32(truncatingIfNeeded: regs[1])
+        var r = model.cpuid(leaf: leaf, subleaf: subleaf)
+        if leaf == 1 {
+            // OSXSAVE mirrors CR4.OSXSAVE (SDM Vol. 2A CPUID, leaf 1 ECX bit 27).
+            r.ecx = (r.ecx & ~CPUIDBits.osxsave) | (cr4 & CR4.osxsave != 0 ? CPUIDBits.osxsave : 0)
+        }
         setReg(0, 4, UInt64(r.eax)); setReg(3, 4, UInt64(r.ebx))
         setReg(1, 4, UInt64(r.ecx)); setReg(2, 4, UInt64(r.edx))
     }

@@ -209,6 +209,10 @@ extension X86CPU {
         case FormID.FXRSTOR_M, FormID.FXRSTOR64_M_o64: try fxrstor(d); return
         case FormID.LDMXCSR_Md: try loadMXCSR(d); return
         case FormID.STMXCSR_Md: try storeMXCSR(d); return
+        case FormID.XSAVE_M, FormID.XSAVE64_M_o64, FormID.XSAVEOPT_M, FormID.XSAVEOPT64_M_o64:
+            if model.leaf1ECX & CPUIDBits.xsave != 0 { try xsave(d); return }
+        case FormID.XRSTOR_M, FormID.XRSTOR64_M_o64:
+            if model.leaf1ECX & CPUIDBits.xsave != 0 { try xrstor(d); return }
         default: break
         }
         if !d.hasMemory && d.reg & 7 >= 5 { return } // LFENCE, MFENCE, SFENCE

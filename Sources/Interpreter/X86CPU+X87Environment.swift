@@ -146,84 +146,120 @@ extension X86CPU {
     func fxsave(_ d: InstructionRef) throws(CPUException) {
         try checkFXSaveAvailable()
         let m = try fxsaveOperand(d)
-        let rexW = codeBits == 64 && d.rex & 0x08 != 0
-        let L = FXSaveLayout.self
         // Probe the far end first so that a fault leaves memory unchanged.
-        try write(m.seg, m.at(L.size - 8), 8, try read(m.seg, m.at(L.size - 8), 8))
-        var abridged: UInt64 = 0
-        for p in 0..<8 where (x87.ftw >> UInt16(p * 2)) & 3 != X87Tag.empty { abridged |= 1 << UInt64(p) }
-        try write(m.seg, m.at(L.fcw), 2, UInt64(x87.fcw))
-        try write(m.seg, m.at(L.fsw), 2, UInt64(x87.fsw))
-        try write(m.seg, m.at(L.ftw), 2, abridged)
-        try write(m.seg, m.at(L.fop), 2, UInt64(x87.fop & 0x7FF))
-        if rexW {
-            try write(m.seg, m.at(L.fip), 8, x87.fip)
-            try write(m.seg, m.at(L.fdp), 8, x87.fdp)
-        } else {
-            try write(m.seg, m.at(L.fip), 4, x87.fip & 0xFFFF_FFFF)
-            try write(m.seg, m.at(L.fcs), 4, UInt64(x87.fcs))
-            try write(m.seg, m.at(L.fdp), 4, x87.fdp & 0xFFFF_FFFF)
-            try write(m.seg, m.at(L.fds), 4, UInt64(x87.fds))
-        }
-        try write(m.seg, m.at(L.mxcsr), 4, UInt64(mxcsr))
-        try write(m.seg, m.at(L.mxcsrMask), 4, UInt64(X86CPU.mxcsrMask))
-        for i in 0..<8 {
-            let v = st(i)
-            try write(m.seg, m.at(L.st0 + i * 16), 8, v.significand)
-            try write(m.seg, m.at(L.st0 + i * 16 + 8), 8, UInt64(v.signExponent))
-        }
-        let xmmCount = codeBits == 64 ? 16 : 8
-        for i in 0..<xmmCount {
-            let x = xmmValue(i)
-            try write(m.seg, m.at(L.xmm0 + i * 16), 8, UInt64(truncatingIfNeeded: x))
-            try write(m.seg, m.at(L.xmm0 + i * 16 + 8), 8, UInt64(truncatingIfNeeded: x >> 64))
-        }
+        try write(m.seg, m.at(FXSaveLayout.size - 8), 8, try read(m.seg, m.at(FXSaveLayout.size - 8), 8))
+        try storeLegacyRegion(m, wide: codeBits == 64 && d.rex & 0x08 != 0, x87: true, sse: true)
     }
 
     func fxrstor(_ d: InstructionRef) throws(CPUException) {
         try checkFXSaveAvailable()
         let m = try fxsaveOperand(d)
-        let rexW = codeBits == 64 && d.rex & 0x08 != 0
+        let image = try readLegacyRegion(m, wide: codeBits == 64 && d.rex & 0x08 != 0, x87: true, sse: true)
+        image.apply(to: self)
+    }
+
+    /// Stores the x87 and/or SSE parts of the 512-byte FXSAVE layout at `m` (also the legacy
+    /// region of the XSAVE area, SDM Vol. 1 §13.4.1). `wide`: 64-bit FIP/FDP (REX.W forms).
+    func storeLegacyRegion(_ m: X87Operand, wide: Bool, x87 saveX87: Bool, sse: Bool) throws(CPUException) {
         let L = FXSaveLayout.self
-        let mxcsr = UInt32(truncatingIfNeeded: try read(m.seg, m.at(L.mxcsr), 4))
-        if mxcsr & ~X86CPU.mxcsrMask != 0 { throw .gp() }
-        let fcw = UInt16(truncatingIfNeeded: try read(m.seg, m.at(L.fcw), 2))
-        let fsw = UInt16(truncatingIfNeeded: try read(m.seg, m.at(L.fsw), 2))
-        let abridged = try read(m.seg, m.at(L.ftw), 1)
-        let fop = UInt16(truncatingIfNeeded: try read(m.seg, m.at(L.fop), 2)) & 0x7FF
-        var fip: UInt64, fdp: UInt64, fcs: UInt16 = 0, fds: UInt16 = 0
-        if rexW {
-            fip = try read(m.seg, m.at(L.fip), 8)
-            fdp = try read(m.seg, m.at(L.fdp), 8)
-        } else {
-            fip = try read(m.seg, m.at(L.fip), 4)
-            fcs = UInt16(truncatingIfNeeded: try read(m.seg, m.at(L.fcs), 2))
-            fdp = try read(m.seg, m.at(L.fdp), 4)
-            fds = UInt16(truncatingIfNeeded: try read(m.seg, m.at(L.fds), 2))
+        if saveX87 {
+            var abridged: UInt64 = 0
+            for p in 0..<8 where (x87.ftw >> UInt16(p * 2)) & 3 != X87Tag.empty { abridged |= 1 << UInt64(p) }
+            try write(m.seg, m.at(L.fcw), 2, UInt64(x87.fcw))
+            try write(m.seg, m.at(L.fsw), 2, UInt64(x87.fsw))
+            try write(m.seg, m.at(L.ftw), 2, abridged)
+            try write(m.seg, m.at(L.fop), 2, UInt64(x87.fop & 0x7FF))
+            if wide {
+                try write(m.seg, m.at(L.fip), 8, x87.fip)
+                try write(m.seg, m.at(L.fdp), 8, x87.fdp)
+            } else {
+                try write(m.seg, m.at(L.fip), 4, x87.fip & 0xFFFF_FFFF)
+                try write(m.seg, m.at(L.fcs), 4, UInt64(x87.fcs))
+                try write(m.seg, m.at(L.fdp), 4, x87.fdp & 0xFFFF_FFFF)
+                try write(m.seg, m.at(L.fds), 4, UInt64(x87.fds))
+            }
+            for i in 0..<8 {
+                let v = st(i)
+                try write(m.seg, m.at(L.st0 + i * 16), 8, v.significand)
+                try write(m.seg, m.at(L.st0 + i * 16 + 8), 8, UInt64(v.signExponent))
+            }
         }
-        var values = [X87Register](repeating: X87Register(), count: 8)
-        for i in 0..<8 {
-            values[i] = X87Register(significand: try read(m.seg, m.at(L.st0 + i * 16), 8),
-                                    signExponent: UInt16(truncatingIfNeeded: try read(m.seg, m.at(L.st0 + i * 16 + 8), 2)))
+        if sse {
+            try write(m.seg, m.at(L.mxcsr), 4, UInt64(mxcsr))
+            try write(m.seg, m.at(L.mxcsrMask), 4, UInt64(X86CPU.mxcsrMask))
+            let xmmCount = codeBits == 64 ? 16 : 8
+            for i in 0..<xmmCount {
+                let x = xmmValue(i)
+                try write(m.seg, m.at(L.xmm0 + i * 16), 8, UInt64(truncatingIfNeeded: x))
+                try write(m.seg, m.at(L.xmm0 + i * 16 + 8), 8, UInt64(truncatingIfNeeded: x >> 64))
+            }
         }
-        let xmmCount = codeBits == 64 ? 16 : 8
-        var xmm = [UInt128](repeating: 0, count: xmmCount)
-        for i in 0..<xmmCount {
-            let lo = try read(m.seg, m.at(L.xmm0 + i * 16), 8)
-            let hi = try read(m.seg, m.at(L.xmm0 + i * 16 + 8), 8)
-            xmm[i] = UInt128(hi) << 64 | UInt128(lo)
+    }
+
+    /// The x87 and SSE state read from a legacy region, checked before anything is changed.
+    struct LegacyImage {
+        var x87: (fcw: UInt16, fsw: UInt16, abridged: UInt64, fop: UInt16, fip: UInt64, fdp: UInt64,
+                  fcs: UInt16, fds: UInt16, values: [X87Register])?
+        var mxcsr: UInt32?
+        var xmm: [UInt128]?
+
+        func apply(to cpu: X86CPU) {
+            if let x = x87 {
+                cpu.x87.fcw = (x.fcw & FCW.writable) | FCW.reservedOne
+                cpu.x87.fsw = x.fsw
+                cpu.x87.fop = x.fop; cpu.x87.fip = x.fip; cpu.x87.fdp = x.fdp; cpu.x87.fcs = x.fcs; cpu.x87.fds = x.fds
+                var ftw: UInt16 = 0
+                for p in 0..<8 where x.abridged & (1 << UInt64(p)) == 0 { ftw |= X87Tag.empty << UInt16(p * 2) }
+                cpu.x87.ftw = ftw
+                for i in 0..<8 { cpu.x87Regs[cpu.stPhysical(i)] = x.values[i] }
+                cpu.x87RecomputeTags()
+                cpu.x87UpdateSummary()
+            }
+            if let mxcsr { cpu.mxcsr = mxcsr }
+            if let xmm { for i in xmm.indices { cpu.setXMMValue(i, xmm[i]) } }
         }
-        x87.fcw = (fcw & FCW.writable) | FCW.reservedOne
-        x87.fsw = fsw
-        x87.fop = fop; x87.fip = fip; x87.fdp = fdp; x87.fcs = fcs; x87.fds = fds
-        self.mxcsr = mxcsr
-        for i in 0..<xmmCount { setXMMValue(i, xmm[i]) }
-        var ftw: UInt16 = 0
-        for p in 0..<8 where abridged & (1 << UInt64(p)) == 0 { ftw |= X87Tag.empty << UInt16(p * 2) }
-        x87.ftw = ftw
-        for i in 0..<8 { x87Regs[stPhysical(i)] = values[i] }
-        x87RecomputeTags()
-        x87UpdateSummary()
+    }
+
+    /// Reads the parts of a legacy region; MXCSR with reserved bits set is #GP(0).
+    func readLegacyRegion(_ m: X87Operand, wide: Bool, x87 loadX87: Bool, sse: Bool) throws(CPUException) -> LegacyImage {
+        let L = FXSaveLayout.self
+        var image = LegacyImage()
+        if sse {
+            let mxcsr = UInt32(truncatingIfNeeded: try read(m.seg, m.at(L.mxcsr), 4))
+            if mxcsr & ~X86CPU.mxcsrMask != 0 { throw .gp() }
+            image.mxcsr = mxcsr
+            let xmmCount = codeBits == 64 ? 16 : 8
+            var xmm = [UInt128](repeating: 0, count: xmmCount)
+            for i in 0..<xmmCount {
+                let lo = try read(m.seg, m.at(L.xmm0 + i * 16), 8)
+                let hi = try read(m.seg, m.at(L.xmm0 + i * 16 + 8), 8)
+                xmm[i] = UInt128(hi) << 64 | UInt128(lo)
+            }
+            image.xmm = xmm
+        }
+        if loadX87 {
+            let fcw = UInt16(truncatingIfNeeded: try read(m.seg, m.at(L.fcw), 2))
+            let fsw = UInt16(truncatingIfNeeded: try read(m.seg, m.at(L.fsw), 2))
+            let abridged = try read(m.seg, m.at(L.ftw), 1)
+            let fop = UInt16(truncatingIfNeeded: try read(m.seg, m.at(L.fop), 2)) & 0x7FF
+            var fip: UInt64, fdp: UInt64, fcs: UInt16 = 0, fds: UInt16 = 0
+            if wide {
+                fip = try read(m.seg, m.at(L.fip), 8)
+                fdp = try read(m.seg, m.at(L.fdp), 8)
+            } else {
+                fip = try read(m.seg, m.at(L.fip), 4)
+                fcs = UInt16(truncatingIfNeeded: try read(m.seg, m.at(L.fcs), 2))
+                fdp = try read(m.seg, m.at(L.fdp), 4)
+                fds = UInt16(truncatingIfNeeded: try read(m.seg, m.at(L.fds), 2))
+            }
+            var values = [X87Register](repeating: X87Register(), count: 8)
+            for i in 0..<8 {
+                values[i] = X87Register(significand: try read(m.seg, m.at(L.st0 + i * 16), 8),
+                                        signExponent: UInt16(truncatingIfNeeded: try read(m.seg, m.at(L.st0 + i * 16 + 8), 2)))
+            }
+            image.x87 = (fcw, fsw, abridged, fop, fip, fdp, fcs, fds, values)
+        }
+        return image
     }
 
     func loadMXCSR(_ d: InstructionRef) throws(CPUException) {

@@ -52,9 +52,9 @@ public enum KVMCPUIDPolicy {
         /// AMX-BF16, AMX-TILE, AMX-INT8: never offered (their state needs a permission
         /// request and an XSAVE buffer larger than struct kvm_xsave).
         static let amxEDX: UInt32 = (1 << 22) | (1 << 24) | (1 << 25)
-        // Leaf 0xD subleaf 1 EAX: XSAVEOPT, XSAVEC, XGETBV with ECX=1. XSAVES and XFD are
-        // left out: they bring supervisor state (IA32_XSS) the interpreter does not have.
-        static let xsaveSubleaf1EAX: UInt32 = 0b111
+        // Leaf 0xD subleaf 1 EAX: XSAVEOPT only, as the interpreter implements it (XSAVEC,
+        // XGETBV with ECX=1, XSAVES and XFD are left out).
+        static let xsaveSubleaf1EAX: UInt32 = 0b001
     }
 
     /// XSAVE state components (SDM Vol. 1 §13.1).

@@ -62,7 +62,7 @@ public struct CPUModel: Sendable {
             | CPUIDBits.pge | CPUIDBits.mca | CPUIDBits.cmov | CPUIDBits.pat | CPUIDBits.pse36 | CPUIDBits.clflush
             | CPUIDBits.mmx | CPUIDBits.fxsr | CPUIDBits.sse | CPUIDBits.sse2,
         leaf1ECX: CPUIDBits.sse3 | CPUIDBits.ssse3 | CPUIDBits.cx16 | CPUIDBits.sse41 | CPUIDBits.sse42
-            | CPUIDBits.popcnt | CPUIDBits.hypervisor,
+            | CPUIDBits.popcnt | CPUIDBits.xsave | CPUIDBits.hypervisor,
         leaf7EBX: 0,
         leaf7ECX: 0,
         leaf7EDX: 0,
@@ -87,6 +87,14 @@ public struct CPUModel: Sendable {
             let ebx = (apicID << 24) | (logicalCount << 16) | (8 << 8)
             let htt: UInt32 = logicalCount > 1 ? 1 << 28 : 0
             return CPUIDResult(eax: signature, ebx: ebx, ecx: leaf1ECX, edx: leaf1EDX | htt)
+        case 0xD where leaf1ECX & CPUIDBits.xsave != 0:
+            // XSAVE state components x87 and SSE (XCR0 bits 0-1) in a 576-byte area (legacy
+            // region and header); subleaf 1: XSAVEOPT (SDM Vol. 2A CPUID, leaf 0DH).
+            switch subleaf {
+            case 0: return CPUIDResult(eax: 0x3, ebx: 576, ecx: 576, edx: 0)
+            case 1: return CPUIDResult(eax: 0x1)
+            default: return CPUIDResult()
+            }
         case 7 where subleaf == 0 && maxBasicLeaf >= 7:
             return CPUIDResult(eax: 0, ebx: leaf7EBX, ecx: leaf7ECX, edx: leaf7EDX)
         case 0x8000_0000:
