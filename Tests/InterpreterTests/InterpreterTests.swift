@@ -147,14 +147,14 @@ final class ProtectedModeTests: XCTestCase {
 
     func testUnimplementedFormsRaiseUDAndAreCounted() throws {
         let m = try TestMachine()
-        // An SSE instruction (addps xmm0, xmm1) is decoded but not implemented yet.
+        // An AVX instruction (vaddps xmm0, xmm1, xmm2) is decoded but not implemented.
         try m.memory.write([0xF4], at: 0x2000)
         try m.interruptGate(6, handler: 0x2000)
-        try m.protectedMode([0x0F, 0x58, 0xC1], idtEntries: 32)
+        try m.protectedMode([0xC5, 0xF0, 0x58, 0xC2], idtEntries: 32)
         let s = m.run()
         XCTAssertEqual(s.rip, 0x2001)
         XCTAssertEqual(m.cpu.unimplementedCount, 1)
-        XCTAssertEqual(m.cpu.unimplemented["addps"], 1)
+        XCTAssertEqual(m.cpu.unimplemented["vaddps"], 1)
     }
 }
 
