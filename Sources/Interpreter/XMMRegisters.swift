@@ -35,7 +35,9 @@ enum XMMFile {
     static let source: UInt8 = 16, result: UInt8 = 17, temp: UInt8 = 18
     /// Exception flags a handler found itself while the host environment was switched.
     static let extraFlags: UInt8 = 19
-    static let slotCount = 20
+    /// DPPS/DPPD products and partial sums.
+    static let products: UInt8 = 20, sums: UInt8 = 21
+    static let slotCount = 22
 
     static func allocate() -> UnsafeMutableRawPointer {
         let p = UnsafeMutableRawPointer.allocate(byteCount: slotCount * 16, alignment: 16)
