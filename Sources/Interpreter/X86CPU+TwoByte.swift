@@ -129,12 +129,19 @@ extension X86CPU {
         if d.hasMemory { try write(Int(d.segment), address, osz, value) } else { setReg(d.rm, osz, value) }
     }
 
-    /// BSF/BSR, and TZCNT/LZCNT with an F3 prefix when the model has them.
+    /// BSF/BSR, and TZCNT/LZCNT with an F3 prefix when the model has them. A CPU without
+    /// BMI1 (TZCNT) or ABM (LZCNT) runs F3 0F BC/BD as BSF/BSR, the REP prefix ignored;
+    /// Linux relies on that ("rep; bsf" in __ffs).
     func bitScan(_ d: InstructionRef, reverse: Bool, _ osz: Int) throws(CPUException) {
         let v = try readRM(d, osz)
         let bits = osz * 8
-        if d.prefixes & PrefixBits.rep != 0 && d.prefixes & PrefixBits.mandatory != 0 {
-            throw unimplementedInstruction(d)  // TZCNT/LZCNT: not in the CPU model yet
+        if d.prefixes & PrefixBits.rep != 0 && d.prefixes & PrefixBits.mandatory != 0
+            && (reverse ? model.ext1ECX & CPUIDBits.abm != 0 : model.leaf7EBX & CPUIDBits.bmi1 != 0) {
+            // TZCNT/LZCNT: the count (the operand width for zero); CF = source zero, ZF = result zero.
+            let n = reverse ? (v == 0 ? bits : v.leadingZeroBitCount - (64 - bits)) : (v == 0 ? bits : v.trailingZeroBitCount)
+            setReg(d.reg, osz, UInt64(n))
+            setFlags((v == 0 ? RFLAGS.cf : 0) | (n == 0 ? RFLAGS.zf : 0), mask: RFLAGS.cf | RFLAGS.zf)
+            return
         }
         if v == 0 {
             // Destination unchanged (what hardware does), ZF set.
