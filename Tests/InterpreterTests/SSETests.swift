@@ -197,6 +197,16 @@ final class SSETests: XCTestCase {
         XCTAssertEqual(s.fpu.st[0].signExponent, 0xFFFF)
     }
 
+    func testMMXReportsAPendingX87Exception() throws {
+        // FSQRT(-1) with IM clear leaves an unmasked IE pending; the MMX instruction reports it
+        // as #MF with CR0.NE = 1 (SDM Vol. 3A §12.5.2).
+        let m = try machine(SSEPrograms.mmxWithPendingX87Exception, cr0Set: CR0.ne)
+        try m.memory.write16(0x2000, 0x037E)
+        let s = m.run()
+        XCTAssertEqual(m.cpu.lastDeliveredVector, 16)
+        XCTAssertEqual(s.rip, 0x3001)
+    }
+
     // MARK: known answers
 
     func testCRC32CheckValue() throws {
