@@ -37,7 +37,10 @@ enum XMMFile {
     static let extraFlags: UInt8 = 19
     /// DPPS/DPPD products and partial sums.
     static let products: UInt8 = 20, sums: UInt8 = 21
-    static let slotCount = 22
+    /// MXCSR (first four bytes): behind the pointer, so that reading it costs no dynamic
+    /// exclusivity check as a stored class property would.
+    static let control: UInt8 = 22
+    static let slotCount = 23
 
     static func allocate() -> UnsafeMutableRawPointer {
         let p = UnsafeMutableRawPointer.allocate(byteCount: slotCount * 16, alignment: 16)
@@ -52,6 +55,12 @@ extension X86CPU {
     @inline(__always) func xmmPointer(_ r: UInt8) -> UnsafeMutableRawPointer { xmmBase + Int(r) &* 16 }
     @inline(__always) func xmm(_ r: UInt8) -> V128 { xmmPointer(r).load(as: V128.self) }
     @inline(__always) func setXMM(_ r: UInt8, _ v: V128) { xmmPointer(r).storeBytes(of: v, as: V128.self) }
+
+    /// MXCSR (SDM Vol. 1 §10.2.3).
+    var mxcsr: UInt32 {
+        @inline(__always) get { xmmPointer(XMMFile.control).load(as: UInt32.self) }
+        @inline(__always) set { xmmPointer(XMMFile.control).storeBytes(of: newValue, as: UInt32.self) }
+    }
 
     /// Loads XMM registers and MXCSR from the architectural state (setState).
     func loadSIMDState() {
