@@ -100,44 +100,4 @@ extension X86CPU {
             setXMM(d.reg, packedIntOp(op, xmm(d.reg), b))
         }
     }
-
-    /// The 64-bit MMX form of a 0F-map operation, in terms of the 128-bit one: most work per
-    /// lane, so the low half of the 128-bit result is the answer; packs and the high unpacks
-    /// take their halves from a rearranged 128-bit operation.
-    func mmxIntOp(_ op: UInt8, _ a: UInt64, _ b: UInt64) -> UInt64 {
-        switch op {
-        case 0x63, 0x67, 0x6B:
-            // PACKSSWB/PACKUSWB/PACKSSDW: the low 8 bytes of packing (a, b) as one source.
-            return packedIntOp(op, V128(a, b), V128(0, 0))[0]
-        case 0x68, 0x69, 0x6A:
-            // PUNPCKH*: the upper half of the low unpack of the 64-bit operands.
-            return packedIntOp(op &- 8, V128(a, 0), V128(b, 0))[1]
-        default:
-            return packedIntOp(op, V128(a, 0), V128(b, 0))[0]
-        }
-    }
-
-    /// SSSE3 forms on MMX registers (NP 0F 38 00-1E).
-    func mmxSSSE3(_ d: InstructionRef, _ op: UInt8) throws(CPUException) {
-        try mmxCheck()
-        let b = try mmxSource(d)
-        mmxTransition()
-        let a = mmx(d.reg)
-        let r: UInt64
-        switch op {
-        case 0x00: // PSHUFB: the index uses bits 2:0 (SDM Vol. 2B PSHUFB, 64-bit form)
-            var x: UInt64 = 0
-            for i in 0..<8 {
-                let sel = (b >> UInt64(i * 8)) & 0xFF
-                if sel & 0x80 == 0 { x |= ((a >> ((sel & 7) * 8)) & 0xFF) << UInt64(i * 8) }
-            }
-            r = x
-        case 0x01...0x03, 0x05...0x07:
-            // Horizontal add/sub: pairs of a, then pairs of b, as the low half of (a:b).
-            r = ssse3Op(op, V128(a, b), V128(0, 0))[0]
-        default:
-            r = ssse3Op(op, V128(a, 0), V128(b, 0))[0]
-        }
-        setMMX(d.reg, r)
-    }
 }

@@ -78,11 +78,7 @@ extension X86CPU {
         default:
             xmmPointer(XMMFile.extraFlags).storeBytes(of: 0, as: UInt32.self)
             flags = withGuestMXCSR {
-                if double {
-                    hostArithmetic(op, A, B, R, count, Double.self)
-                } else {
-                    hostArithmetic(op, A, B, R, count, Float.self)
-                }
+                hostArithmetic(op, A, B, R, count, double: double)
             }
             flags |= xmmPointer(XMMFile.extraFlags).load(as: UInt32.self)
         }
@@ -90,20 +86,20 @@ extension X86CPU {
         setXMM(d.reg, R.load(as: V128.self))
     }
 
-    /// The host arithmetic on lanes of A (destination) and B (source) into R.
+    /// The host arithmetic on lanes of A (destination) and B (source) into R. Every lane
+    /// operation is one out-of-line kernel (HostFloatKernel), so the optimizer cannot fuse
+    /// an add and a subtract into one instruction on a negated operand (LLVM may rewrite
+    /// x - y as x + (-y), which changes the sign of a NaN result).
     @inline(__always)
-    func hostArithmetic<F: BinaryFloatingPoint>(_ op: UInt8, _ A: UnsafeMutableRawPointer, _ B: UnsafeMutableRawPointer,
-                                                _ R: UnsafeMutableRawPointer, _ count: Int, _: F.Type) {
-        let w = MemoryLayout<F>.size
-        @inline(__always) func a(_ i: Int) -> F { A.load(fromByteOffset: i &* w, as: F.self) }
-        @inline(__always) func b(_ i: Int) -> F { B.load(fromByteOffset: i &* w, as: F.self) }
-        @inline(__always) func r(_ i: Int, _ v: F) { R.storeBytes(of: v, toByteOffset: i &* w, as: F.self) }
+    func hostArithmetic(_ op: UInt8, _ A: UnsafeMutableRawPointer, _ B: UnsafeMutableRawPointer,
+                        _ R: UnsafeMutableRawPointer, _ count: Int, double: Bool) {
+        let w = double ? 8 : 4
+        let K = HostFloatKernel.self
         switch op {
         case 0x51:
             // NaNs and negative operands are answered here from the bit patterns (a float
             // compare would raise DE for a denormal, and an unoptimized build may lower
             // squareRoot() to the C library's sqrtf, whose error path raises flags of its own).
-            let double = w == 8
             for i in 0..<count {
                 let x = laneBits(B, i, double)
                 let negative = x & fpSignBit(double) != 0
@@ -116,22 +112,24 @@ extension X86CPU {
                     setLaneBits(R, i, double, double ? 0xFFF8_0000_0000_0000 : 0xFFC0_0000)
                     xmmPointer(XMMFile.extraFlags).storeBytes(of: MXCSR.ie, as: UInt32.self)
                 } else {
-                    r(i, b(i).squareRoot())
+                    K.run(K.sqrt, double, B + i &* w, B + i &* w, R + i &* w)
                 }
             }
-        case 0x58: for i in 0..<count { r(i, a(i) + b(i)) }
-        case 0x59: for i in 0..<count { r(i, a(i) * b(i)) }
-        case 0x5C: for i in 0..<count { r(i, a(i) - b(i)) }
-        case 0x5E: for i in 0..<count { r(i, a(i) / b(i)) }
+        case 0x58, 0x59, 0x5C, 0x5E:
+            let k = op == 0x58 ? K.add : (op == 0x59 ? K.mul : (op == 0x5C ? K.sub : K.div))
+            for i in 0..<count { K.run(k, double, A + i &* w, B + i &* w, R + i &* w) }
         case 0x7C, 0x7D: // HADD/HSUB: pairs of the destination, then pairs of the source
+            let k = op == 0x7C ? K.add : K.sub
             let h = count / 2
-            let sub = op == 0x7D
             for i in 0..<h {
-                r(i, sub ? a(2 * i) - a(2 * i + 1) : a(2 * i) + a(2 * i + 1))
-                r(h + i, sub ? b(2 * i) - b(2 * i + 1) : b(2 * i) + b(2 * i + 1))
+                K.run(k, double, A + 2 &* i &* w, A + (2 &* i &+ 1) &* w, R + i &* w)
+                K.run(k, double, B + 2 &* i &* w, B + (2 &* i &+ 1) &* w, R + (h &+ i) &* w)
             }
         case 0xD0: // ADDSUB: even lanes subtract, odd lanes add
-            for i in 0..<count { r(i, i & 1 == 0 ? a(i) - b(i) : a(i) + b(i)) }
+            for i in stride(from: 0, to: count, by: 2) {
+                K.run(K.sub, double, A + i &* w, B + i &* w, R + i &* w)
+                K.run(K.add, double, A + (i &+ 1) &* w, B + (i &+ 1) &* w, R + (i &+ 1) &* w)
+            }
         default: break
         }
     }
@@ -324,29 +322,79 @@ extension X86CPU {
         A.storeBytes(of: xmm(d.reg), as: V128.self)
         B.storeBytes(of: b, as: V128.self)
         let imm = Int(d.immediate & 0xFF)
+        let count = double ? 2 : 4, w = double ? 8 : 4
+        let P = xmmPointer(XMMFile.products), S = xmmPointer(XMMFile.sums)
+        let K = HostFloatKernel.self
         let flags = withGuestMXCSR {
-            if double {
-                dot(A, B, R, imm, 2, Double.self)
-            } else {
-                dot(A, B, R, imm, 4, Float.self)
+            for i in 0..<count {
+                if imm & (16 << i) != 0 {
+                    K.run(K.mul, double, A + i * w, B + i * w, P + i * w)
+                } else {
+                    setLaneBits(P, i, double, 0)
+                }
+            }
+            K.run(K.add, double, P, P + w, S)
+            if count == 4 {
+                K.run(K.add, double, P + 2 * w, P + 3 * w, S + w)
+                K.run(K.add, double, S, S + w, S)
             }
         }
         try simdFloatFlags(flags)
+        let sum = laneBits(S, 0, double)
+        for i in 0..<count { setLaneBits(R, i, double, imm & (1 << i) != 0 ? sum : 0) }
         setXMM(d.reg, R.load(as: V128.self))
     }
+}
+
+/// Single host floating-point operations, each out of line: memory in, memory out.
+enum HostFloatKernel {
+    static let add = 0, sub = 1, mul = 2, div = 3, sqrt = 4
 
     @inline(__always)
-    func dot<F: BinaryFloatingPoint>(_ A: UnsafeMutableRawPointer, _ B: UnsafeMutableRawPointer, _ R: UnsafeMutableRawPointer,
-                                     _ imm: Int, _ count: Int, _: F.Type) {
-        let w = MemoryLayout<F>.size
-        var t = (F(0), F(0), F(0), F(0))
-        func product(_ i: Int) -> F {
-            imm & (16 << i) != 0 ? A.load(fromByteOffset: i * w, as: F.self) * B.load(fromByteOffset: i * w, as: F.self) : 0
+    static func run(_ k: Int, _ double: Bool, _ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer, _ r: UnsafeMutableRawPointer) {
+        switch (k, double) {
+        case (0, false): addF(a, b, r)
+        case (1, false): subF(a, b, r)
+        case (2, false): mulF(a, b, r)
+        case (3, false): divF(a, b, r)
+        case (4, false): sqrtF(b, r)
+        case (0, true): addD(a, b, r)
+        case (1, true): subD(a, b, r)
+        case (2, true): mulD(a, b, r)
+        case (3, true): divD(a, b, r)
+        default: sqrtD(b, r)
         }
-        t.0 = product(0); t.1 = product(1)
-        if count == 4 { t.2 = product(2); t.3 = product(3) }
-        let sum = count == 4 ? (t.0 + t.1) + (t.2 + t.3) : t.0 + t.1
-        for i in 0..<count { R.storeBytes(of: imm & (1 << i) != 0 ? sum : 0, toByteOffset: i * w, as: F.self) }
+    }
+
+    @inline(never) static func addF(_ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer, _ r: UnsafeMutableRawPointer) {
+        r.storeBytes(of: a.load(as: Float.self) + b.load(as: Float.self), as: Float.self)
+    }
+    @inline(never) static func subF(_ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer, _ r: UnsafeMutableRawPointer) {
+        r.storeBytes(of: a.load(as: Float.self) - b.load(as: Float.self), as: Float.self)
+    }
+    @inline(never) static func mulF(_ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer, _ r: UnsafeMutableRawPointer) {
+        r.storeBytes(of: a.load(as: Float.self) * b.load(as: Float.self), as: Float.self)
+    }
+    @inline(never) static func divF(_ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer, _ r: UnsafeMutableRawPointer) {
+        r.storeBytes(of: a.load(as: Float.self) / b.load(as: Float.self), as: Float.self)
+    }
+    @inline(never) static func sqrtF(_ b: UnsafeMutableRawPointer, _ r: UnsafeMutableRawPointer) {
+        r.storeBytes(of: b.load(as: Float.self).squareRoot(), as: Float.self)
+    }
+    @inline(never) static func addD(_ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer, _ r: UnsafeMutableRawPointer) {
+        r.storeBytes(of: a.load(as: Double.self) + b.load(as: Double.self), as: Double.self)
+    }
+    @inline(never) static func subD(_ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer, _ r: UnsafeMutableRawPointer) {
+        r.storeBytes(of: a.load(as: Double.self) - b.load(as: Double.self), as: Double.self)
+    }
+    @inline(never) static func mulD(_ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer, _ r: UnsafeMutableRawPointer) {
+        r.storeBytes(of: a.load(as: Double.self) * b.load(as: Double.self), as: Double.self)
+    }
+    @inline(never) static func divD(_ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer, _ r: UnsafeMutableRawPointer) {
+        r.storeBytes(of: a.load(as: Double.self) / b.load(as: Double.self), as: Double.self)
+    }
+    @inline(never) static func sqrtD(_ b: UnsafeMutableRawPointer, _ r: UnsafeMutableRawPointer) {
+        r.storeBytes(of: b.load(as: Double.self).squareRoot(), as: Double.self)
     }
 }
 

@@ -122,34 +122,6 @@ extension X86CPU {
         }
     }
 
-    /// MOVD/MOVQ/PMOVMSKB/MOVNTQ/MASKMOVQ on MMX registers.
-    func mmxMove(_ d: InstructionRef, _ op: UInt8) throws(CPUException) {
-        try mmxCheck()
-        switch op {
-        case 0x6E:
-            let v = try readRM(d, opBytes(d) == 8 ? 8 : 4)
-            mmxTransition()
-            setMMX(d.reg, v)
-        case 0x6F:
-            let v = try mmxSource(d)
-            mmxTransition()
-            setMMX(d.reg, v)
-        case 0x7E:
-            let size = opBytes(d) == 8 ? 8 : 4
-            try writeRM(d, size, mmx(d.reg) & sizeMask(size))
-            mmxTransition()
-        case 0x7F, 0xE7:
-            if d.hasMemory { try writeMemoryOperand(d, 8, mmx(d.reg)) } else { setMMX(d.rm, mmx(d.reg)) }
-            mmxTransition()
-        case 0xD7:
-            mmxTransition()
-            setReg(d.reg, opBytes(d) == 8 ? 8 : 4, byteSignMask(V128(mmx(d.rm), 0)))
-        default: // 0xF7 MASKMOVQ
-            try maskedStore(d, V128(mmx(d.reg), 0), mask: V128(mmx(d.rm), 0), bytes: 8)
-            mmxTransition()
-        }
-    }
-
     /// Writes the 128-bit value to the xmm/m128 destination (register number in ModRM.rm).
     @inline(__always)
     func storeXMM(_ d: InstructionRef, _ v: V128, aligned: Bool) throws(CPUException) {

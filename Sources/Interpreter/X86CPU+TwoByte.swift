@@ -129,21 +129,18 @@ extension X86CPU {
         if d.hasMemory { try write(Int(d.segment), address, osz, value) } else { setReg(d.rm, osz, value) }
     }
 
-    /// BSF/BSR, and TZCNT/LZCNT with an F3 prefix when the model has them.
-    /// BSF/BSR, and TZCNT/LZCNT (F3 0F BC/BD) where the CPU model advertises BMI1 / LZCNT;
-    /// without them F3 is an ignored prefix and the instruction is BSF/BSR, as on hardware that
-    /// lacks the feature (SDM Vol. 2B, "TZCNT": "executes as BSF on processors that do not
-    /// support TZCNT").
+    /// BSF/BSR, and TZCNT/LZCNT with an F3 prefix when the model has them. A CPU without
+    /// BMI1 (TZCNT) or ABM (LZCNT) runs F3 0F BC/BD as BSF/BSR, the REP prefix ignored;
+    /// Linux relies on that ("rep; bsf" in __ffs).
     func bitScan(_ d: InstructionRef, reverse: Bool, _ osz: Int) throws(CPUException) {
         let v = try readRM(d, osz)
-        let bits = UInt64(osz * 8)
+        let bits = osz * 8
         if d.prefixes & PrefixBits.rep != 0 && d.prefixes & PrefixBits.mandatory != 0
-            && (reverse ? model.ext1ECX & CPUIDBits.abm : model.leaf7EBX & CPUIDBits.bmi1) != 0 {
-            // The count; the operand width for zero. CF: source zero, ZF: result zero; OF, SF,
-            // AF, PF undefined (cleared here).
-            let count = v == 0 ? bits : (reverse ? UInt64(v.leadingZeroBitCount) - (64 - bits) : UInt64(v.trailingZeroBitCount))
-            setReg(d.reg, osz, count)
-            setFlags((v == 0 ? RFLAGS.cf : 0) | (count == 0 ? RFLAGS.zf : 0), mask: arithmeticFlagsMask)
+            && (reverse ? model.ext1ECX & CPUIDBits.abm != 0 : model.leaf7EBX & CPUIDBits.bmi1 != 0) {
+            // TZCNT/LZCNT: the count (the operand width for zero); CF = source zero, ZF = result zero.
+            let n = reverse ? (v == 0 ? bits : v.leadingZeroBitCount - (64 - bits)) : (v == 0 ? bits : v.trailingZeroBitCount)
+            setReg(d.reg, osz, UInt64(n))
+            setFlags((v == 0 ? RFLAGS.cf : 0) | (n == 0 ? RFLAGS.zf : 0), mask: RFLAGS.cf | RFLAGS.zf)
             return
         }
         if v == 0 {

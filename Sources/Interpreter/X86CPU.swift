@@ -75,10 +75,9 @@ public final class X86CPU {
     /// Set by the machine; called outside the per-instruction hot path.
     public var onFERR: ((Bool) -> Void)?
     var xcr0: UInt64 = 1
-    /// XMM0-XMM15 and scratch slots (XMMRegisters.swift), the hot copy of `fpu.xmm`.
+    /// XMM0-XMM15, MXCSR and scratch slots (XMMRegisters.swift), the hot copy of `fpu.xmm`
+    /// and `fpu.mxcsr`.
     let xmmBase: UnsafeMutableRawPointer
-    /// MXCSR, the hot copy of `fpu.mxcsr` (SDM Vol. 1 §10.2.3).
-    var mxcsr: UInt32 = MXCSR.reset
     /// Guest TSC = host-derived TSC + offset (WRMSR to IA32_TSC sets the offset).
     var tscOffset: UInt64 = 0
 

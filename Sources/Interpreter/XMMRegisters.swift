@@ -35,7 +35,12 @@ enum XMMFile {
     static let source: UInt8 = 16, result: UInt8 = 17, temp: UInt8 = 18
     /// Exception flags a handler found itself while the host environment was switched.
     static let extraFlags: UInt8 = 19
-    static let slotCount = 20
+    /// DPPS/DPPD products and partial sums.
+    static let products: UInt8 = 20, sums: UInt8 = 21
+    /// MXCSR (first four bytes): behind the pointer, so that reading it costs no dynamic
+    /// exclusivity check as a stored class property would.
+    static let control: UInt8 = 22
+    static let slotCount = 23
 
     static func allocate() -> UnsafeMutableRawPointer {
         let p = UnsafeMutableRawPointer.allocate(byteCount: slotCount * 16, alignment: 16)
@@ -50,6 +55,12 @@ extension X86CPU {
     @inline(__always) func xmmPointer(_ r: UInt8) -> UnsafeMutableRawPointer { xmmBase + Int(r) &* 16 }
     @inline(__always) func xmm(_ r: UInt8) -> V128 { xmmPointer(r).load(as: V128.self) }
     @inline(__always) func setXMM(_ r: UInt8, _ v: V128) { xmmPointer(r).storeBytes(of: v, as: V128.self) }
+
+    /// MXCSR (SDM Vol. 1 §10.2.3).
+    var mxcsr: UInt32 {
+        @inline(__always) get { xmmPointer(XMMFile.control).load(as: UInt32.self) }
+        @inline(__always) set { xmmPointer(XMMFile.control).storeBytes(of: newValue, as: UInt32.self) }
+    }
 
     /// Loads XMM registers and MXCSR from the architectural state (setState).
     func loadSIMDState() {
@@ -91,48 +102,10 @@ extension X86CPU {
         throw CPUException(CPUException.Vector.deviceNotAvailable)
     }
 
-    /// MMX instructions: #UD when CR0.EM = 1, #NM when CR0.TS = 1, then a pending unmasked x87
-    /// exception is reported (#MF) (SDM Vol. 3A §12.5 and the MMX "Protected Mode Exceptions").
-    @inline(__always) func mmxCheck() throws(CPUException) {
-        if cr0 & CR0.em != 0 { throw .invalidOpcode }
-        if cr0 & CR0.ts != 0 { throw CPUException(CPUException.Vector.deviceNotAvailable) }
-        if x87.fsw & FSW.es != 0 { try x87PendingException() }
-    }
-
     /// An unmasked SIMD floating-point exception: #XM with CR4.OSXMMEXCPT = 1, else #UD
     /// (SDM Vol. 3A §6.15, "Interrupt 19").
     func simdFloatingPointException() -> CPUException {
         cr4 & CR4.osxmmexcpt != 0 ? CPUException(CPUException.Vector.simd) : .invalidOpcode
-    }
-
-    // MARK: MMX registers (aliases of the x87 significands, SDM Vol. 1 §9.5)
-
-    /// MMi is the significand of physical x87 register Ri.
-    @inline(__always) func mmx(_ r: UInt8) -> UInt64 { x87Regs[Int(r & 7)].significand }
-
-    /// Writing MMi sets its exponent and sign bits to ones (SDM Vol. 1 §9.5.1), which the tag
-    /// word reports as special.
-    @inline(__always) func setMMX(_ r: UInt8, _ v: UInt64) {
-        let p = Int(r & 7)
-        x87Regs[p] = X87Register(significand: v, signExponent: 0xFFFF)
-        setPhysicalTag(p, X87Tag.special)
-    }
-
-    /// Every MMX instruction but EMMS sets TOP to 0 and marks all registers valid (SDM Vol. 1
-    /// §9.5.1, Table 9-3). The tags stay exact (content-derived) as the x87 code keeps them.
-    @inline(__always) func mmxTransition() {
-        let anyEmpty = x87.ftw & (x87.ftw >> 1) & 0x5555 != 0
-        if anyEmpty || x87.fsw & FSW.topMask != 0 {
-            setX87Top(0)
-            x87.ftw = 0
-            x87RecomputeTags()
-        }
-    }
-
-    /// EMMS: all x87 registers empty.
-    func emms() throws(CPUException) {
-        try mmxCheck()
-        x87.ftw = 0xFFFF
     }
 
     // MARK: memory operands
@@ -182,13 +155,6 @@ extension X86CPU {
     func sseSourceLow(_ d: InstructionRef, _ bytes: Int) throws(CPUException) -> V128 {
         if !d.hasMemory { return xmm(d.rm) }
         return V128(try readMemoryOperand(d, bytes), 0)
-    }
-
-    /// The mm/m64 source operand (`Qq`); REX.B does not select MMX registers.
-    @inline(__always)
-    func mmxSource(_ d: InstructionRef) throws(CPUException) -> UInt64 {
-        if !d.hasMemory { return mmx(d.rm) }
-        return try readMemoryOperand(d, 8)
     }
 }
 
