@@ -51,16 +51,17 @@ final class LinuxGuestTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("unimplemented instructions (#UD raised): 0"), "no unimplemented instruction during the boot\n\(r.stderr)")
     }
 
-    /// Drives the serial console through a pseudo-terminal as a user would.
-    func testTypingIntoTheShellWorks() throws {
+    /// Drives the serial console through a pseudo-terminal as a user would, then reboots the
+    /// guest, which ends swiftpc under --no-reboot with status 8.
+    func testTypingIntoTheShellWorksAndRebootEndsTheRun() throws {
         try requireDefaultGuest()
         var master: Int32 = -1, slave: Int32 = -1
         guard openpty(&master, &slave, nil, nil, nil) == 0 else { throw XCTSkip("openpty failed: \(String(cString: strerror(errno)))") }
         defer { close(master) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.release)
-        process.arguments = ["run", "--accel", "interp", "-m", "256M", "--kernel", Self.kernel, "--initrd", Self.initrd,
-                             "--append", "console=ttyS0 quiet"]
+        process.arguments = ["run", "--accel", "interp", "--no-reboot", "-m", "256M", "--kernel", Self.kernel,
+                             "--initrd", Self.initrd, "--append", "console=ttyS0 quiet"]
         let terminal = FileHandle(fileDescriptor: slave, closeOnDealloc: true)
         process.standardInput = terminal
         process.standardOutput = terminal
@@ -90,11 +91,11 @@ final class LinuxGuestTests: XCTestCase {
         XCTAssertTrue(waitFor("# ", timeout: 60), "a shell prompt\n\(seen.suffix(2000))")
         type("echo $((6*7))\r")
         XCTAssertTrue(waitFor("\n42", timeout: 60), "the shell's answer\n\(seen.suffix(2000))")
-        type("poweroff -f\r")
+        type("reboot -f\r")
         let deadline = Date().addingTimeInterval(60)
         while process.isRunning && Date() < deadline { _ = waitFor("\u{0}", timeout: 0.5) }
-        XCTAssertFalse(process.isRunning, "poweroff ends swiftpc")
-        if !process.isRunning { XCTAssertEqual(process.terminationStatus, 0) }
+        XCTAssertFalse(process.isRunning, "a guest reboot ends swiftpc under --no-reboot")
+        if !process.isRunning { XCTAssertEqual(process.terminationStatus, 8, "status 8: reset under --no-reboot\n\(seen.suffix(1500))") }
     }
 
     // MARK: helpers
