@@ -23,6 +23,8 @@ public final class PCMachine {
     public private(set) var engine: VCPUEngine
     /// The state the vCPU starts in (firmware reset vector, or a loader's entry state).
     public private(set) var bootState: CPUState
+    /// The kernel as booted (a bzImage may have been unpacked to its vmlinux), for resets.
+    private var kernelImage: KernelImage?
     private let serialBackend: SerialBackend
     /// Keeps the interrupt adapter alive (the CPU holds it weakly).
     private var interruptSource: InterruptSource?
@@ -45,23 +47,31 @@ public final class PCMachine {
         }
 
         // What to boot.
-        if let kernel = config.kernel {
-            let setup = try KernelLoader.load(kernel: kernel, initrd: config.initrd,
-                                              commandLine: config.commandLine, into: memory)
-            bootState = setup.cpu
-            // A directly booted kernel gets the firmware tables a BIOS would have left.
-            try ACPITables.install(into: memory)
-        } else if let bios = config.bios {
-            try FirmwareImage.install(try FirmwareImage.read(path: bios), into: memory)
-            bootState = CPUState()
-        } else {
+        if config.kernel == nil && config.bios == nil {
             throw .badConfiguration("nothing to boot: give --kernel FILE or --bios FILE")
         }
+        let kernelImage = try config.kernel.map { path throws(MachineError) in try KernelImage.detect(path: path) }
+        var firmware: [UInt8]?
+        if kernelImage == nil, let bios = config.bios { firmware = try FirmwareImage.read(path: bios) }
 
         // The engine decides where interrupt lines end, so it comes before the devices.
         let choice = try EngineFactory.make(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus,
                                             lock: lock, control: control)
         engine = choice.engine
+        if var image = kernelImage {
+            // On the interpreter, a bzImage's xz payload is unpacked on the host and booted
+            // through its PVH entry: the kernel's own decompressor would take ~30 s there.
+            if engine is InterpreterEngine, case .bzImage = image.format,
+               let vmlinux = BzImagePayload.unpackedKernel(image.bytes),
+               let unpacked = try? KernelImage.detect(bytes: vmlinux, path: image.path), case .pvh = unpacked.format {
+                image = unpacked
+            }
+            self.kernelImage = image
+            bootState = try PCMachine.loadKernel(image, config: config, memory: memory)
+        } else {
+            try FirmwareImage.install(firmware ?? [], into: memory)
+            bootState = CPUState()
+        }
         devices = try LegacyDevices(portBus: portBus, mmioBus: mmioBus, memory: memory, timers: timers,
                                     control: control, serial: self.serialBackend, interrupts: choice.interrupts)
         if let interpreter = engine as? InterpreterEngine, let pic = devices.pic {
@@ -91,6 +101,15 @@ public final class PCMachine {
         let engines = [engine] + (standbyEngine.map { [$0] } ?? [])
         control.onStopRequested = { for e in engines { e.requestStop() } }
         try engine.setState(bootState)
+    }
+
+    /// Loads a kernel with its initrd and command line, and the ACPI tables a BIOS would
+    /// have left; returns the entry state.
+    static func loadKernel(_ image: KernelImage, config: MachineConfig, memory: GuestMemory) throws(MachineError) -> CPUState {
+        let setup = try KernelLoader.load(image, initrd: config.initrd.map(KernelLoader.splitPaths) ?? [],
+                                          commandLine: config.commandLine, into: memory, rsdpAddress: ACPITables.base)
+        try ACPITables.install(into: memory)
+        return setup.cpu
     }
 
     /// Moves the vCPU to the standby engine: its whole architectural state goes across.
@@ -187,10 +206,8 @@ public final class PCMachine {
     /// real hardware; a kernel loaded with --kernel is loaded again so that it restarts cleanly.
     private func reset() throws(MachineError) {
         control.clear()
-        if let kernel = config.kernel {
-            bootState = try KernelLoader.load(kernel: kernel, initrd: config.initrd,
-                                              commandLine: config.commandLine, into: memory).cpu
-            try ACPITables.install(into: memory)
+        if let image = kernelImage {
+            bootState = try PCMachine.loadKernel(image, config: config, memory: memory)
         }
         lock.withLock { devices.reset() }
         try engine.setState(bootState)
