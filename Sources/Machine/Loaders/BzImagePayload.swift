@@ -22,27 +22,27 @@ enum BzImagePayload {
         let length = le32(payloadLength)
         guard length > xzMagic.count, start + length <= bzImage.count,
               Array(bzImage[start..<start + xzMagic.count]) == xzMagic else { return nil }
-        guard let output = run(["xz", "--decompress", "--stdout", "--single-stream"], input: Data(bzImage[start..<start + length])),
+        // The stream goes through a temporary file, not a pipe: a tool that stops early on a
+        // corrupt stream must not leave us writing into a closed pipe (SIGPIPE).
+        let file = FileManager.default.temporaryDirectory
+            .appendingPathComponent("swiftpc-kernel-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).xz")
+        guard (try? Data(bzImage[start..<start + length]).write(to: file)) != nil else { return nil }
+        defer { try? FileManager.default.removeItem(at: file) }
+        guard let output = run(["xz", "--decompress", "--stdout", "--single-stream", file.path]),
               output.starts(with: [0x7F, 0x45, 0x4C, 0x46]) else { return nil }
         return [UInt8](output)
     }
 
-    /// Runs a host tool found on PATH with `input` on stdin; its stdout, or nil on failure.
-    static func run(_ arguments: [String], input: Data) -> Data? {
+    /// Runs a host tool found on PATH; its stdout, or nil when it cannot run or fails.
+    static func run(_ arguments: [String]) -> Data? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
-        let stdin = Pipe(), stdout = Pipe()
-        process.standardInput = stdin
+        let stdout = Pipe()
+        process.standardInput = FileHandle.nullDevice
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
         do { try process.run() } catch { return nil }
-        // Feed stdin from another thread so that neither pipe fills up and blocks.
-        let writer = Thread {
-            try? stdin.fileHandleForWriting.write(contentsOf: input)
-            try? stdin.fileHandleForWriting.close()
-        }
-        writer.start()
         let output = stdout.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return process.terminationStatus == 0 ? output : nil
