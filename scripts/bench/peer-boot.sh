@@ -91,6 +91,13 @@ else
     trap 'rm -rf "$WORK"' EXIT
 fi
 RESULTS="$WORK/results.jsonl"
+
+# Snapshot the images so that every engine boots the very same bytes even if
+# scripts/build-guest-images.sh rewrites guest-images/ while the benchmark runs.
+cp "$KERNEL" "$WORK/bzImage"
+cp "$INITRD" "$WORK/initramfs.cpio.gz"
+KERNEL="$WORK/bzImage"
+INITRD="$WORK/initramfs.cpio.gz"
 : >"$RESULTS"
 
 # A row for an engine that could not be run (the table shows the reason).
