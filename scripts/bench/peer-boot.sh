@@ -207,7 +207,9 @@ if wants bochs; then
             #   when ips is Bochs's real speed; ~60 MIPS was measured for this guest on the
             #   project's machines (BOCHS_IPS overrides it). sync=realtime was tried and is
             #   worse: the guest's uptime ran ~5x slower than the wall clock, stretching every
-            #   guest timeout. Either way the table's host-timed loop is the robust figure.
+            #   guest timeout. With sync=none Bochs's guest-reported loop is instructions/ips,
+            #   the same on every run (51.12 s at 60 MIPS here); the table's host-timed
+            #   loop-wall is the figure to compare.
             # error/info: ignore: the kernel reads MSRs Bochs does not model (APERF/MPERF on
             #   every tick); logging each costs time and fills the log.
             cat >"$WORK/bochsrc" <<EOF
