@@ -51,8 +51,10 @@ public final class PCMachine {
             throw .badConfiguration("nothing to boot: give --kernel FILE or --bios FILE")
         }
         let kernelImage = try config.kernel.map { path throws(MachineError) in try KernelImage.detect(path: path) }
-        var firmware: [UInt8]?
-        if kernelImage == nil, let bios = config.bios { firmware = try FirmwareImage.read(path: bios) }
+        if kernelImage == nil, let bios = config.bios {
+            // ROM regions must exist before an engine maps guest memory (KVM memory slots).
+            try FirmwareImage.install(try FirmwareImage.read(path: bios), into: memory)
+        }
 
         // The engine decides where interrupt lines end, so it comes before the devices.
         let choice = try EngineFactory.make(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus,
@@ -69,7 +71,6 @@ public final class PCMachine {
             self.kernelImage = image
             bootState = try PCMachine.loadKernel(image, config: config, memory: memory)
         } else {
-            try FirmwareImage.install(firmware ?? [], into: memory)
             bootState = CPUState()
         }
         devices = try LegacyDevices(portBus: portBus, mmioBus: mmioBus, memory: memory, timers: timers,
