@@ -23,8 +23,6 @@ final class SoftwareTLB {
     let writeHost: UnsafeMutablePointer<UnsafeMutableRawPointer?>
     /// Guest-physical page of each write entry (to drop entries of a page that gains code).
     let writePhysicalPage: UnsafeMutablePointer<UInt64>
-    /// Guest-physical page of each read entry (instruction fetches need the physical address).
-    let readPhysicalPage: UnsafeMutablePointer<UInt64>
     /// Instruction fetches: pages the last walk found executable (NX, SMEP applied).
     let fetchTag: UnsafeMutablePointer<UInt64>
     let fetchPhysicalPage: UnsafeMutablePointer<UInt64>
@@ -41,7 +39,6 @@ final class SoftwareTLB {
         readHost = .allocate(capacity: n); readHost.initialize(repeating: nil, count: n)
         writeHost = .allocate(capacity: n); writeHost.initialize(repeating: nil, count: n)
         writePhysicalPage = .allocate(capacity: n); writePhysicalPage.initialize(repeating: 0, count: n)
-        readPhysicalPage = .allocate(capacity: n); readPhysicalPage.initialize(repeating: 0, count: n)
         fetchTag = .allocate(capacity: n); fetchTag.initialize(repeating: 0, count: n)
         fetchPhysicalPage = .allocate(capacity: n); fetchPhysicalPage.initialize(repeating: 0, count: n)
         generationBits = .allocate(capacity: 1)
@@ -50,7 +47,7 @@ final class SoftwareTLB {
 
     deinit {
         readTag.deallocate(); writeTag.deallocate(); readHost.deallocate(); writeHost.deallocate()
-        writePhysicalPage.deallocate(); readPhysicalPage.deallocate()
+        writePhysicalPage.deallocate()
         fetchTag.deallocate(); fetchPhysicalPage.deallocate(); generationBits.deallocate()
     }
 

@@ -199,8 +199,6 @@ extension X86CPU {
         let tag = tlb.tag(page)
         if tlb.fetchTag[i] == tag {
             physicalPage = tlb.fetchPhysicalPage[i]
-        } else if tlb.readTag[i] == tag, tlb.readHost[i] != nil, fetchAllowedFromReadTLB {
-            physicalPage = tlb.readPhysicalPage[i]
         } else {
             // The walk checks execute permission (NX, SMEP): remember the page for fetches.
             physicalPage = try translate(linear, .fetch, user: userAccess) >> 12
@@ -224,10 +222,6 @@ extension X86CPU {
         if cacheable { entry.pointee.tag = codeTag }
         return entry
     }
-
-    /// Instruction fetches may reuse read TLB entries unless NX is in force (a readable page
-    /// may be non-executable).
-    @inline(__always) var fetchAllowedFromReadTLB: Bool { !(pagingEnabled && msr.efer & EFER.nxe != 0) }
 
     /// Decodes into `entry`; returns whether the result may be cached.
     func decodeInto(_ entry: UnsafeMutablePointer<DecodedCodeCache.Entry>, linear: UInt64, physical: UInt64, bits: Int) throws(CPUException) -> Bool {

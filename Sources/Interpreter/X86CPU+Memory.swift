@@ -151,14 +151,29 @@ extension X86CPU {
         return nil
     }
 
+    /// Reads `size` (1, 2, 4 or 8) little-endian bytes at host address `p`.
+    @inline(__always) func loadHost(_ p: UnsafeMutableRawPointer, _ size: Int) -> UInt64 {
+        switch size {
+        case 1: return UInt64(p.load(as: UInt8.self))
+        case 2: return UInt64(p.loadUnaligned(as: UInt16.self))
+        case 4: return UInt64(p.loadUnaligned(as: UInt32.self))
+        default: return p.loadUnaligned(as: UInt64.self)
+        }
+    }
+
+    /// Writes the low `size` bytes of `value` at host address `p`.
+    @inline(__always) func storeHost(_ p: UnsafeMutableRawPointer, _ size: Int, _ value: UInt64) {
+        switch size {
+        case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
+        case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value), toByteOffset: 0, as: UInt16.self)
+        case 4: p.storeBytes(of: UInt32(truncatingIfNeeded: value), toByteOffset: 0, as: UInt32.self)
+        default: p.storeBytes(of: value, toByteOffset: 0, as: UInt64.self)
+        }
+    }
+
     func physicalRead(_ address: UInt64, size: Int) -> UInt64 {
         if let p = memory.ramPointer(address, length: size) ?? memory.pointer(address, length: size) {
-            switch size {
-            case 1: return UInt64(p.load(as: UInt8.self))
-            case 2: return UInt64(p.loadUnaligned(as: UInt16.self))
-            case 4: return UInt64(p.loadUnaligned(as: UInt32.self))
-            default: return p.loadUnaligned(as: UInt64.self)
-            }
+            return loadHost(p, size)
         }
         return lock.withLock { mmioBus.read(address: address, size: size) }
     }
@@ -177,12 +192,7 @@ extension X86CPU {
             }
         }
         if let p = host {
-            switch size {
-            case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
-            case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value), toByteOffset: 0, as: UInt16.self)
-            case 4: p.storeBytes(of: UInt32(truncatingIfNeeded: value), toByteOffset: 0, as: UInt32.self)
-            default: p.storeBytes(of: value, toByteOffset: 0, as: UInt64.self)
-            }
+            storeHost(p, size, value)
             return
         }
         lock.withLock { mmioBus.write(address: address, size: size, value: value) }
@@ -204,12 +214,7 @@ extension X86CPU {
         let i = Int(page & SoftwareTLB.indexMask)
         if tlb.readTag[i] == tlb.tag(page), (linear & 0xFFF) &+ UInt64(size) <= 4096, let host = tlb.readHost[i] {
             let p = host + Int(linear & 0xFFF)
-            switch size {
-            case 1: return UInt64(p.load(as: UInt8.self))
-            case 2: return UInt64(p.loadUnaligned(as: UInt16.self))
-            case 4: return UInt64(p.loadUnaligned(as: UInt32.self))
-            default: return p.loadUnaligned(as: UInt64.self)
-            }
+            return loadHost(p, size)
         }
         return try readLinearSlow(linear, size, fetch ? .fetch : .read)
     }
@@ -230,7 +235,6 @@ extension X86CPU {
             let i = Int((linear >> 12) & SoftwareTLB.indexMask)
             tlb.readTag[i] = tlb.tag(linear >> 12)
             tlb.readHost[i] = host
-            tlb.readPhysicalPage[i] = physical >> 12
         }
         return physicalRead(physical, size: size)
     }
@@ -241,12 +245,7 @@ extension X86CPU {
         let i = Int(page & SoftwareTLB.indexMask)
         if tlb.writeTag[i] == tlb.tag(page), (linear & 0xFFF) &+ UInt64(size) <= 4096, let host = tlb.writeHost[i] {
             let p = host + Int(linear & 0xFFF)
-            switch size {
-            case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: value), as: UInt8.self)
-            case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: value), toByteOffset: 0, as: UInt16.self)
-            case 4: p.storeBytes(of: UInt32(truncatingIfNeeded: value), toByteOffset: 0, as: UInt32.self)
-            default: p.storeBytes(of: value, toByteOffset: 0, as: UInt64.self)
-            }
+            storeHost(p, size, value)
             return
         }
         try writeLinearSlow(linear, size, value)

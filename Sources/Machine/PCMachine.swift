@@ -63,8 +63,8 @@ public final class PCMachine {
         if var image = kernelImage {
             // On the interpreter, a bzImage's xz payload is unpacked on the host and booted
             // through its PVH entry: the kernel's own decompressor would take ~30 s there.
-            if engine is InterpreterEngine, case .bzImage = image.format,
-               let vmlinux = BzImagePayload.unpackedKernel(image.bytes),
+            if engine is InterpreterEngine, case .bzImage(let header) = image.format,
+               let vmlinux = BzImagePayload.unpackedKernel(image.bytes, header: header),
                let unpacked = try? KernelImage.detect(bytes: vmlinux, path: image.path), case .pvh = unpacked.format {
                 image = unpacked
             }

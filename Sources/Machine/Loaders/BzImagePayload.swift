@@ -12,14 +12,13 @@ enum BzImagePayload {
     /// The xz stream magic (the kernel appends the uncompressed size after the stream).
     static let xzMagic: [UInt8] = [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00]
 
-    /// The vmlinux ELF inside `bzImage`, or nil when it cannot be had (not xz, no `xz` tool,
-    /// a corrupt stream): the caller then boots the bzImage as it is.
-    static func unpackedKernel(_ bzImage: [UInt8]) -> [UInt8]? {
-        guard bzImage.count > payloadLength + 4 else { return nil }
-        func le32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(bzImage[at + $1]) << ($1 * 8) } }
-        let setupSectors = bzImage[SetupHeader.setupSects] == 0 ? 4 : Int(bzImage[SetupHeader.setupSects])
-        let start = (setupSectors + 1) * 512 + le32(payloadOffset)
-        let length = le32(payloadLength)
+    /// The vmlinux ELF inside `bzImage` (whose parsed setup header is `header`), or nil when
+    /// it cannot be had (not xz, no `xz` tool, a corrupt stream): the caller then boots the
+    /// bzImage as it is.
+    static func unpackedKernel(_ bzImage: [UInt8], header: BzImageHeader) -> [UInt8]? {
+        let view = ByteView(bzImage)
+        guard let offset = view.u32(payloadOffset), let count = view.u32(payloadLength) else { return nil }
+        let start = header.kernelOffset + Int(offset), length = Int(count)
         guard length > xzMagic.count, start + length <= bzImage.count,
               Array(bzImage[start..<start + xzMagic.count]) == xzMagic else { return nil }
         // The stream goes through a temporary file, not a pipe: a tool that stops early on a
