@@ -23,8 +23,9 @@ public enum FirmwareImage {
     }
 
     /// Maps `image` as ROM below 4 GiB and copies its tail into the legacy BIOS area of RAM.
-    public static func install(_ image: [UInt8], into memory: GuestMemory) throws(MachineError) {
-        try memory.addROM(image, at: 0x1_0000_0000 - UInt64(image.count))
+    /// With `mapROM` false only the legacy-area copy is refreshed (a machine reset).
+    public static func install(_ image: [UInt8], into memory: GuestMemory, mapROM: Bool = true) throws(MachineError) {
+        if mapROM { try memory.addROM(image, at: 0x1_0000_0000 - UInt64(image.count)) }
         let window = min(image.count, legacyWindow)
         try memory.write(image[(image.count - window)...], at: 0x10_0000 - UInt64(window))
     }

@@ -15,6 +15,13 @@ public final class LegacyDevices {
     public let pciBus: PCIBus
     public let pciConfig: PCIConfigMechanism1
     public let hostBridge: I440FXHostBridge
+    /// PIIX3 function 0: PCI interrupt routing to ISA IRQs.
+    public let isaBridge: PIIX3ISABridge
+    /// PIIX4 function 3: the ACPI PM I/O block (event, control, timer registers).
+    public let powerManagement: PIIX4PowerManagement
+    public let apm: APMControlPorts
+    /// QEMU's fw_cfg interface, through which SeaBIOS learns about the machine.
+    public let firmwareConfig: FirmwareConfig
     public let acpiPower: ACPIPowerControl
     public let acpiEvents: ACPIPMEventBlock
     public let acpiTimer: ACPIPMTimer
@@ -85,6 +92,15 @@ public final class LegacyDevices {
         acpiPower = ACPIPowerControl(control: control)
         acpiEvents = ACPIPMEventBlock()
         acpiTimer = ACPIPMTimer(clock: timers.clock)
+        // PCI INTx# reaches the ISA lines through the PIIX3's PIRQ routing; one line object
+        // per IRQ keeps the level each route last drove.
+        let isaLines = (0..<16).map(line)
+        isaBridge = PIIX3ISABridge { irq, level in isaLines[irq].set(level) }
+        try pciBus.register(isaBridge, at: PIIX3ISABridge.address, name: "piix3-isa")
+        powerManagement = PIIX4PowerManagement(portBus: portBus, events: acpiEvents, powerControl: acpiPower, timer: acpiTimer)
+        try pciBus.register(powerManagement, at: PIIX4PowerManagement.address, name: "piix4-pm")
+        apm = APMControlPorts()
+        firmwareConfig = FirmwareConfig(memory: memory)
         coprocessorError = CoprocessorErrorPort(irq: line(CoprocessorErrorPort.irqNumber))
 
         try serial.attach(to: portBus)
@@ -95,9 +111,8 @@ public final class LegacyDevices {
         try debugConsole.attach(to: portBus)
         try postCode.attach(to: portBus)
         try pciConfig.attach(to: portBus)
-        try acpiPower.attach(to: portBus)
-        try acpiEvents.attach(to: portBus)
-        try acpiTimer.attach(to: portBus)
+        try apm.attach(to: portBus)
+        try firmwareConfig.attach(to: portBus)
         try coprocessorError.attach(to: portBus)
     }
 
@@ -106,6 +121,10 @@ public final class LegacyDevices {
         serial.reset()
         i8042.reset()
         port92.reset()
+        isaBridge.reset()
+        powerManagement.reset()
+        apm.reset()
+        firmwareConfig.reset()
         pic?.reset()
         pit?.reset()
         ioapic?.reset()

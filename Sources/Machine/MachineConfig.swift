@@ -39,6 +39,8 @@ public struct MachineConfig: Sendable {
     public var bios: String?
     public var serial: SerialTarget = .stdio
     public var noReboot = false
+    /// Where SeaBIOS's debug output (QEMU's debugcon at port 0x402) goes; nil: not decoded.
+    public var firmwareLog: String?
     public var cpuModel = CPUModel.swiftpc
     /// Move the vCPU between KVM and the interpreter at this interval (seconds), to show that
     /// a running guest survives the hand-over. Interrupt controllers stay in the kernel, so this

@@ -25,6 +25,8 @@ public final class PCMachine {
     public private(set) var bootState: CPUState
     /// The kernel as booted (a bzImage may have been unpacked to its vmlinux), for resets.
     private var kernelImage: KernelImage?
+    /// The BIOS image when the machine boots through firmware, for resets.
+    private var firmware: [UInt8]?
     private let serialBackend: SerialBackend
     /// Keeps the interrupt adapter alive (the CPU holds it weakly).
     private var interruptSource: InterruptSource?
@@ -53,7 +55,9 @@ public final class PCMachine {
         let kernelImage = try config.kernel.map { path throws(MachineError) in try KernelImage.detect(path: path) }
         if kernelImage == nil, let bios = config.bios {
             // ROM regions must exist before an engine maps guest memory (KVM memory slots).
-            try FirmwareImage.install(try FirmwareImage.read(path: bios), into: memory)
+            let image = try FirmwareImage.read(path: bios)
+            try FirmwareImage.install(image, into: memory)
+            firmware = image
         }
 
         // The engine decides where interrupt lines end, so it comes before the devices.
@@ -75,6 +79,21 @@ public final class PCMachine {
         }
         devices = try LegacyDevices(portBus: portBus, mmioBus: mmioBus, memory: memory, timers: timers,
                                     control: control, serial: self.serialBackend, interrupts: choice.interrupts)
+        if let path = config.firmwareLog {
+            guard let log = fopen(path, "w") else {
+                throw .badConfiguration("--firmware-log \(path): cannot open the file for writing")
+            }
+            // SeaBIOS writes its debug log to port 0x402 once a read there returns 0xE9.
+            let port = DebugConsolePort(base: PCMachine.firmwareLogPort) { byte in fputc(Int32(byte), log); fflush(log) }
+            try port.attach(to: portBus, name: "firmware-log")
+        }
+        if kernelImage != nil {
+            // A directly booted kernel finds the PM block where a BIOS would have left it.
+            devices.powerManagement.enableAtDefaultBase()
+        } else {
+            try FirmwareConfigContent.install(into: devices.firmwareConfig, memory: memory, cpuCount: config.cpuCount,
+                                              bootOrder: [])
+        }
         if let interpreter = engine as? InterpreterEngine, let pic = devices.pic {
             if let lapic = devices.lapic, let ioapic = devices.ioapic {
                 let cpu = interpreter.cpu
@@ -103,6 +122,9 @@ public final class PCMachine {
         control.onStopRequested = { for e in engines { e.requestStop() } }
         try engine.setState(bootState)
     }
+
+    /// QEMU's default debugcon port for firmware output.
+    static let firmwareLogPort: UInt16 = 0x402
 
     /// Loads a kernel with its initrd and command line, and the ACPI tables a BIOS would
     /// have left; returns the entry state.
@@ -211,6 +233,12 @@ public final class PCMachine {
             bootState = try PCMachine.loadKernel(image, config: config, memory: memory)
         }
         lock.withLock { devices.reset() }
+        if kernelImage != nil {
+            devices.powerManagement.enableAtDefaultBase()
+        } else if let firmware {
+            // The BIOS shadow below 1 MiB is RAM the firmware wrote to: restore the ROM's copy.
+            try FirmwareImage.install(firmware, into: memory, mapROM: false)
+        }
         try engine.setState(bootState)
     }
 

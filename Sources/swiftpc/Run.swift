@@ -45,6 +45,9 @@ struct Run: ParsableCommand {
     @Option(help: "Display: none or sdl.")
     var display: String = "none"
 
+    @Option(help: ArgumentHelp("Write the firmware's debug output (port 0x402, as SeaBIOS uses it) to FILE.", valueName: "FILE"))
+    var firmwareLog: String?
+
     @Flag(help: "Exit (status 8) instead of resetting when the guest reboots.")
     var noReboot = false
 
@@ -87,6 +90,7 @@ struct Run: ParsableCommand {
         config.bios = bios
         config.serial = try SerialTarget(parsing: serial)
         config.noReboot = noReboot
+        config.firmwareLog = firmwareLog
         if let migrateEvery {
             guard migrateEvery > 0, migrateEvery.isFinite else { throw .badConfiguration("--migrate-every must be a positive number of seconds") }
             config.migrationInterval = migrateEvery

@@ -62,8 +62,13 @@ final class ACPITablesTests: XCTestCase {
         let length = Int(u32(at: dsdt + 4))
         XCTAssertEqual(sum(dsdt..<dsdt + length), 0)
         // Name (_S5_, Package (4) {0, 0, 0, 0}): SLP_TYP 0, what ACPIPowerControl takes as S5.
-        XCTAssertEqual(Array(blob[dsdt + 36..<dsdt + length]),
+        XCTAssertEqual(Array(blob[dsdt + length - 12..<dsdt + length]),
                        [0x08, 0x5F, 0x53, 0x35, 0x5F, 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00])
+        // The PCI root bridge (PNP0A03 = 0x030AD041) and the power button (PNP0C0C) are there.
+        let aml = Array(blob[dsdt + 36..<dsdt + length])
+        XCTAssertNotNil(find(aml, Array("PCI0".utf8) + [0x08] + Array("_HID".utf8) + [0x0C, 0x41, 0xD0, 0x0A, 0x03]))
+        XCTAssertNotNil(find(aml, Array("PWRB".utf8) + [0x08] + Array("_HID".utf8) + [0x0C, 0x41, 0xD0, 0x0C, 0x0C]))
+        XCTAssertEqual(aml.first, 0x10, "everything but _S5 sits in Scope (\\_SB)")
         XCTAssertEqual(ACPIPowerControl.sleepTypeS5, 0)
     }
 
@@ -93,5 +98,62 @@ final class ACPITablesTests: XCTestCase {
         XCTAssertEqual(UInt32(LegacyDevices.ioapicPin(isaIRQ: 0)), overrides[0])
         XCTAssertEqual(overrides[9], 9)
         XCTAssertEqual(nmiLINT, 1)
+    }
+
+    func find(_ haystack: [UInt8], _ needle: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        return (0...(haystack.count - needle.count)).first { Array(haystack[$0..<$0 + needle.count]) == needle }
+    }
+
+    /// Runs the fw_cfg table-loader script as SeaBIOS does (allocate each file at an address
+    /// of its own, add pointers, fix checksums) and checks the result parses like the fixed
+    /// placement: the RSDP reaches the RSDT, the RSDT the FADT and MADT, all checksums zero.
+    func testTableLoaderScriptRelocatesAndChecksumsLikeSeaBIOS() {
+        var files: [String: [UInt8]] = [:]
+        for f in ACPITables.firmwareConfigFiles() { files[f.name] = f.bytes }
+        let script = files[ACPITables.loaderFile]!
+        XCTAssertEqual(script.count % 128, 0)
+        var address: [String: UInt32] = [:]
+        var next: UInt32 = 0x0F00_0000
+        func name(_ entry: ArraySlice<UInt8>, _ at: Int) -> String {
+            let raw = entry[(entry.startIndex + at)..<(entry.startIndex + at + 56)]
+            return String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        func le32(_ e: ArraySlice<UInt8>, _ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(e[e.startIndex + at + $1]) << ($1 * 8) } }
+        for k in stride(from: 0, to: script.count, by: 128) {
+            let e = script[k..<k + 128]
+            switch le32(e, 0) {
+            case 1:
+                let file = name(e, 4), align = UInt32(le32(e, 60))
+                XCTAssertNotNil(files[file], file)
+                next = (next + align - 1) / align * align
+                address[file] = next
+                next += 0x1000
+            case 2:
+                let dest = name(e, 4), src = name(e, 60), offset = le32(e, 116)
+                XCTAssertEqual(e[e.startIndex + 120], 4)
+                ACPITables.addLE32(&files[dest]!, at: offset, address[src]!)
+            case 3:
+                let file = name(e, 4), offset = le32(e, 60), start = le32(e, 64), length = le32(e, 68)
+                files[file]![offset] = files[file]![offset] &- files[file]![start..<start + length].reduce(0, &+)
+            default: XCTFail("unknown loader command")
+            }
+        }
+        let rsdp = files[ACPITables.rsdpFile]!, tables = files[ACPITables.tablesFile]!
+        XCTAssertEqual(rsdp[0..<20].reduce(0, &+), 0)
+        let base = Int(address[ACPITables.tablesFile]!)
+        func u32t(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(tables[at + $1]) << ($1 * 8) } }
+        let rsdt = (0..<4).reduce(0) { $0 | Int(rsdp[16 + $1]) << ($1 * 8) } - base
+        XCTAssertEqual(String(decoding: tables[rsdt..<rsdt + 4], as: UTF8.self), "RSDT")
+        var seen: [String] = []
+        for entry in [u32t(rsdt + 36) - base, u32t(rsdt + 40) - base, rsdt] {
+            let length = u32t(entry + 4)
+            XCTAssertEqual(tables[entry..<entry + length].reduce(0, &+), 0)
+            seen.append(String(decoding: tables[entry..<entry + 4], as: UTF8.self))
+        }
+        XCTAssertEqual(seen, ["FACP", "APIC", "RSDT"])
+        let fadt = u32t(rsdt + 36) - base
+        XCTAssertEqual(String(decoding: tables[(u32t(fadt + 40) - base)...].prefix(4), as: UTF8.self), "DSDT")
+        XCTAssertEqual((u32t(fadt + 36)) % 64, 0, "FACS aligned")
     }
 }

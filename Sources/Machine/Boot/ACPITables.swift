@@ -15,45 +15,135 @@ public enum ACPITables {
     static let oemTableID: [UInt8] = Array("SWIFTPC ".utf8)
     static let creatorID: [UInt8] = Array("SWPC".utf8)
 
-    /// Offsets of each table from `base`.
-    enum Offset {
-        static let rsdp = 0x000
-        static let rsdt = 0x020
-        static let facs = 0x080        // 64-byte aligned (§5.2.10)
-        static let fadt = 0x0C0
-        static let madt = 0x140
-        static let dsdt = 0x1A0
-        static let end = 0x200
-    }
-
     /// SCI interrupt (ISA IRQ 9, level-triggered active high as on PIIX4).
     static let sciIRQ: UInt16 = 9
     /// RTC CMOS index of the century byte.
     static let rtcCentury: UInt8 = 0x32
+    /// Where the tables blob starts after the RSDP when they are placed at a fixed address.
+    static let tablesOffset = 0x40
 
-    /// The tables as one block to be written at `base`.
-    public static func build(base: UInt64 = ACPITables.base) -> [UInt8] {
-        var blob = [UInt8](repeating: 0, count: Offset.end)
-        var used = 0
-        // In address order, each after the end of the one before (the layout is fixed).
-        func place(_ bytes: [UInt8], at offset: Int) {
-            precondition(offset >= used && offset + bytes.count <= blob.count, "ACPI table layout overlap")
-            blob.replaceSubrange(offset..<offset + bytes.count, with: bytes)
-            used = offset + bytes.count
+    /// The tables before relocation: the RSDP on its own, every other table in one blob
+    /// (FACS first, so that its 64-byte alignment follows from the blob's), and the pointer
+    /// fields that hold blob offsets until the blob's address is known. This is the shape
+    /// both users need: a fixed placement for a directly booted kernel, and fw_cfg's
+    /// table-loader for SeaBIOS, which allocates the blobs itself and patches the pointers.
+    struct Layout {
+        var rsdp: [UInt8]
+        var tables: [UInt8]
+        /// Offsets in `tables` of 4-byte fields that hold an offset into `tables`.
+        var tablePointers: [Int]
+        /// Offset in `rsdp` of its RSDT address field (an offset into `tables`).
+        var rsdpPointer: Int
+        /// Start offsets in `tables` of each checksummed table.
+        var checksummedTables: [Int]
+    }
+
+    static func layout() -> Layout {
+        var tables: [UInt8] = []
+        var pointers: [Int] = []
+        var starts: [Int] = []
+        func append(_ t: [UInt8], align: Int = 8, pointerFields: [Int] = [], checksummed: Bool = true) -> UInt32 {
+            while tables.count % align != 0 { tables.append(0) }
+            let at = tables.count
+            tables += t
+            pointers += pointerFields.map { at + $0 }
+            if checksummed { starts.append(at) }
+            return UInt32(at)
         }
-        let address = { (offset: Int) in UInt32(base) + UInt32(offset) }
-        place(rsdp(rsdt: address(Offset.rsdt)), at: Offset.rsdp)
-        place(rsdt(entries: [address(Offset.fadt), address(Offset.madt)]), at: Offset.rsdt)
-        place(facs(), at: Offset.facs)
-        place(fadt(facs: address(Offset.facs), dsdt: address(Offset.dsdt)), at: Offset.fadt)
-        place(madt(), at: Offset.madt)
-        place(dsdt(), at: Offset.dsdt)
+        let facsAt = append(facs(), align: 64, checksummed: false)
+        let dsdtAt = append(dsdt())
+        let fadtAt = append(fadt(facs: facsAt, dsdt: dsdtAt), pointerFields: [36, 40])
+        let madtAt = append(madt())
+        let rsdtAt = append(rsdt(entries: [fadtAt, madtAt]), pointerFields: [36, 40])
+        return Layout(rsdp: rsdp(rsdt: rsdtAt), tables: tables, tablePointers: pointers, rsdpPointer: 16,
+                      checksummedTables: starts)
+    }
+
+    /// The tables as one block to be written at `base`: the RSDP, then the other tables at
+    /// `tablesOffset`, every pointer relocated and every checksum final.
+    public static func build(base: UInt64 = ACPITables.base) -> [UInt8] {
+        var l = layout()
+        let tablesAddress = UInt32(base) + UInt32(tablesOffset)
+        for p in l.tablePointers { addLE32(&l.tables, at: p, tablesAddress) }
+        for t in l.checksummedTables { fixChecksum(&l.tables, tableAt: t) }
+        addLE32(&l.rsdp, at: l.rsdpPointer, tablesAddress)
+        l.rsdp[8] = 0
+        l.rsdp[8] = checksum(Array(l.rsdp[0..<20]))
+        var blob = l.rsdp + [UInt8](repeating: 0, count: tablesOffset - l.rsdp.count)
+        blob += l.tables
         return blob
     }
 
     /// Writes the tables into guest memory.
     public static func install(into memory: GuestMemory) throws(MachineError) {
         try memory.write(build(), at: base)
+    }
+
+    // MARK: fw_cfg table loader
+
+    /// The names SeaBIOS knows the blobs by.
+    public static let tablesFile = "etc/acpi/tables"
+    public static let rsdpFile = "etc/acpi/rsdp"
+    public static let loaderFile = "etc/table-loader"
+
+    /// The fw_cfg files for SeaBIOS: the two blobs and the table-loader script that places them
+    /// (RSDP in the F segment, the tables in high memory), adds the blobs' addresses to the
+    /// pointer fields and recomputes the checksums (SeaBIOS src/fw/romfile_loader.h).
+    public static func firmwareConfigFiles() -> [(name: String, bytes: [UInt8])] {
+        let l = layout()
+        var script: [UInt8] = []
+        script += loaderAllocate(rsdpFile, align: 16, zone: 2)
+        script += loaderAllocate(tablesFile, align: 64, zone: 1)
+        for p in l.tablePointers { script += loaderAddPointer(dest: tablesFile, source: tablesFile, offset: p, size: 4) }
+        script += loaderAddPointer(dest: rsdpFile, source: tablesFile, offset: l.rsdpPointer, size: 4)
+        for t in l.checksummedTables {
+            let length = Int(readLE32(l.tables, at: t + 4))
+            script += loaderAddChecksum(tablesFile, checksumAt: t + 9, start: t, length: length)
+        }
+        script += loaderAddChecksum(rsdpFile, checksumAt: 8, start: 0, length: 20)
+        return [(rsdpFile, l.rsdp), (tablesFile, l.tables), (loaderFile, script)]
+    }
+
+    /// Table-loader commands: 128 bytes each, little-endian (SeaBIOS romfile_loader.h).
+    static let loaderEntrySize = 128
+    static let loaderNameSize = 56
+
+    static func loaderAllocate(_ file: String, align: UInt32, zone: UInt8) -> [UInt8] {
+        loaderEntry(command: 1, loaderName(file) + le(align) + [zone])
+    }
+
+    static func loaderAddPointer(dest: String, source: String, offset: Int, size: UInt8) -> [UInt8] {
+        loaderEntry(command: 2, loaderName(dest) + loaderName(source) + le(UInt32(offset)) + [size])
+    }
+
+    static func loaderAddChecksum(_ file: String, checksumAt offset: Int, start: Int, length: Int) -> [UInt8] {
+        loaderEntry(command: 3, loaderName(file) + le(UInt32(offset)) + le(UInt32(start)) + le(UInt32(length)))
+    }
+
+    static func loaderEntry(command: UInt32, _ body: [UInt8]) -> [UInt8] {
+        let entry = le(command) + body
+        return entry + [UInt8](repeating: 0, count: loaderEntrySize - entry.count)
+    }
+
+    static func loaderName(_ name: String) -> [UInt8] {
+        let bytes = Array(name.utf8)
+        return bytes + [UInt8](repeating: 0, count: loaderNameSize - bytes.count)
+    }
+
+    static func readLE32(_ bytes: [UInt8], at offset: Int) -> UInt32 {
+        (0..<4).reduce(0) { $0 | UInt32(bytes[offset + $1]) << UInt32(8 * $1) }
+    }
+
+    static func addLE32(_ bytes: inout [UInt8], at offset: Int, _ addend: UInt32) {
+        let value = readLE32(bytes, at: offset) &+ addend
+        for k in 0..<4 { bytes[offset + k] = UInt8(truncatingIfNeeded: value >> UInt32(8 * k)) }
+    }
+
+    /// Recomputes the header checksum of the table starting at `offset`.
+    static func fixChecksum(_ bytes: inout [UInt8], tableAt offset: Int) {
+        let length = Int(readLE32(bytes, at: offset + 4))
+        bytes[offset + 9] = 0
+        bytes[offset + 9] = checksum(Array(bytes[offset..<offset + length]))
     }
 
     // MARK: tables
@@ -118,11 +208,36 @@ public enum ACPITables {
         return table("APIC", revision: 3, body: body)
     }
 
-    /// DSDT with one object, `Name (_S5, Package (4) {0, 0, 0, 0})`: SLP_TYP 0 enters S5
-    /// through PM1a_CNT (see `ACPIPowerControl`). AML encoding per §20.2.5.
+    /// The DSDT (§5.2.11.1): the PCI root bridge with its windows and the ISA devices behind
+    /// it, the power button, and `\_S5` — `Package (4) {0, 0, 0, 0}`: SLP_TYP 0 enters S5
+    /// through PM1a_CNT (see `ACPIPowerControl`).
     static func dsdt() -> [UInt8] {
-        let aml: [UInt8] = [0x08] + Array("_S5_".utf8) + [0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00]
-        return table("DSDT", revision: 1, body: aml)
+        let hole = UInt32(GuestMemory.lowMemoryLimit)
+        let isa = AML.device("ISA",
+            AML.name("_ADR", AML.integer(0x0001_0000)),
+            AML.device("KBD", AML.name("_HID", AML.eisaID("PNP0303")),
+                       AML.name("_CRS", AML.resourceTemplate(AML.io(0x60, length: 1), AML.io(0x64, length: 1), AML.irqNoFlags(1)))),
+            AML.device("MOU", AML.name("_HID", AML.eisaID("PNP0F13")),
+                       AML.name("_CRS", AML.resourceTemplate(AML.irqNoFlags(12)))),
+            AML.device("RTC", AML.name("_HID", AML.eisaID("PNP0B00")),
+                       AML.name("_CRS", AML.resourceTemplate(AML.io(0x70, length: 2), AML.irqNoFlags(8)))),
+            AML.device("COM1", AML.name("_HID", AML.eisaID("PNP0501")), AML.name("_UID", AML.integer(1)),
+                       AML.name("_CRS", AML.resourceTemplate(AML.io(0x3F8, length: 8), AML.irqNoFlags(4)))))
+        let pci = AML.device("PCI0",
+            AML.name("_HID", AML.eisaID("PNP0A03")),
+            AML.name("_ADR", AML.integer(0)),
+            AML.name("_UID", AML.integer(0)),
+            AML.name("_CRS", AML.resourceTemplate(
+                AML.wordBusNumber(0, 0xFF),
+                AML.io(0xCF8, length: 8),
+                AML.wordIO(0x0000, 0x0CF7),
+                AML.wordIO(0x0D00, 0xFFFF),
+                AML.dwordMemory(0x000A_0000, 0x000B_FFFF),
+                AML.dwordMemory(hole, 0xFEBF_FFFF))),
+            isa)
+        let powerButton = AML.device("PWRB", AML.name("_HID", AML.eisaID("PNP0C0C")))
+        let s5 = AML.name("_S5", AML.package([AML.integer(0), AML.integer(0), AML.integer(0), AML.integer(0)]))
+        return table("DSDT", revision: 1, body: AML.scope("\\_SB", pci, powerButton) + s5)
     }
 
     // MARK: encoding
