@@ -59,7 +59,14 @@ KVER="$(apt-cache policy "$KPKG" | sed -n 's/^ *Candidate: //p')"
 KSTAMP="$OUT/bzImage.package"
 WANT="$KPKG $KVER"
 
-if [ -f "$OUT/bzImage" ] && [ -f "$KSTAMP" ] && [ "$(cat "$KSTAMP")" = "$WANT" ] && [ "$OUT/bzImage" -nt "$SCRIPT" ]; then
+# The modules the initramfs loads for its IDE disk checks (swiftpc.disktest), in load order:
+# the PIIX IDE driver with libata and the SCSI disk driver, and VFAT.
+MODULES=(scsi_common scsi_mod libata ata_piix crc64 crc64_rocksoft_generic crc64-rocksoft crct10dif_common
+    crct10dif_generic crc-t10dif t10-pi sd_mod fat vfat nls_cp437 nls_ascii)
+MODDIR="$OUT/modules"
+
+if [ -f "$OUT/bzImage" ] && [ -f "$KSTAMP" ] && [ "$(cat "$KSTAMP")" = "$WANT" ] && [ "$OUT/bzImage" -nt "$SCRIPT" ] \
+    && [ -f "$MODDIR/order" ] && [ "$MODDIR/order" -nt "$SCRIPT" ]; then
     say "kernel: guest-images/bzImage is up to date ($WANT)"
 else
     say "kernel: downloading $KPKG $KVER"
@@ -73,6 +80,14 @@ else
     [ -n "$VMLINUZ" ] || die "$(basename "$DEB") contains no /boot/vmlinuz-*"
     cp "$VMLINUZ" "$OUT/bzImage.tmp"
     mv "$OUT/bzImage.tmp" "$OUT/bzImage"
+    rm -rf "$MODDIR" && mkdir -p "$MODDIR"
+    for m in "${MODULES[@]}"; do
+        KO="$(find "$TMP"/kernel/lib/modules -name "$m.ko" | head -n 1)"
+        [ -n "$KO" ] || die "$(basename "$DEB") has no module $m.ko"
+        cp "$KO" "$MODDIR/"
+        echo "$m" >>"$MODDIR/order.tmp"
+    done
+    mv "$MODDIR/order.tmp" "$MODDIR/order"
     echo "$WANT" >"$KSTAMP"
     say "kernel: wrote guest-images/bzImage from $(basename "$VMLINUZ") ($(stat -c %s "$OUT/bzImage") bytes)"
 fi
@@ -82,7 +97,7 @@ fi
 INITRAMFS="$OUT/initramfs.cpio.gz"
 up_to_date=1
 [ -f "$INITRAMFS" ] || up_to_date=0
-for input in "$INIT_SRC" "$BUSYBOX" "$SCRIPT"; do
+for input in "$INIT_SRC" "$BUSYBOX" "$SCRIPT" "$MODDIR/order"; do
     [ -f "$INITRAMFS" ] && [ "$INITRAMFS" -nt "$input" ] || up_to_date=0
 done
 
@@ -112,6 +127,8 @@ else
         [ "$applet" = busybox ] || ln -sf busybox "$STAGE/bin/$applet"
     done
     install -m 0755 "$INIT_SRC" "$STAGE/init"
+    mkdir -p "$STAGE/lib/modules" "$STAGE/mnt"
+    cp "$MODDIR"/*.ko "$MODDIR/order" "$STAGE/lib/modules/"
     say "initramfs: packing newc cpio with gzip"
     {
         (cd "$STAGE" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet)

@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(nasm libsdl2-dev libpixman-1-dev busybox-static cpio gzip xz-utils zstd make gcc)
+APT_PACKAGES=(nasm libsdl2-dev libpixman-1-dev busybox-static cpio gzip xz-utils zstd make gcc
+    seabios syslinux syslinux-common mtools dosfstools grub-pc-bin grub-common xorriso memtest86+ python3)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -29,6 +30,16 @@ if [ -x scripts/build-guest-images.sh ]; then
     echo "setup: building guest images from Debian packages"
     scripts/build-guest-images.sh
 fi
+if [ -x scripts/build-boot-images.sh ]; then
+    echo "setup: building firmware-boot disk and CD images"
+    scripts/build-boot-images.sh
+fi
+
+# SeaBIOS and its VGA BIOS for firmware boots (--bios defaults to roms/bios-256k.bin).
+mkdir -p roms
+for rom in bios-256k.bin vgabios-stdvga.bin; do
+    [ -f "roms/$rom" ] || cp "/usr/share/seabios/$rom" "roms/$rom"
+done
 
 echo "setup: building swiftpc (release)"
 swift build -c release 2>&1 | grep -E "error|warning: |Compiling|Build complete" | grep -v "^\[" || true
