@@ -62,7 +62,7 @@ public struct CPUModel: Sendable {
             | CPUIDBits.pge | CPUIDBits.mca | CPUIDBits.cmov | CPUIDBits.pat | CPUIDBits.pse36 | CPUIDBits.clflush
             | CPUIDBits.mmx | CPUIDBits.fxsr | CPUIDBits.sse | CPUIDBits.sse2,
         leaf1ECX: CPUIDBits.sse3 | CPUIDBits.ssse3 | CPUIDBits.cx16 | CPUIDBits.sse41 | CPUIDBits.sse42
-            | CPUIDBits.popcnt | CPUIDBits.tscDeadline | CPUIDBits.xsave | CPUIDBits.hypervisor,
+            | CPUIDBits.popcnt | CPUIDBits.tscDeadline | CPUIDBits.xsave | CPUIDBits.hypervisor | CPUIDBits.x2apic,
         leaf7EBX: 0,
         leaf7ECX: 0,
         leaf7EDX: 0,

@@ -102,8 +102,13 @@ struct Run: ParsableCommand {
             throw .badConfiguration("invalid --display '\(display)': use none or sdl")
         }
         if display == "sdl" { throw .badConfiguration("--display sdl is not supported yet: VGA arrives with the PC chipset") }
-        guard kernel != nil || bios != nil else {
-            throw .badConfiguration("nothing to boot: give --kernel FILE or --bios FILE")
+        if kernel == nil, bios == nil {
+            // Boot through the firmware, as a PC does: SeaBIOS from roms/ (scripts/setup.sh
+            // copies it there) or from Debian's seabios package.
+            guard let found = FirmwareSearch.defaultBIOS() else {
+                throw .badConfiguration("nothing to boot: give --kernel FILE or --bios FILE (no roms/bios-256k.bin; run scripts/setup.sh)")
+            }
+            config.bios = found
         }
         if kernel == nil, initrd != nil { throw .badConfiguration("--initrd needs --kernel") }
         return config
