@@ -28,6 +28,34 @@ public enum SerialTarget: Equatable, Sendable {
     }
 }
 
+/// A disk image for the IDE controller: `--disk PATH[,readonly]`.
+public struct DiskSpec: Equatable, Sendable {
+    public var path: String
+    public var readOnly: Bool
+
+    public init(path: String, readOnly: Bool = false) {
+        self.path = path
+        self.readOnly = readOnly
+    }
+
+    /// Parses `PATH` or `PATH,readonly` (also `ro`).
+    public init(parsing text: String) throws(MachineError) {
+        var parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard let path = parts.first, !path.isEmpty else {
+            throw .badConfiguration("invalid --disk '\(text)': use PATH or PATH,readonly")
+        }
+        parts.removeFirst()
+        var readOnly = false
+        for option in parts {
+            switch option {
+            case "readonly", "ro": readOnly = true
+            default: throw .badConfiguration("invalid --disk option '\(option)': the only option is readonly")
+            }
+        }
+        self.init(path: path, readOnly: readOnly)
+    }
+}
+
 /// Everything needed to build one PC (DESIGN.md, "Command line").
 public struct MachineConfig: Sendable {
     public var memorySize: UInt64 = 256 << 20
@@ -39,6 +67,10 @@ public struct MachineConfig: Sendable {
     public var bios: String?
     public var serial: SerialTarget = .stdio
     public var noReboot = false
+    /// IDE disks: the first is the primary master, the second the primary slave.
+    public var disks: [DiskSpec] = []
+    /// An ISO image in the ATAPI CD-ROM (the secondary master).
+    public var cdrom: String?
     /// Where SeaBIOS's debug output (QEMU's debugcon at port 0x402) goes; nil: not decoded.
     public var firmwareLog: String?
     public var cpuModel = CPUModel.swiftpc

@@ -33,8 +33,8 @@ struct Run: ParsableCommand {
     @Option(help: "Firmware image mapped below 4 GiB; the CPU starts at its reset vector.")
     var bios: String?
 
-    @Option(help: "Disk image (IDE).")
-    var disk: String?
+    @Option(help: ArgumentHelp("IDE disk image, raw, opened read-write (append ,readonly to protect it); give twice for a second disk.", valueName: "PATH[,readonly]"))
+    var disk: [String] = []
 
     @Option(help: "CD-ROM image (IDE/ATAPI).")
     var cdrom: String?
@@ -95,9 +95,9 @@ struct Run: ParsableCommand {
             guard migrateEvery > 0, migrateEvery.isFinite else { throw .badConfiguration("--migrate-every must be a positive number of seconds") }
             config.migrationInterval = migrateEvery
         }
-        if disk != nil || cdrom != nil {
-            throw .badConfiguration("--disk and --cdrom are not supported yet: IDE arrives with the PC chipset")
-        }
+        guard disk.count <= 2 else { throw .badConfiguration("at most two --disk images (the primary IDE channel)") }
+        config.disks = try disk.map { text throws(MachineError) in try DiskSpec(parsing: text) }
+        config.cdrom = cdrom
         guard display == "none" || display == "sdl" else {
             throw .badConfiguration("invalid --display '\(display)': use none or sdl")
         }
