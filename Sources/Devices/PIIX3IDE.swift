@@ -33,7 +33,7 @@ public final class PIIX3IDE: PCIDevice, PortIODevice {
     /// Bit 0 hardwired to one: an I/O space BAR.
     public static let barIOSpace: UInt32 = 0x0000_0001
     /// Base address bits 15:4 (16 ports, in the 64 KiB I/O space).
-    public static let bar4Writable: UInt32 = 0x0000_FFF0
+    public static let bar4Writable: UInt32 = 0xFFFF_FFF0
     public static let busMasterPortCount = 16
 
     /// IDETIM, IDE timing register of the primary (0x40) and secondary (0x42) channel.
@@ -156,8 +156,11 @@ public final class PIIX3IDE: PCIDevice, PortIODevice {
         primary.busMaster.masterEnabled = masterEnabled
         secondary.busMaster.masterEnabled = masterEnabled
 
-        let base = UInt16(truncatingIfNeeded: config.read32(Self.bar4) & Self.bar4Writable)
-        let wanted: UInt16? = ioEnabled && base != 0 ? base : nil
+        // A 32-bit I/O BAR, as QEMU's PIIX3 IDE has (firmware sizes it by writing all ones);
+        // only bases inside the 64 KiB port space decode.
+        let raw = config.read32(Self.bar4) & Self.bar4Writable
+        let base = UInt16(truncatingIfNeeded: raw)
+        let wanted: UInt16? = ioEnabled && base != 0 && raw <= 0xFFFF ? base : nil
         if let wanted {
             if let claim = busMasterClaim {
                 if wanted != busMasterBase {

@@ -22,6 +22,8 @@ public final class LegacyDevices {
     public let apm: APMControlPorts
     /// QEMU's fw_cfg interface, through which SeaBIOS learns about the machine.
     public let firmwareConfig: FirmwareConfig
+    /// PIIX3 function 1: the IDE controller (legacy ports, IRQ 14 and 15, bus-master DMA).
+    public let ide: PIIX3IDE
     public let acpiPower: ACPIPowerControl
     public let acpiEvents: ACPIPMEventBlock
     public let acpiTimer: ACPIPMTimer
@@ -42,6 +44,8 @@ public final class LegacyDevices {
         public static let com1 = 4
         public static let rtc = 8
         public static let mouse = 12
+        public static let idePrimary = 14
+        public static let ideSecondary = 15
     }
 
     /// The IOAPIC input of ISA IRQ `irq`: IRQ0 is wired to pin 2 (the MADT's override).
@@ -100,6 +104,8 @@ public final class LegacyDevices {
         powerManagement = PIIX4PowerManagement(portBus: portBus, events: acpiEvents, powerControl: acpiPower, timer: acpiTimer)
         try pciBus.register(powerManagement, at: PIIX4PowerManagement.address, name: "piix4-pm")
         apm = APMControlPorts()
+        ide = PIIX3IDE(portBus: portBus, memory: memory, irq14: line(IRQ.idePrimary), irq15: line(IRQ.ideSecondary))
+        try ide.register(on: pciBus)
         firmwareConfig = FirmwareConfig(memory: memory)
         coprocessorError = CoprocessorErrorPort(irq: line(CoprocessorErrorPort.irqNumber))
 
@@ -122,6 +128,7 @@ public final class LegacyDevices {
         i8042.reset()
         port92.reset()
         isaBridge.reset()
+        ide.reset()
         powerManagement.reset()
         apm.reset()
         firmwareConfig.reset()

@@ -87,9 +87,12 @@ public final class PCMachine {
             let port = DebugConsolePort(base: PCMachine.firmwareLogPort) { byte in fputc(Int32(byte), log); fflush(log) }
             try port.attach(to: portBus, name: "firmware-log")
         }
+        try PCMachine.attachDrives(config: config, to: devices.ide)
         if kernelImage != nil {
-            // A directly booted kernel finds the PM block where a BIOS would have left it.
+            // A directly booted kernel finds the PM block and the IDE controller where a
+            // BIOS would have left them.
             devices.powerManagement.enableAtDefaultBase()
+            devices.ide.setUpAsFirmware()
         } else {
             try FirmwareConfigContent.install(into: devices.firmwareConfig, memory: memory, cpuCount: config.cpuCount,
                                               bootOrder: [])
@@ -121,6 +124,20 @@ public final class PCMachine {
         let engines = [engine] + (standbyEngine.map { [$0] } ?? [])
         control.onStopRequested = { for e in engines { e.requestStop() } }
         try engine.setState(bootState)
+    }
+
+    /// The disks on the primary channel (master, then slave) and the CD-ROM as secondary
+    /// master, as QEMU's `-hda`, `-hdb` and `-cdrom` place them. An image another swiftpc
+    /// has open for writing is refused here (DiskImage takes the lock).
+    static func attachDrives(config: MachineConfig, to ide: PIIX3IDE) throws(MachineError) {
+        for (index, disk) in config.disks.enumerated() {
+            let image = try DiskImage(path: disk.path, readOnly: disk.readOnly)
+            try ide.attach(try ATADisk(image: image), channel: 0, position: index == 0 ? .master : .slave)
+        }
+        if let cdrom = config.cdrom {
+            let image = try DiskImage(path: cdrom, readOnly: true)
+            try ide.attach(ATAPICDROM(image: image), channel: 1, position: .master)
+        }
     }
 
     /// QEMU's default debugcon port for firmware output.
@@ -235,6 +252,7 @@ public final class PCMachine {
         lock.withLock { devices.reset() }
         if kernelImage != nil {
             devices.powerManagement.enableAtDefaultBase()
+            devices.ide.setUpAsFirmware()
         } else if let firmware {
             // The BIOS shadow below 1 MiB is RAM the firmware wrote to: restore the ROM's copy.
             try FirmwareImage.install(firmware, into: memory, mapROM: false)
