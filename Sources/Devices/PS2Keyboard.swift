@@ -47,6 +47,8 @@ public final class PS2Keyboard {
     private var repeating: UInt16?
     private let timers: TimerQueue?
     private var repeatTimer: TimerQueue.Handle?
+    /// When the repeating key's next make code is due (machine time, ns).
+    private var nextRepeat: UInt64 = 0
 
     /// Most bytes the keyboard holds for replies and keys together; beyond it replies to a
     /// guest that sends commands without reading are dropped.
@@ -233,7 +235,8 @@ public final class PS2Keyboard {
     private func startRepeat(_ usage: UInt16) {
         guard let timers, let repeatTimer else { return }
         repeating = usage
-        timers.arm(repeatTimer, at: timers.clock.now &+ typematicDelayNanoseconds)
+        nextRepeat = timers.clock.now &+ typematicDelayNanoseconds
+        timers.arm(repeatTimer, at: nextRepeat)
     }
 
     private func stopRepeat() {
@@ -248,7 +251,12 @@ public final class PS2Keyboard {
             return
         }
         sendKey(repeatBytes(usage, key))
-        timers.arm(repeatTimer, at: timers.clock.now &+ typematicPeriodNanoseconds)
+        // Keep to the rate even when the timer fires late; after a long stall (the host
+        // paused) start afresh instead of catching up with a burst.
+        let now = timers.clock.now
+        nextRepeat &+= typematicPeriodNanoseconds
+        if nextRepeat <= now { nextRepeat = now &+ typematicPeriodNanoseconds }
+        timers.arm(repeatTimer, at: nextRepeat)
     }
 
     // MARK: Commands from the host
