@@ -1,13 +1,20 @@
 import MachineCore
 
-/// The PC keyboard controller (8042) at 0x60/0x64 with a PS/2 keyboard behind it.
+/// The PC keyboard controller (8042) at 0x60/0x64, with a PS/2 keyboard on its keyboard port
+/// and a PS/2 mouse on its auxiliary port.
 ///
-/// Controller commands complete at once: the input buffer is never seen full. Replies and
-/// keyboard bytes go through one output buffer; while it holds a keyboard byte and command-byte
-/// bit 0 is set, IRQ1 is asserted (and dropped when the byte is read, so each byte is a new
-/// edge). The output port's A20 bit is reported through `onA20Change`; pulsing or clearing its
-/// reset bit asks the machine to reset. No mouse is modelled yet: the mouse port fails its
-/// interface test and bytes sent to it vanish.
+/// Controller commands complete at once: the input buffer is never seen full. The controller
+/// has one output buffer byte. Its own replies go there first; otherwise it pulls the next
+/// byte from the keyboard, then from the mouse, each only while its port is enabled (command
+/// byte bits 4 and 5): a disabled port's device holds its data, as a device does whose clock
+/// line is inhibited. Keyboard bytes pass through the set 2 to set 1 translation when command
+/// byte bit 6 asks for it. While the buffer holds a keyboard byte and command byte bit 0 is
+/// set, IRQ1 is asserted; a mouse byte asserts IRQ12 under bit 1. Reading the byte drops the
+/// line, so each byte is a new edge. The output port's A20 bit is reported through
+/// `onA20Change`; pulsing or clearing its reset bit asks the machine to reset.
+///
+/// The host side reaches the devices through `keyboard` and `mouse`; like every device access
+/// this must happen with the machine lock held.
 ///
 /// As a `PortIODevice` it decodes offsets relative to 0x60 (0x64 is offset 4).
 public final class I8042: ByteRegisterDevice {
@@ -15,10 +22,13 @@ public final class I8042: ByteRegisterDevice {
     private let mouseIRQ: IRQLine?
     private let control: MachineControl
 
+    /// The keyboard on the keyboard port.
+    public let keyboard: PS2Keyboard
+    /// The mouse on the auxiliary port.
+    public let mouse: PS2Mouse
+
     /// Called with the new A20 state whenever the output port's A20 bit changes.
     public var onA20Change: ((Bool) -> Void)?
-    /// Called when the guest sets the keyboard LEDs (bit 0 scroll, 1 num, 2 caps lock).
-    public var onLEDChange: ((UInt8) -> Void)?
 
     /// Controller RAM; byte 0 is the command byte.
     private var ram = [UInt8](repeating: 0, count: 32)
@@ -27,23 +37,36 @@ public final class I8042: ByteRegisterDevice {
     /// The controller command waiting for its data byte on port 0x60.
     private var pendingCommand: UInt8?
 
-    /// Output buffer queue: controller replies and keyboard bytes, oldest first.
-    private var queue: [(byte: UInt8, aux: Bool)] = []
+    /// Bytes the controller itself produced (command replies, 0xD2/0xD3 loopback), oldest
+    /// first, with the port each appears to come from.
+    private var controllerOutput: [(byte: UInt8, aux: Bool)] = []
+    /// The output buffer: the byte at 0x60, whether it holds one, and from which port.
+    private var outputByte: UInt8 = 0
+    private var outputFull = false
+    private var outputAux = false
+    /// Translation swallowed a 0xF0: the next keyboard byte is a break code (bit 7 set).
+    private var translatedBreak = false
 
-    // The PS/2 keyboard.
-    private var keyboardCommand: UInt8?
-    public private(set) var scanningEnabled = true
-    public private(set) var scanCodeSet: UInt8 = 2
-    public private(set) var leds: UInt8 = 0
+    /// Most controller replies held (a guest issuing read commands without reading).
+    private static let controllerOutputLimit = 16
 
-    /// `a20Enabled` is the output port's A20 bit at power-on.
-    public init(keyboardIRQ: IRQLine, mouseIRQ: IRQLine? = nil, control: MachineControl, a20Enabled: Bool = true) {
+    /// `timers` drives the keyboard's typematic repeat (without it the host's key repeat is
+    /// passed through). `a20Enabled` is the output port's A20 bit at power-on.
+    public init(keyboardIRQ: IRQLine, mouseIRQ: IRQLine? = nil, control: MachineControl,
+                timers: TimerQueue? = nil, a20Enabled: Bool = true) {
         self.keyboardIRQ = keyboardIRQ
         self.mouseIRQ = mouseIRQ
         self.control = control
+        keyboard = PS2Keyboard(timers: timers)
+        mouse = PS2Mouse()
         outputPort = KBC.outLinesHigh | KBC.outReset | (a20Enabled ? KBC.outA20 : 0)
-        ram[0] = KBC.cbKeyboardInterrupt | KBC.cbSystemFlag | KBC.cbTranslate
+        ram[0] = Self.powerOnCommandByte
+        keyboard.onOutput = { [unowned self] in self.deviceOutputArrived() }
+        mouse.onOutput = { [unowned self] in self.deviceOutputArrived() }
     }
+
+    /// Keyboard interrupt, system flag and translation on: what the BIOS leaves for DOS.
+    private static let powerOnCommandByte = KBC.cbKeyboardInterrupt | KBC.cbSystemFlag | KBC.cbTranslate
 
     public static let portRanges = [
         PortRange(base: KBC.dataPort, count: 1),
@@ -57,18 +80,9 @@ public final class I8042: ByteRegisterDevice {
     public var commandByte: UInt8 { ram[0] }
     public var a20Enabled: Bool { outputPort & KBC.outA20 != 0 }
 
-    // MARK: Host input
-
-    /// A key event from the host as scan code set 1 bytes (make or break, with any 0xE0
-    /// prefix). Dropped while the keyboard is disabled or not scanning, or when its queue is
-    /// full. The bytes are delivered as they are: a guest that turns translation off and
-    /// expects set 2 is not served yet.
-    public func keyPressed(scanCodeSet1 bytes: [UInt8]) {
-        guard scanningEnabled, ram[0] & KBC.cbKeyboardDisabled == 0 else { return }
-        guard queue.count + bytes.count <= KBC.queueDepth else { return }
-        for b in bytes { queue.append((b, false)) }
-        updateIRQ()
-    }
+    private var translating: Bool { ram[0] & KBC.cbTranslate != 0 }
+    private var keyboardPortEnabled: Bool { ram[0] & KBC.cbKeyboardDisabled == 0 }
+    private var mousePortEnabled: Bool { ram[0] & KBC.cbMouseDisabled == 0 }
 
     // MARK: Ports
 
@@ -91,40 +105,87 @@ public final class I8042: ByteRegisterDevice {
         default:
             break
         }
+        // A command may have enabled a port whose device holds data.
+        fillOutputBuffer()
         updateIRQ()
     }
 
     public var status: UInt8 {
         var s = KBC.statusUnlocked
-        if let head = queue.first {
+        if outputFull {
             s |= KBC.statusOBF
-            if head.aux { s |= KBC.statusAuxOBF }
+            if outputAux { s |= KBC.statusAuxOBF }
         }
         if ram[0] & KBC.cbSystemFlag != 0 { s |= KBC.statusSYS }
         if lastWriteWasCommand { s |= KBC.statusCommand }
         return s
     }
 
+    /// Reads the output buffer. With nothing new in it, the last byte is read again.
     private func readData() -> UInt8 {
-        guard !queue.isEmpty else { return 0 }
-        let byte = queue.removeFirst().byte
+        guard outputFull else { return outputByte }
+        let byte = outputByte
+        outputFull = false
         // The buffer empties before the next byte is loaded: drop the lines so the next
         // byte is a new edge at the PIC.
         keyboardIRQ.lower()
         mouseIRQ?.lower()
+        fillOutputBuffer()
         updateIRQ()
         return byte
     }
 
     private func reply(_ bytes: UInt8..., aux: Bool = false) {
-        for b in bytes { queue.append((b, aux)) }
+        for b in bytes where controllerOutput.count < Self.controllerOutputLimit { controllerOutput.append((b, aux)) }
+    }
+
+    // MARK: Output buffer
+
+    /// A device queued bytes from the host side (key, mouse motion) or in answer to a command.
+    private func deviceOutputArrived() {
+        fillOutputBuffer()
+        updateIRQ()
+    }
+
+    private func load(_ byte: UInt8, aux: Bool) {
+        outputByte = byte
+        outputAux = aux
+        outputFull = true
+    }
+
+    /// Loads the output buffer when it is empty: controller replies first, then the keyboard,
+    /// then the mouse.
+    private func fillOutputBuffer() {
+        guard !outputFull else { return }
+        if !controllerOutput.isEmpty {
+            let next = controllerOutput.removeFirst()
+            load(next.byte, aux: next.aux)
+            return
+        }
+        if keyboardPortEnabled {
+            while let byte = keyboard.takeByte() {
+                guard translating else {
+                    load(byte, aux: false)
+                    return
+                }
+                // Translation folds the set 2 break prefix into bit 7 of the next code.
+                if byte == PS2ScanCodes.breakPrefix {
+                    translatedBreak = true
+                    continue
+                }
+                load(PS2ScanCodes.translate(byte) | (translatedBreak ? 0x80 : 0), aux: false)
+                translatedBreak = false
+                return
+            }
+        }
+        if mousePortEnabled, let byte = mouse.takeByte() {
+            load(byte, aux: true)
+        }
     }
 
     private func updateIRQ() {
-        let keyboardByte = queue.first.map { !$0.aux } ?? false
-        let mouseByte = queue.first.map { $0.aux } ?? false
-        keyboardIRQ.set(keyboardByte && ram[0] & KBC.cbKeyboardInterrupt != 0)
-        mouseIRQ?.set(mouseByte && ram[0] & KBC.cbMouseInterrupt != 0)
+        keyboardIRQ.set(outputFull && !outputAux && ram[0] & KBC.cbKeyboardInterrupt != 0)
+        mouseIRQ?.set(outputFull && outputAux && ram[0] & KBC.cbMouseInterrupt != 0)
     }
 
     // MARK: Controller commands
@@ -137,14 +198,14 @@ public final class I8042: ByteRegisterDevice {
         case KBC.cmdWriteCommandByte...KBC.cmdWriteRAMLast,
              KBC.cmdWriteOutputPort, KBC.cmdWriteKeyboardBuffer, KBC.cmdWriteMouseBuffer, KBC.cmdWriteToMouse:
             pendingCommand = command
+        case KBC.cmdPasswordInstalled:
+            reply(KBC.noPasswordInstalled)
         case KBC.cmdDisableMouse:
             ram[0] |= KBC.cbMouseDisabled
         case KBC.cmdEnableMouse:
             ram[0] &= ~KBC.cbMouseDisabled
-        case KBC.cmdTestKeyboardPort:
+        case KBC.cmdTestKeyboardPort, KBC.cmdTestMousePort:
             reply(KBC.interfaceTestPassed)
-        case KBC.cmdTestMousePort:
-            reply(KBC.interfaceClockStuckHigh)
         case KBC.cmdSelfTest:
             // The self-test also sets the system flag, as after POST.
             ram[0] |= KBC.cbSystemFlag
@@ -157,7 +218,7 @@ public final class I8042: ByteRegisterDevice {
             reply(KBC.inputPortValue)
         case KBC.cmdReadOutputPort:
             var value = outputPort & ~(KBC.outKeyboardOBF | KBC.outAuxOBF)
-            if let head = queue.first { value |= head.aux ? KBC.outAuxOBF : KBC.outKeyboardOBF }
+            if outputFull { value |= outputAux ? KBC.outAuxOBF : KBC.outKeyboardOBF }
             reply(value)
         case KBC.cmdDisableA20:
             setOutputPort(outputPort & ~KBC.outA20)
@@ -176,7 +237,10 @@ public final class I8042: ByteRegisterDevice {
 
     private func writeData(_ value: UInt8) {
         guard let command = pendingCommand else {
-            keyboardReceive(value)
+            // A byte for the keyboard. Writing to the keyboard also re-enables its
+            // interface, as AT controllers do.
+            ram[0] &= ~KBC.cbKeyboardDisabled
+            keyboard.receive(value)
             return
         }
         pendingCommand = nil
@@ -188,10 +252,10 @@ public final class I8042: ByteRegisterDevice {
             if value & KBC.outReset == 0 { control.requestStop(.reset) }
         case KBC.cmdWriteKeyboardBuffer:
             reply(value)
-        case KBC.cmdWriteMouseBuffer, KBC.cmdWriteToMouse:
-            // No mouse yet: the byte is consumed without an answer, which is how a port with
-            // nothing attached looks to a driver.
-            break
+        case KBC.cmdWriteMouseBuffer:
+            reply(value, aux: true)
+        case KBC.cmdWriteToMouse:
+            mouse.receive(value)
         default:
             break
         }
@@ -203,88 +267,19 @@ public final class I8042: ByteRegisterDevice {
         if (old ^ outputPort) & KBC.outA20 != 0 { onA20Change?(a20Enabled) }
     }
 
-    // MARK: The keyboard
-
-    private var translating: Bool { ram[0] & KBC.cbTranslate != 0 }
-
-    /// A byte sent to the keyboard (port 0x60 with no controller command pending). Writing to
-    /// the keyboard also re-enables its interface, as AT controllers do.
-    private func keyboardReceive(_ value: UInt8) {
-        ram[0] &= ~KBC.cbKeyboardDisabled
-        if let command = keyboardCommand {
-            keyboardCommand = nil
-            switch command {
-            case KBC.kbdSetLEDs:
-                leds = value & 0x07
-                onLEDChange?(leds)
-                reply(KBC.kbdAck)
-                return
-            case KBC.kbdScanCodeSet:
-                switch value {
-                case 0:
-                    reply(KBC.kbdAck, translating ? Self.translatedSetNumber[Int(scanCodeSet)] : scanCodeSet)
-                case 1...3:
-                    scanCodeSet = value
-                    reply(KBC.kbdAck)
-                default:
-                    reply(KBC.kbdResendReply)
-                }
-                return
-            case KBC.kbdSetTypematic:
-                reply(KBC.kbdAck)
-                return
-            default:
-                break
-            }
-        }
-        switch value {
-        case KBC.kbdReset:
-            resetKeyboard()
-            reply(KBC.kbdAck, KBC.kbdSelfTestPassed)
-        case KBC.kbdEcho:
-            reply(KBC.kbdEcho)
-        case KBC.kbdSetLEDs, KBC.kbdScanCodeSet, KBC.kbdSetTypematic:
-            keyboardCommand = value
-            reply(KBC.kbdAck)
-        case KBC.kbdIdentify:
-            reply(KBC.kbdAck, KBC.kbdIDFirst, translating ? KBC.kbdIDSecondTranslated : KBC.kbdIDSecond)
-        case KBC.kbdEnableScanning:
-            scanningEnabled = true
-            reply(KBC.kbdAck)
-        case KBC.kbdDisableScanning:
-            // Disable also restores the defaults.
-            scanningEnabled = false
-            scanCodeSet = 2
-            reply(KBC.kbdAck)
-        case KBC.kbdSetDefaults:
-            scanCodeSet = 2
-            reply(KBC.kbdAck)
-        default:
-            reply(KBC.kbdResendReply)
-        }
-    }
-
-    /// What a translating controller turns the keyboard's set-number reply into (1, 2, 3 pass
-    /// through the set 2 to set 1 translation table).
-    private static let translatedSetNumber: [UInt8] = [0x00, 0x43, 0x41, 0x3F]
-
-    private func resetKeyboard() {
-        queue.removeAll { !$0.aux }
-        keyboardCommand = nil
-        scanningEnabled = true
-        scanCodeSet = 2
-        leds = 0
-    }
-
-    /// Machine reset: controller and keyboard back to power-on state (A20 on).
+    /// Machine reset: controller, keyboard and mouse back to power-on state (A20 on).
     public func reset() {
-        queue.removeAll()
+        controllerOutput.removeAll()
+        outputFull = false
+        outputAux = false
+        translatedBreak = false
         pendingCommand = nil
         lastWriteWasCommand = false
         ram = [UInt8](repeating: 0, count: 32)
-        ram[0] = KBC.cbKeyboardInterrupt | KBC.cbSystemFlag | KBC.cbTranslate
+        ram[0] = Self.powerOnCommandByte
         setOutputPort(KBC.outLinesHigh | KBC.outReset | KBC.outA20)
-        resetKeyboard()
+        keyboard.reset()
+        mouse.reset()
         updateIRQ()
     }
 }

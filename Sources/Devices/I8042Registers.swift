@@ -1,6 +1,7 @@
 /// Ports, status bits, commands and the command byte of the PC keyboard controller (8042),
-/// after the IBM PC/AT Technical Reference "Keyboard Controller" section, and the commands
-/// of a PS/2 keyboard.
+/// after the IBM PC/AT Technical Reference "Keyboard Controller" section and the IBM PS/2
+/// Hardware Interface Technical Reference "Keyboard and Auxiliary Device Controller".
+/// The commands of the devices behind it are in `PS2`.
 public enum KBC {
     /// Offsets relative to 0x60: the data port and the status/command port (0x64).
     public static let dataOffset: UInt16 = 0
@@ -49,6 +50,8 @@ public enum KBC {
     public static let cmdWriteCommandByte: UInt8 = 0x60
     /// 0x61-0x7F write controller RAM byte (command & 0x1F).
     public static let cmdWriteRAMLast: UInt8 = 0x7F
+    /// Is a password installed? (0xF1: no.)
+    public static let cmdPasswordInstalled: UInt8 = 0xA4
     public static let cmdDisableMouse: UInt8 = 0xA7
     public static let cmdEnableMouse: UInt8 = 0xA8
     public static let cmdTestMousePort: UInt8 = 0xA9
@@ -60,7 +63,9 @@ public enum KBC {
     public static let cmdReadOutputPort: UInt8 = 0xD0
     public static let cmdWriteOutputPort: UInt8 = 0xD1
     public static let cmdWriteKeyboardBuffer: UInt8 = 0xD2
+    /// The next data byte comes back as if the mouse had sent it (loopback).
     public static let cmdWriteMouseBuffer: UInt8 = 0xD3
+    /// The next data byte goes to the mouse.
     public static let cmdWriteToMouse: UInt8 = 0xD4
     public static let cmdDisableA20: UInt8 = 0xDD
     public static let cmdEnableA20: UInt8 = 0xDF
@@ -74,10 +79,8 @@ public enum KBC {
     public static let selfTestPassed: UInt8 = 0x55
     /// Interface test passed.
     public static let interfaceTestPassed: UInt8 = 0x00
-    /// Interface test result "clock line stuck high": what the mouse port answers while no
-    /// mouse is modelled, so drivers (Linux's i8042_check_aux) leave the port alone instead
-    /// of timing out on a device that never answers.
-    public static let interfaceClockStuckHigh: UInt8 = 0x02
+    /// Password-installed query reply: no password.
+    public static let noPasswordInstalled: UInt8 = 0xF1
 
     // Output port bits.
     /// System reset, active low.
@@ -93,28 +96,4 @@ public enum KBC {
 
     /// Input port value: keyboard not inhibited, everything else high.
     public static let inputPortValue: UInt8 = 0xBF
-
-    // PS/2 keyboard commands (write 0x60).
-    public static let kbdSetLEDs: UInt8 = 0xED
-    public static let kbdEcho: UInt8 = 0xEE
-    public static let kbdScanCodeSet: UInt8 = 0xF0
-    public static let kbdIdentify: UInt8 = 0xF2
-    public static let kbdSetTypematic: UInt8 = 0xF3
-    public static let kbdEnableScanning: UInt8 = 0xF4
-    public static let kbdDisableScanning: UInt8 = 0xF5
-    public static let kbdSetDefaults: UInt8 = 0xF6
-    public static let kbdResend: UInt8 = 0xFE
-    public static let kbdReset: UInt8 = 0xFF
-
-    // PS/2 keyboard replies.
-    public static let kbdAck: UInt8 = 0xFA
-    public static let kbdResendReply: UInt8 = 0xFE
-    public static let kbdSelfTestPassed: UInt8 = 0xAA
-    /// Identify reply: 0xAB then 0x83 (0x41 when the controller translates).
-    public static let kbdIDFirst: UInt8 = 0xAB
-    public static let kbdIDSecond: UInt8 = 0x83
-    public static let kbdIDSecondTranslated: UInt8 = 0x41
-
-    /// Depth of the keyboard's own output queue.
-    public static let queueDepth = 16
 }
