@@ -84,7 +84,7 @@ public final class LegacyDevices {
         serial = Serial16550(port: .com1, irq: line(IRQ.com1), timers: timers, backend: backend)
         rtc = MC146818RTC(irq: line(IRQ.rtc), timers: timers)
         rtc.setMemorySize(bytes: memory.size, pciHoleStart: GuestMemory.lowMemoryLimit)
-        i8042 = I8042(keyboardIRQ: line(IRQ.keyboard), mouseIRQ: line(IRQ.mouse), control: control)
+        i8042 = I8042(keyboardIRQ: line(IRQ.keyboard), mouseIRQ: line(IRQ.mouse), control: control, timers: timers)
         port92 = FastA20Port92(control: control)
         debugExit = DebugExitPort(control: control)
         debugConsole = DebugConsolePort { byte in backend.write(byte) }
