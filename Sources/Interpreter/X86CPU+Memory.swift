@@ -12,8 +12,25 @@ extension X86CPU {
         static let present: UInt32 = 1, write: UInt32 = 2, user: UInt32 = 4, reserved: UInt32 = 8, fetch: UInt32 = 16
     }
 
-    /// Walks the page tables for `linear`. Sets accessed/dirty bits. Returns the physical address.
+    /// Translates `linear` to the physical address the access reaches: the page walk, then
+    /// the A20 gate (address bit 20 forced to 0 while the chipset masks it). Every software-
+    /// TLB fill comes through here, so the gate costs nothing on TLB hits.
+    @inline(__always)
     func translate(_ linear: UInt64, _ access: Access, user: Bool) throws(CPUException) -> UInt64 {
+        try walk(linear, access, user: user) & a20Mask
+    }
+
+    /// Sets the A20 gate (the chipset's A20M#: port 92h and the keyboard controller's output
+    /// port). Cached translations were made under the old gate, so they are flushed.
+    public func setA20(enabled: Bool) {
+        let mask: UInt64 = enabled ? ~0 : ~(1 << 20)
+        guard mask != a20Mask else { return }
+        a20Mask = mask
+        tlb.flushAll()
+    }
+
+    /// Walks the page tables for `linear`. Sets accessed/dirty bits. Returns the physical address.
+    func walk(_ linear: UInt64, _ access: Access, user: Bool) throws(CPUException) -> UInt64 {
         guard pagingEnabled else { return linear & 0xFFFF_FFFF }
         pageWalks &+= 1
         let write = access == .write

@@ -109,6 +109,15 @@ public final class PCMachine {
                 interruptSource = PICInterruptSource(pic: pic)
             }
             interpreter.cpu.interruptSource = interruptSource
+            // A20M#: address bit 20 is masked while both port 92h and the keyboard
+            // controller's output port hold the gate closed. (KVM has no A20 gate; there
+            // the line stays open, as QEMU leaves it under KVM.)
+            let gate = { [unowned cpu = interpreter.cpu, unowned devices] in
+                cpu.setA20(enabled: devices.port92.a20Enabled || devices.i8042.a20Enabled)
+            }
+            devices.port92.onA20Change = { _ in gate() }
+            devices.i8042.onA20Change = { _ in gate() }
+            gate()
             // The x87's FERR# (unmasked exceptions with CR0.NE clear) reaches IRQ13.
             interpreter.cpu.onFERR = { [lock, devices] asserted in
                 lock.withLock { devices.coprocessorError.setFERR(asserted) }
