@@ -59,6 +59,8 @@ public final class IDEBusMaster: IDEDMATarget {
     public private(set) var prdTable: UInt32 = 0
     /// PCI command register bus master enable: without it the engine never moves data.
     var masterEnabled = true
+    /// Told of every guest RAM range a transfer wrote (see `PIIX3IDE.onDMAWrite`).
+    var onMemoryWrite: ((_ address: UInt64, _ length: Int) -> Void)?
 
     // PRD cursor.
     private var nextDescriptor: UInt32 = 0
@@ -180,7 +182,10 @@ public final class IDEBusMaster: IDEDMATarget {
             // Regions outside RAM (or in ROM, for writes) take or give nothing, like a master
             // abort the driver would not see.
             if toMemory {
-                if let p = memory.ramPointer(regionAddress, length: n) { p.copyMemory(from: host + done, byteCount: n) }
+                if let p = memory.ramPointer(regionAddress, length: n) {
+                    p.copyMemory(from: host + done, byteCount: n)
+                    onMemoryWrite?(regionAddress, n)
+                }
             } else if let p = memory.pointer(regionAddress, length: n) {
                 (host + done).copyMemory(from: p, byteCount: n)
             } else {
