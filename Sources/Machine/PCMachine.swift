@@ -19,6 +19,8 @@ public final class PCMachine {
     /// The big device lock: held for every device access and timer callback.
     public let lock = Lock()
     public let devices: LegacyDevices
+    /// The standard VGA (PCI 00:02.0) — display integration, see PCMachine+Display.swift.
+    public let vgaFunction: StdVGAPCIFunction
     /// The vCPU's engine.
     public private(set) var engine: VCPUEngine
     /// The state the vCPU starts in (firmware reset vector, or a loader's entry state).
@@ -75,6 +77,8 @@ public final class PCMachine {
         }
         devices = try LegacyDevices(portBus: portBus, mmioBus: mmioBus, memory: memory, timers: timers,
                                     control: control, serial: self.serialBackend, interrupts: choice.interrupts)
+        // Display integration (PCMachine+Display.swift): the VGA and its PCI function.
+        vgaFunction = try PCMachine.makeVGA(config: config, devices: devices, portBus: portBus, mmioBus: mmioBus)
         if let interpreter = engine as? InterpreterEngine, let pic = devices.pic {
             if let lapic = devices.lapic, let ioapic = devices.ioapic {
                 let cpu = interpreter.cpu
@@ -210,7 +214,10 @@ public final class PCMachine {
         if let image = kernelImage {
             bootState = try PCMachine.loadKernel(image, config: config, memory: memory)
         }
-        lock.withLock { devices.reset() }
+        lock.withLock {
+            devices.reset()
+            vgaFunction.vga.reset()  // display integration
+        }
         try engine.setState(bootState)
     }
 

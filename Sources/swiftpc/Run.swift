@@ -1,4 +1,6 @@
 import ArgumentParser
+import Display
+import Foundation
 import Machine
 import MachineCore
 
@@ -45,6 +47,12 @@ struct Run: ParsableCommand {
     @Option(help: "Display: none or sdl.")
     var display: String = "none"
 
+    @Option(help: ArgumentHelp("Write the screen as a PNG to FILE when the machine stops.", valueName: "FILE"))
+    var vgaDump: String?
+
+    @Option(help: ArgumentHelp("VGA BIOS served through the VGA's PCI ROM BAR (default with --bios: \(PCMachine.defaultVGABIOS) when present).", valueName: "FILE"))
+    var vgaBios: String?
+
     @Flag(help: "Exit (status 8) instead of resetting when the guest reboots.")
     var noReboot = false
 
@@ -59,7 +67,22 @@ struct Run: ParsableCommand {
         do {
             let config = try makeConfig()
             let machine = try PCMachine(config: config)
+            // Display integration: the SDL window runs on its own thread around run().
+            var window: SDLDisplay?
+            if display == "sdl" {
+                PCMachine.prepareHostThreads()
+                let input = ClosureInputSink(key: { machine.hostKey(usage: $0, pressed: $1) },
+                                             mouse: { machine.hostMouse(dx: $0, dy: $1, dz: $2, buttons: $3) })
+                let sdl = SDLDisplay(vga: machine.vga, lock: machine.lock, control: machine.control, input: input)
+                do { try sdl.start() } catch {
+                    FileHandleStderr.write("swiftpc: \(error)\n")
+                    return ExitStatus.badArguments
+                }
+                window = sdl
+            }
             let outcome = machine.run()
+            window?.stop()
+            if let vgaDump { try machine.dumpScreen(to: vgaDump) }
             if stats { FileHandleStderr.write(machine.statisticsReport() + "\n") }
             if let message = outcome.message { FileHandleStderr.write("swiftpc: \(message)\n") }
             return outcome.exitStatus
@@ -97,7 +120,10 @@ struct Run: ParsableCommand {
         guard display == "none" || display == "sdl" else {
             throw .badConfiguration("invalid --display '\(display)': use none or sdl")
         }
-        if display == "sdl" { throw .badConfiguration("--display sdl is not supported yet: VGA arrives with the PC chipset") }
+        config.vgaBIOS = vgaBios
+        if vgaBios == nil, bios != nil, FileManager.default.fileExists(atPath: PCMachine.defaultVGABIOS) {
+            config.vgaBIOS = PCMachine.defaultVGABIOS
+        }
         guard kernel != nil || bios != nil else {
             throw .badConfiguration("nothing to boot: give --kernel FILE or --bios FILE")
         }
