@@ -193,6 +193,14 @@ public final class SDLDisplay: @unchecked Sendable {
 
     // MARK: Events
 
+    /// Posts a quit event as the window manager's close button does (SDL_PushEvent may be
+    /// called from any thread); for tests.
+    func pushQuitEvent() {
+        var event = SDL_Event()
+        event.type = SDL_QUIT.rawValue
+        SDL_PushEvent(&event)
+    }
+
     private func handle(_ event: SDL_Event) {
         switch event.type {
         case SDL_QUIT.rawValue:
