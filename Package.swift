@@ -19,12 +19,16 @@ let package = Package(
         .target(name: "CKVM"),
         .target(name: "KVMAccel", dependencies: ["MachineCore", "CKVM"]),
         .target(name: "Machine", dependencies: ["MachineCore", "Devices", "Interpreter", "KVMAccel"]),
+        // The SDL window (`--display sdl`): SDL2 for the window and input, pixman for scaling.
+        .systemLibrary(name: "CSDL2", path: "Sources/CSDL2", pkgConfig: "sdl2", providers: [.apt(["libsdl2-dev"])]),
+        .systemLibrary(name: "CPixman", path: "Sources/CPixman", pkgConfig: "pixman-1", providers: [.apt(["libpixman-1-dev"])]),
+        .target(name: "Display", dependencies: ["MachineCore", "Devices", "CSDL2", "CPixman"]),
         // The instruction conformance suite's runners (SingleStepTests, ...).
         .target(name: "Conformance", dependencies: ["MachineCore", "Interpreter", "X86Decoder"]),
         .executableTarget(
             name: "swiftpc",
             dependencies: [
-                "Machine", "X86Decoder", "KVMAccel", "MachineCore", "Conformance",
+                "Machine", "X86Decoder", "KVMAccel", "MachineCore", "Conformance", "Display", "Devices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "MachineCoreTests", dependencies: ["MachineCore"]),
@@ -33,6 +37,7 @@ let package = Package(
         .testTarget(name: "InterpreterTests", dependencies: ["Interpreter", "MachineCore"]),
         .testTarget(name: "KVMAccelTests", dependencies: ["KVMAccel", "MachineCore"]),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "MachineCore", "Devices"]),
+        .testTarget(name: "DisplayTests", dependencies: ["Display", "Devices", "MachineCore"]),
         // Runs the built `swiftpc` binary as a user would: guests, exit statuses, bad input.
         .testTarget(name: "SystemTests", dependencies: ["MachineCore"]),
         .testTarget(name: "ConformanceTests", dependencies: ["Conformance", "Interpreter", "MachineCore", "KVMAccel"]),

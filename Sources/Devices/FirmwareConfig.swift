@@ -64,6 +64,9 @@ public final class FirmwareConfig: PortIODevice {
     public static let fileNameLength = 56
 
     private let memory: GuestMemory
+    /// Called with each guest RAM range a DMA read filled (so an interpreter can drop code it
+    /// decoded there).
+    public var onDMAWrite: ((UInt64, Int) -> Void)?
     private var items: [UInt16: [UInt8]] = [:]
     private var files: [(name: String, selector: UInt16)] = []
     private var selected: UInt16 = 0
@@ -191,6 +194,7 @@ public final class FirmwareConfig: PortIODevice {
             var bytes = [UInt8](repeating: 0, count: Int(length))
             for k in 0..<bytes.count { bytes[k] = nextByte() }
             ok = (try? memory.write(bytes, at: target)) != nil
+            if ok { onDMAWrite?(target, bytes.count) }
         } else if control & DMAControl.skip != 0 {
             position += Int(length)
         } else if control & DMAControl.write != 0 {

@@ -29,6 +29,19 @@ extension X86CPU {
         tlb.flushAll()
     }
 
+    /// A device wrote guest RAM directly (DMA): instructions decoded from those pages are
+    /// dropped, as a CPU write to them would drop them. The run loop's tag check then
+    /// refetches even the instruction after the one that started the transfer.
+    public func deviceWrote(physical address: UInt64, length: Int) {
+        guard length > 0 else { return }
+        var page = address >> 12
+        let last = (address &+ UInt64(length) &- 1) >> 12
+        while page <= last {
+            if codeCache.isCodePage(page) { codeCache.invalidate(page: page) }
+            page += 1
+        }
+    }
+
     /// Walks the page tables for `linear`. Sets accessed/dirty bits. Returns the physical address.
     func walk(_ linear: UInt64, _ access: Access, user: Bool) throws(CPUException) -> UInt64 {
         guard pagingEnabled else { return linear & 0xFFFF_FFFF }

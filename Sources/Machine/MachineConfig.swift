@@ -78,6 +78,8 @@ public struct MachineConfig: Sendable {
     /// a running guest survives the hand-over. Interrupt controllers stay in the kernel, so this
     /// is for guests that do not take interrupts.
     public var migrationInterval: Double?
+    /// Display integration: the VGA BIOS served through the VGA's PCI expansion ROM BAR.
+    public var vgaBIOS: String?
 
     public init() {}
 

@@ -19,6 +19,8 @@ public final class PCMachine {
     /// The big device lock: held for every device access and timer callback.
     public let lock = Lock()
     public let devices: LegacyDevices
+    /// The standard VGA (PCI 00:02.0) — display integration, see PCMachine+Display.swift.
+    public let vgaFunction: StdVGAPCIFunction
     /// The vCPU's engine.
     public private(set) var engine: VCPUEngine
     /// The state the vCPU starts in (firmware reset vector, or a loader's entry state).
@@ -79,6 +81,8 @@ public final class PCMachine {
         }
         devices = try LegacyDevices(portBus: portBus, mmioBus: mmioBus, memory: memory, timers: timers,
                                     control: control, serial: self.serialBackend, interrupts: choice.interrupts)
+        // Display integration (PCMachine+Display.swift): the VGA and its PCI function.
+        vgaFunction = try PCMachine.makeVGA(config: config, devices: devices, portBus: portBus, mmioBus: mmioBus)
         if let path = config.firmwareLog {
             guard let log = fopen(path, "w") else {
                 throw .badConfiguration("--firmware-log \(path): cannot open the file for writing")
@@ -118,6 +122,13 @@ public final class PCMachine {
             devices.port92.onA20Change = { _ in gate() }
             devices.i8042.onA20Change = { _ in gate() }
             gate()
+            // DMA writes guest RAM behind the CPU's back: the interpreter must forget code it
+            // decoded there (Linux reads code into page-cache pages by DMA).
+            let dma = { [unowned cpu = interpreter.cpu] (address: UInt64, length: Int) in
+                cpu.deviceWrote(physical: address, length: length)
+            }
+            devices.ide.onDMAWrite = dma
+            devices.firmwareConfig.onDMAWrite = dma
             // The x87's FERR# (unmasked exceptions with CR0.NE clear) reaches IRQ13.
             interpreter.cpu.onFERR = { [lock, devices] asserted in
                 lock.withLock { devices.coprocessorError.setFERR(asserted) }
@@ -258,7 +269,10 @@ public final class PCMachine {
         if let image = kernelImage {
             bootState = try PCMachine.loadKernel(image, config: config, memory: memory)
         }
-        lock.withLock { devices.reset() }
+        lock.withLock {
+            devices.reset()
+            vgaFunction.vga.reset()  // display integration
+        }
         if kernelImage != nil {
             devices.powerManagement.enableAtDefaultBase()
             devices.ide.setUpAsFirmware()

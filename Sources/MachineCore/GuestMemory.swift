@@ -37,6 +37,9 @@ public struct MemoryRegion: @unchecked Sendable {
 public final class GuestMemory: @unchecked Sendable {
     /// Highest guest-physical address (exclusive) of RAM below 4 GiB.
     public static let lowMemoryLimit: UInt64 = 0xC000_0000
+    /// The legacy VGA window, not RAM (the VGA's memory decodes it).
+    public static let vgaHoleBase: UInt64 = 0xA_0000
+    public static let vgaHoleEnd: UInt64 = 0xC_0000
     /// Guest-physical start of RAM above the PCI hole.
     public static let highMemoryBase: UInt64 = 0x1_0000_0000
     /// Smallest machine we build: enough for real-mode guests and the boot structures.
@@ -71,7 +74,12 @@ public final class GuestMemory: @unchecked Sendable {
         let low = min(size, GuestMemory.lowMemoryLimit)
         lowRAMSize = low
         highRAMSize = size - low
-        var regions = [MemoryRegion(guestBase: 0, size: low, host: raw)]
+        // The legacy VGA window 0xA0000-0xBFFFF is a hole in RAM: the VGA decodes it (MMIO).
+        var regions = [MemoryRegion(guestBase: 0, size: min(low, GuestMemory.vgaHoleBase), host: raw)]
+        if low > GuestMemory.vgaHoleEnd {
+            regions.append(MemoryRegion(guestBase: GuestMemory.vgaHoleEnd, size: low - GuestMemory.vgaHoleEnd,
+                                        host: raw + Int(GuestMemory.vgaHoleEnd)))
+        }
         if size > low {
             regions.append(MemoryRegion(guestBase: GuestMemory.highMemoryBase, size: size - low, host: raw + Int(low)))
         }
@@ -116,7 +124,9 @@ public final class GuestMemory: @unchecked Sendable {
     @inlinable @inline(__always)
     public func ramPointer(_ address: UInt64, length: Int) -> UnsafeMutableRawPointer? {
         let end = address &+ UInt64(length)
-        if end <= lowRAMSize && end >= address { return mapping + Int(address) }
+        if end <= lowRAMSize && end >= address && (end <= GuestMemory.vgaHoleBase || address >= GuestMemory.vgaHoleEnd) {
+            return mapping + Int(address)
+        }
         let high = address &- GuestMemory.highMemoryBase
         if address >= GuestMemory.highMemoryBase && high &+ UInt64(length) <= highRAMSize {
             return mapping + Int(lowRAMSize &+ high)

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Display
+import Foundation
 import Machine
 import MachineCore
 
@@ -48,6 +50,12 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Write the firmware's debug output (port 0x402, as SeaBIOS uses it) to FILE.", valueName: "FILE"))
     var firmwareLog: String?
 
+    @Option(help: ArgumentHelp("Write the screen as a PNG to FILE when the machine stops.", valueName: "FILE"))
+    var vgaDump: String?
+
+    @Option(help: ArgumentHelp("VGA BIOS served through the VGA's PCI ROM BAR (default for firmware boots: roms/vgabios-stdvga.bin or Debian's).", valueName: "FILE"))
+    var vgaBios: String?
+
     @Flag(help: "Exit (status 8) instead of resetting when the guest reboots.")
     var noReboot = false
 
@@ -62,7 +70,22 @@ struct Run: ParsableCommand {
         do {
             let config = try makeConfig()
             let machine = try PCMachine(config: config)
+            // Display integration: the SDL window runs on its own thread around run().
+            var window: SDLDisplay?
+            if display == "sdl" {
+                PCMachine.prepareHostThreads()
+                let input = ClosureInputSink(key: { machine.hostKey(usage: $0, pressed: $1) },
+                                             mouse: { machine.hostMouse(dx: $0, dy: $1, dz: $2, buttons: $3) })
+                let sdl = SDLDisplay(vga: machine.vga, lock: machine.lock, control: machine.control, input: input)
+                do { try sdl.start() } catch {
+                    FileHandleStderr.write("swiftpc: \(error)\n")
+                    return ExitStatus.badArguments
+                }
+                window = sdl
+            }
             let outcome = machine.run()
+            window?.stop()
+            if let vgaDump { try machine.dumpScreen(to: vgaDump) }
             if stats { FileHandleStderr.write(machine.statisticsReport() + "\n") }
             if let message = outcome.message { FileHandleStderr.write("swiftpc: \(message)\n") }
             return outcome.exitStatus
@@ -101,7 +124,6 @@ struct Run: ParsableCommand {
         guard display == "none" || display == "sdl" else {
             throw .badConfiguration("invalid --display '\(display)': use none or sdl")
         }
-        if display == "sdl" { throw .badConfiguration("--display sdl is not supported yet: VGA arrives with the PC chipset") }
         if kernel == nil, bios == nil {
             // Boot through the firmware, as a PC does: SeaBIOS from roms/ (scripts/setup.sh
             // copies it there) or from Debian's seabios package.
@@ -109,6 +131,11 @@ struct Run: ParsableCommand {
                 throw .badConfiguration("nothing to boot: give --kernel FILE or --bios FILE (no roms/bios-256k.bin; run scripts/setup.sh)")
             }
             config.bios = found
+        }
+        // The VGA BIOS goes with firmware boots (SeaBIOS runs it from the VGA's ROM BAR).
+        config.vgaBIOS = vgaBios
+        if vgaBios == nil, config.bios != nil, kernel == nil {
+            config.vgaBIOS = FirmwareSearch.defaultVGABIOS()
         }
         if kernel == nil, initrd != nil { throw .badConfiguration("--initrd needs --kernel") }
         return config
