@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(nasm libsdl2-dev libpixman-1-dev busybox-static cpio gzip xz-utils zstd make gcc
-    seabios syslinux syslinux-common mtools dosfstools grub-pc-bin grub-common xorriso memtest86+ python3)
+    seabios syslinux syslinux-common mtools dosfstools grub-pc-bin grub-common xorriso memtest86+ python3
+    xvfb xdotool x11-apps)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

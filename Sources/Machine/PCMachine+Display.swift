@@ -40,16 +40,17 @@ extension PCMachine {
     /// included) so that they reach the machine's signal thread; call before starting one.
     public static func prepareHostThreads() { HostEventLoop.blockTerminationSignals() }
 
-    /// A key from a display window, as a USB HID keyboard usage.
-    /// TODO(ps2 merge): `lock.withLock { devices.ps2Keyboard.hidKey(usage: usage, pressed: pressed) }`.
+    /// A key from a display window, as a USB HID keyboard usage: the PS/2 keyboard sends its
+    /// scan codes. (Called on the display's thread; the device is reached under the lock and
+    /// a halted vCPU notices the interrupt at its next poll.)
     public func hostKey(usage: UInt16, pressed: Bool) {
-        lock.withLock { _ = (usage, pressed) }
+        lock.withLock { _ = devices.i8042.keyboard.hidKey(usage: usage, pressed: pressed) }
     }
 
-    /// Mouse input from a display window (PS/2 conventions, see `DisplayInputSink`).
-    /// TODO(ps2 merge): `lock.withLock { devices.ps2Mouse.move(dx: dx, dy: dy, dz: dz, buttons: buttons) }`.
+    /// Mouse input from a display window (PS/2 conventions, see `DisplayInputSink`: dy > 0
+    /// is up). `PS2Mouse.move` takes screen coordinates (dy > 0 is down) and flips them itself.
     public func hostMouse(dx: Int, dy: Int, dz: Int, buttons: UInt8) {
-        lock.withLock { _ = (dx, dy, dz, buttons) }
+        lock.withLock { devices.i8042.mouse.move(dx: dx, dy: -dy, dz: dz, buttons: buttons) }
     }
 }
 

@@ -53,6 +53,9 @@ struct Run: ParsableCommand {
     @Option(help: ArgumentHelp("Write the screen as a PNG to FILE when the machine stops.", valueName: "FILE"))
     var vgaDump: String?
 
+    @Option(help: ArgumentHelp("Write the text-mode screen as text to FILE when the machine stops (nothing in graphics modes).", valueName: "FILE"))
+    var vgaDumpText: String?
+
     @Option(help: ArgumentHelp("VGA BIOS served through the VGA's PCI ROM BAR (default for firmware boots: roms/vgabios-stdvga.bin or Debian's).", valueName: "FILE"))
     var vgaBios: String?
 
@@ -86,6 +89,12 @@ struct Run: ParsableCommand {
             let outcome = machine.run()
             window?.stop()
             if let vgaDump { try machine.dumpScreen(to: vgaDump) }
+            if let vgaDumpText {
+                let text = machine.screenText().map { $0.joined(separator: "\n") + "\n" } ?? ""
+                if !FileManager.default.createFile(atPath: vgaDumpText, contents: Data(text.utf8)) {
+                    FileHandleStderr.write("swiftpc: --vga-dump-text \(vgaDumpText): cannot write the file\n")
+                }
+            }
             if stats { FileHandleStderr.write(machine.statisticsReport() + "\n") }
             if let message = outcome.message { FileHandleStderr.write("swiftpc: \(message)\n") }
             return outcome.exitStatus

@@ -6,7 +6,7 @@ import Glibc
 /// Entry point. ArgumentParser's own exit codes (64 for usage errors) are replaced by the
 /// statuses DESIGN.md promises: 2 and one line on stderr for any bad argument.
 do {
-    var command = try SwiftPC.parseAsRoot()
+    let command = try SwiftPC.parseAsRoot()
     if var run = command as? Run {
         exit(run.execute())
     } else if var asyncless = command as? ParsableCommand {
