@@ -7,6 +7,7 @@
 #                                   initramfs; boots Linux with its console on ttyS0 and
 #                                   runs the /init self-test
 #   guest-images/boot-disk-vga.img  the same with the console on the VGA text screen
+#   guest-images/boot-disk-shell.img  a shell on the VGA console (for the SDL window test)
 #   guest-images/memtest.img        the same partition layout booting memtest86+ (Debian's
 #                                   memtest86+ package, its BIOS image through SYSLINUX)
 #   guest-images/grub.iso           a GRUB rescue CD made with grub-mkrescue (grub-pc-bin,
@@ -103,6 +104,11 @@ if fresh "$OUT/boot-disk.img" "$KERNEL" "$INITRD"; then say "boot-disk.img is up
 fi
 if fresh "$OUT/boot-disk-vga.img" "$KERNEL" "$INITRD"; then say "boot-disk-vga.img is up to date"; else
     build_disk "$OUT/boot-disk-vga.img" "$(linux_cfg 'console=tty0 swiftpc.selftest swiftpc.loop=2000')" \
+        "$KERNEL:vmlinuz" "$INITRD:initrd.gz"
+fi
+if fresh "$OUT/boot-disk-shell.img" "$KERNEL" "$INITRD"; then say "boot-disk-shell.img is up to date"; else
+    # Kernel messages on both consoles; /dev/console (the shell) is the last one, the screen.
+    build_disk "$OUT/boot-disk-shell.img" "$(linux_cfg 'console=ttyS0 console=tty0')" \
         "$KERNEL:vmlinuz" "$INITRD:initrd.gz"
 fi
 if fresh "$OUT/memtest.img" "$MEMTEST"; then say "memtest.img is up to date"; else

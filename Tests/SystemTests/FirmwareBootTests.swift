@@ -51,7 +51,7 @@ final class FirmwareBootTests: XCTestCase {
         let dir = try temporaryDirectory()
         let serial = dir.appendingPathComponent("serial.log")
         let errors = dir.appendingPathComponent("stderr.log")
-        FileManager.default.createFile(atPath: errors.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.release)
         process.arguments = arguments + ["--serial", "file:\(serial.path)"]
