@@ -2,9 +2,10 @@
 /// PIIX3-era PC (82441FX datasheet, §3 "Register Description").
 ///
 /// Identity and the command/status defaults are those of the datasheet. The PAM registers
-/// (0x59-0x5F, which route the 0xC0000-0xFFFFF BIOS areas to ROM or RAM) and SMRAM (0x72) are
-/// plain registers here: reading back what was written. Their memory-routing effects are
-/// added by later work, which can watch `onPAMWrite`.
+/// (0x59-0x5F, which route the 0xC0000-0xFFFFF BIOS areas to ROM or RAM) decide which of
+/// those pages take writes (`shadowWriteProtectedPages`, applied by the interpreter; reads
+/// always see the DRAM copy, which holds the BIOS image at reset). SMRAM (0x72) is a plain
+/// register: SMM is not modelled.
 public final class I440FXHostBridge: PCIDevice {
     public static let vendorID: UInt16 = 0x8086
     public static let deviceID: UInt16 = 0x1237
@@ -59,6 +60,40 @@ public final class I440FXHostBridge: PCIDevice {
         c.set8(Self.smram, Self.smramDefault)
         c.setWriteMask(Self.smram, width: 1, UInt32(Self.smramWritable))
         config = c
+    }
+
+    /// First 4 KiB page of the PAM-controlled area (0xC0000) and its page count (to 0xFFFFF).
+    public static let shadowFirstPage: UInt64 = 0xC0
+    public static let shadowPageCount = 64
+
+    /// The pages of 0xC0000-0xFFFFF whose writes do not reach DRAM (their PAM write enable is
+    /// clear; 82441FX §3.2.18): bit i stands for page `shadowFirstPage + i`. PAM0 bits 5:4
+    /// cover 0xF0000-0xFFFFF; PAM1-PAM6 cover 0xC0000-0xEFFFF in 16 KiB halves, the low
+    /// nibble the lower half.
+    public var shadowWriteProtectedPages: UInt64 {
+        var mask: UInt64 = 0
+        func protect(_ firstPage: Int, pages: Int, register: Int, shift: UInt8) {
+            guard (config.read8(register) >> shift) & Self.pamWriteEnable == 0 else { return }
+            for k in 0..<pages { mask |= 1 << UInt64(firstPage + k) }
+        }
+        protect(48, pages: 16, register: Self.pam0, shift: 4)
+        for k in 0..<6 {
+            protect(8 * k, pages: 4, register: Self.pam0 + 1 + k, shift: 0)
+            protect(8 * k + 4, pages: 4, register: Self.pam0 + 1 + k, shift: 4)
+        }
+        return mask
+    }
+
+    /// The state a BIOS leaves for a directly booted kernel: every PAM area read-write DRAM.
+    public func enableShadowRAM() {
+        configWrite(offset: Self.pam0, size: 1, value: UInt32(Self.pam0Writable))
+        for offset in (Self.pam0 + 1)...Self.pam6 { configWrite(offset: offset, size: 1, value: UInt32(Self.pamWritable)) }
+    }
+
+    /// Power-on state: PAM and SMRAM back to their defaults.
+    public func reset() {
+        for offset in Self.pam0...Self.pam6 { configWrite(offset: offset, size: 1, value: 0) }
+        config.set8(Self.smram, Self.smramDefault)
     }
 
     /// The 00:00.0 address the host bridge lives at.

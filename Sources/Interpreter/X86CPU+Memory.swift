@@ -172,6 +172,7 @@ extension X86CPU {
     /// Host pointer for a physical page that is RAM (or ROM when reading), else nil.
     @inline(__always)
     func hostPage(_ physicalPage: UInt64, forWrite: Bool) -> UnsafeMutableRawPointer? {
+        if forWrite && isShadowWriteProtected(physicalPage) { return nil }
         let address = physicalPage << 12
         if let p = memory.ramPointer(address, length: 4096) { return p }
         for region in memory.regions where region.contains(address, length: 4096) {
@@ -208,8 +209,23 @@ extension X86CPU {
         return lock.withLock { mmioBus.read(address: address, size: size) }
     }
 
+    /// Whether the chipset drops writes to this page of 0xC0000-0xFFFFF (PAM write enable clear).
+    @inline(__always) func isShadowWriteProtected(_ physicalPage: UInt64) -> Bool {
+        let index = physicalPage &- 0xC0
+        return index < 64 && shadowWriteProtect >> index & 1 != 0
+    }
+
+    /// Sets which pages of 0xC0000-0xFFFFF drop writes (bit i: page 0xC0 + i), from the host
+    /// bridge's PAM registers. Write translations made before are flushed.
+    public func setShadowWriteProtect(_ mask: UInt64) {
+        guard mask != shadowWriteProtect else { return }
+        shadowWriteProtect = mask
+        tlb.flushAll()
+    }
+
     func physicalWrite(_ address: UInt64, size: Int, value: UInt64) {
         let page = address >> 12
+        if isShadowWriteProtected(page) { return }
         if codeCache.isCodePage(page) { codeCache.invalidate(page: page) }
         if size > 1, (address + UInt64(size) - 1) >> 12 != page, codeCache.isCodePage(page + 1) {
             codeCache.invalidate(page: page + 1)

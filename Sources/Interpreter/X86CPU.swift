@@ -135,6 +135,8 @@ public final class X86CPU {
     public internal(set) var pageWalks: UInt64 = 0
     /// All ones, or all but bit 20 while the A20 gate masks it (see `setA20(enabled:)`).
     var a20Mask: UInt64 = ~0
+    /// Pages of 0xC0000-0xFFFFF whose writes the chipset drops (see `setShadowWriteProtect`).
+    var shadowWriteProtect: UInt64 = 0
     public internal(set) var tlbFlushes: UInt64 = 0
 
     // MARK: caches

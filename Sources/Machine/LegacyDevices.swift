@@ -127,6 +127,7 @@ public final class LegacyDevices {
         serial.reset()
         i8042.reset()
         port92.reset()
+        hostBridge.reset()
         isaBridge.reset()
         ide.reset()
         powerManagement.reset()

@@ -97,6 +97,7 @@ public final class PCMachine {
             // BIOS would have left them.
             devices.powerManagement.enableAtDefaultBase()
             devices.ide.setUpAsFirmware()
+            devices.hostBridge.enableShadowRAM()
         } else {
             try FirmwareConfigContent.install(into: devices.firmwareConfig, memory: memory, cpuCount: config.cpuCount,
                                               bootOrder: [])
@@ -128,6 +129,13 @@ public final class PCMachine {
                 cpu.deviceWrote(physical: address, length: length)
             }
             devices.ide.onDMAWrite = dma
+            // PAM: pages of the BIOS area whose writes the host bridge sends to ROM (dropped).
+            // (Under KVM the area stays plain RAM, as it would need read-only memory slots.)
+            let bridge = devices.hostBridge
+            bridge.onPAMWrite = { [unowned cpu = interpreter.cpu, unowned bridge] _ in
+                cpu.setShadowWriteProtect(bridge.shadowWriteProtectedPages)
+            }
+            interpreter.cpu.setShadowWriteProtect(bridge.shadowWriteProtectedPages)
             devices.firmwareConfig.onDMAWrite = dma
             // The x87's FERR# (unmasked exceptions with CR0.NE clear) reaches IRQ13.
             interpreter.cpu.onFERR = { [lock, devices] asserted in
@@ -276,6 +284,7 @@ public final class PCMachine {
         if kernelImage != nil {
             devices.powerManagement.enableAtDefaultBase()
             devices.ide.setUpAsFirmware()
+            devices.hostBridge.enableShadowRAM()
         } else if let firmware {
             // The BIOS shadow below 1 MiB is RAM the firmware wrote to: restore the ROM's copy.
             try FirmwareImage.install(firmware, into: memory, mapROM: false)

@@ -107,3 +107,20 @@ final class PIIXFunctionTests: XCTestCase {
         XCTAssertEqual(control.stopReason, .powerOff)
     }
 }
+
+final class PAMTests: XCTestCase {
+    func testWriteProtectedPagesFollowThePAMWriteEnables() {
+        let bridge = I440FXHostBridge()
+        XCTAssertEqual(bridge.shadowWriteProtectedPages, UInt64.max, "at reset every BIOS-area page writes to ROM")
+        // PAM0 = 0x30: 0xF0000-0xFFFFF read-write DRAM (pages 0xF0-0xFF, bits 48-63).
+        bridge.configWrite(offset: I440FXHostBridge.pam0, size: 1, value: 0x30)
+        XCTAssertEqual(bridge.shadowWriteProtectedPages, (1 << 48) - 1)
+        // PAM1 = 0x21: 0xC4000-0xC7FFF writable (bits 4-7), 0xC0000-0xC3FFF read-only.
+        bridge.configWrite(offset: I440FXHostBridge.pam0 + 1, size: 1, value: 0x21)
+        XCTAssertEqual(bridge.shadowWriteProtectedPages & 0xFF, 0x0F)
+        bridge.enableShadowRAM()
+        XCTAssertEqual(bridge.shadowWriteProtectedPages, 0)
+        bridge.reset()
+        XCTAssertEqual(bridge.shadowWriteProtectedPages, UInt64.max)
+    }
+}
