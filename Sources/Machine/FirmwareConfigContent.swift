@@ -17,6 +17,15 @@ enum FirmwareConfigContent {
         return out
     }
 
+    /// SeaBIOS's `bootorder` file: Open Firmware paths of the boot devices, most preferred
+    /// first. The PIIX3 IDE function is 00:01.1; `drive@N` is the channel, `disk@N` the position.
+    static func bootOrder(config: MachineConfig) -> [String] {
+        let ide = "/pci@i0cf8/*@1,1"
+        let disks = config.disks.indices.map { "\(ide)/drive@0/disk@\($0)" }
+        let cdrom = config.cdrom == nil ? [] : ["\(ide)/drive@1/disk@0"]
+        return config.bootFromCDROMFirst ? cdrom + disks : disks + cdrom
+    }
+
     static func install(into fwcfg: FirmwareConfig, memory: GuestMemory, cpuCount: Int,
                         bootOrder: [String]) throws(MachineError) {
         fwcfg.setItem(FirmwareConfig.Key.ramSize, integer: memory.size, width: 8)

@@ -71,6 +71,8 @@ public struct MachineConfig: Sendable {
     public var disks: [DiskSpec] = []
     /// An ISO image in the ATAPI CD-ROM (the secondary master).
     public var cdrom: String?
+    /// Boot from the CD-ROM before the disks (`--boot cdrom`); the disks come first otherwise.
+    public var bootFromCDROMFirst = false
     /// Where SeaBIOS's debug output (QEMU's debugcon at port 0x402) goes; nil: not decoded.
     public var firmwareLog: String?
     public var cpuModel = CPUModel.swiftpc

@@ -100,7 +100,7 @@ public final class PCMachine {
             devices.hostBridge.enableShadowRAM()
         } else {
             try FirmwareConfigContent.install(into: devices.firmwareConfig, memory: memory, cpuCount: config.cpuCount,
-                                              bootOrder: [])
+                                              bootOrder: FirmwareConfigContent.bootOrder(config: config))
         }
         if let interpreter = engine as? InterpreterEngine, let pic = devices.pic {
             if let lapic = devices.lapic, let ioapic = devices.ioapic {

@@ -41,6 +41,9 @@ struct Run: ParsableCommand {
     @Option(help: "CD-ROM image (IDE/ATAPI).")
     var cdrom: String?
 
+    @Option(help: ArgumentHelp("Firmware boot order: disk (the default: disks, then the CD) or cdrom (the CD first).", valueName: "disk|cdrom"))
+    var boot: String = "disk"
+
     @Option(help: "First serial port: stdio, none, or file:PATH.")
     var serial: String = "stdio"
 
@@ -130,6 +133,8 @@ struct Run: ParsableCommand {
         guard disk.count <= 2 else { throw .badConfiguration("at most two --disk images (the primary IDE channel)") }
         config.disks = try disk.map { text throws(MachineError) in try DiskSpec(parsing: text) }
         config.cdrom = cdrom
+        guard boot == "disk" || boot == "cdrom" else { throw .badConfiguration("invalid --boot '\(boot)': use disk or cdrom") }
+        config.bootFromCDROMFirst = boot == "cdrom"
         guard display == "none" || display == "sdl" else {
             throw .badConfiguration("invalid --display '\(display)': use none or sdl")
         }
