@@ -48,10 +48,12 @@ public final class AssemblySuiteRunner {
         try load()
     }
 
-    /// Loads `DIR/build/*.bin`, sorted by name.
+    /// Loads `DIR/build/*.bin` whose source `DIR/*.asm` still exists, sorted by name.
     public func load() throws {
         let out = directory + "/build"
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []).filter { $0.hasSuffix(".bin") }.sorted()
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []).filter {
+            $0.hasSuffix(".bin") && FileManager.default.fileExists(atPath: directory + "/" + $0.dropLast(4) + ".asm")
+        }.sorted()
         guard !names.isEmpty else { throw Failure.noBinaries(out) }
         binaries = try names.map { name in
             guard let data = FileManager.default.contents(atPath: out + "/" + name) else { throw Failure.noBinaries(out + "/" + name) }
