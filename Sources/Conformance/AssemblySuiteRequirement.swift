@@ -16,6 +16,7 @@ public struct AssemblySuiteRequirement: OptionSet, Hashable, Sendable {
     public static let userSegments = Self(rawValue: 1 << 15)
     public static let singleStep = Self(rawValue: 1 << 16)
     public static let debugRegisters = Self(rawValue: 1 << 17)
+    public static let legacyOpcodes = Self(rawValue: 1 << 18)
 
     /// What this host's software KVM (kvm_pvm: CPL 3 runs natively, CPL 0 is emulated by the
     /// host kernel) cannot do, with the reason printed for each skipped test.
@@ -26,6 +27,7 @@ public struct AssemblySuiteRequirement: OptionSet, Hashable, Sendable {
         (.v86, "kvm_pvm cannot run virtual-8086 mode"),
         (.legacyProtectedMode, "kvm_pvm runs long-mode guests only"),
         (.debugRegisters, "kvm_pvm has no guest debug-register breakpoints"),
+        (.legacyOpcodes, "kvm_pvm raises #UD for DAA, AAA and AAS in compatibility mode"),
     ]
 
     /// The first reason in `missing` that applies to a test needing `self`, or nil.
