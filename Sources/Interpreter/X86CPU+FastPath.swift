@@ -197,7 +197,12 @@ extension X86CPU {
             jumpRelative(d)
         case FastPath.retNear:
             let width = nearBranchSize(d)
-            setIP(try pop(width), width)
+            let target = try pop(width)
+            if width == 8 && Int64(bitPattern: target << 16) >> 16 != Int64(bitPattern: target) {
+                regs[4] &-= 8       // the fault leaves RSP as it was (SDM Vol. 2B "RET")
+                throw .gp()
+            }
+            setIP(target, width)
         case FastPath.pushReg:
             try push(reg(d.rm, size), size)
         case FastPath.popReg:
