@@ -17,6 +17,7 @@ public struct AssemblySuiteRequirement: OptionSet, Hashable, Sendable {
     public static let singleStep = Self(rawValue: 1 << 16)
     public static let debugRegisters = Self(rawValue: 1 << 17)
     public static let legacyOpcodes = Self(rawValue: 1 << 18)
+    public static let mxcsrFault = Self(rawValue: 1 << 19)
 
     /// What this host's software KVM (kvm_pvm: CPL 3 runs natively, CPL 0 is emulated by the
     /// host kernel) cannot do, with the reason printed for each skipped test.
@@ -28,6 +29,7 @@ public struct AssemblySuiteRequirement: OptionSet, Hashable, Sendable {
         (.legacyProtectedMode, "kvm_pvm runs long-mode guests only"),
         (.debugRegisters, "kvm_pvm has no guest debug-register breakpoints"),
         (.legacyOpcodes, "kvm_pvm raises #UD for DAA, AAA and AAS in compatibility mode"),
+        (.mxcsrFault, "kvm_pvm delivers #UD, not #GP(0), for LDMXCSR with reserved bits set"),
     ]
 
     /// The first reason in `missing` that applies to a test needing `self`, or nil.
