@@ -19,7 +19,7 @@ public struct AssemblySuiteEngine {
 
     /// The interpreter, optionally with a deliberate defect (the suite's self-test).
     public static func interpreter(defect: InjectedDefect = .none) -> AssemblySuiteEngine {
-        AssemblySuiteEngine(name: "interp") { memory, ports, control in
+        AssemblySuiteEngine(name: "interp", missing: AssemblySuiteRequirement.interpreterMissing) { memory, ports, control in
             let engine = InterpreterEngine(memory: memory, portBus: ports, mmioBus: MMIOBus(), lock: Lock(), control: control)
             engine.cpu.injectedDefect = defect
             return engine

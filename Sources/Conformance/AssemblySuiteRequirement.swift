@@ -18,6 +18,10 @@ public struct AssemblySuiteRequirement: OptionSet, Hashable, Sendable {
     public static let debugRegisters = Self(rawValue: 1 << 17)
     public static let legacyOpcodes = Self(rawValue: 1 << 18)
     public static let mxcsrFault = Self(rawValue: 1 << 19)
+    public static let cpl0Emulation = Self(rawValue: 1 << 20)
+    public static let alignmentCheck = Self(rawValue: 1 << 21)
+    public static let controlRegisterChecks = Self(rawValue: 1 << 22)
+    public static let syscallTransitions = Self(rawValue: 1 << 23)
 
     /// What this host's software KVM (kvm_pvm: CPL 3 runs natively, CPL 0 is emulated by the
     /// host kernel) cannot do, with the reason printed for each skipped test.
@@ -30,6 +34,15 @@ public struct AssemblySuiteRequirement: OptionSet, Hashable, Sendable {
         (.debugRegisters, "kvm_pvm has no guest debug-register breakpoints"),
         (.legacyOpcodes, "kvm_pvm raises #UD for DAA, AAA and AAS in compatibility mode"),
         (.mxcsrFault, "kvm_pvm delivers #UD, not #GP(0), for LDMXCSR with reserved bits set"),
+        (.userInterrupts, "kvm_pvm delivers #UD for INT n and a fault for INT1 at CPL 3"),
+        (.controlRegisterChecks, "kvm_pvm's CPL 0 emulation ignores a reserved CR4 bit instead of raising #GP(0)"),
+        (.syscallTransitions, "kvm_pvm runs SYSCALL/SYSRET through its paravirtual entry, on the host's selectors"),
+        (.cpl0Emulation, "kvm_pvm's CPL 0 emulator cannot execute x87/SSE, INT n or LAR/LSL/VERR/VERW (the run would stop)"),
+    ]
+
+    /// What the interpreter does not implement (an interpreter gap, reported, not hidden).
+    public static let interpreterMissing: [(AssemblySuiteRequirement, String)] = [
+        (.alignmentCheck, "the interpreter does not implement alignment checking (#AC)"),
     ]
 
     /// The first reason in `missing` that applies to a test needing `self`, or nil.
