@@ -124,7 +124,7 @@ public final class AssemblySuiteRunner {
             watchdog.cancel()
             switch control.stopReason {
             case .debugExit?: break
-            case .external?: problem = "timed out after \(Int(timeoutSeconds)) s"
+            case .external?: problem = "timed out after \(String(format: "%g", timeoutSeconds)) s"
             case let other?: problem = "the run stopped: \(other)"
             case nil: problem = "the engine returned \(exit)"
             }

@@ -7,54 +7,16 @@ import XCTest
 
 /// The reference side: KVM. On kvm_pvm the stream runs at CPL 3 natively on the host CPU;
 /// on VT-x/AMD-V it runs in guest mode on the host CPU as well.
-final class DifferentialKVMEngine: DifferentialEngine {
-    let name = "kvm"
-    let memory: GuestMemory
-    let vm: KVMVirtualMachine
-    let cpu: KVMVirtualCPU
-    let control = MachineControl()
-    var previousCodeLength = 0
-
-    /// Asks the machine to stop at the end marker, so `run()` returns with the OUT complete.
-    final class EndPort: PortIODevice {
-        let control: MachineControl
-        init(control: MachineControl) { self.control = control }
-        func portRead(offset: UInt16, size: Int) -> UInt32 { 0xFFFF_FFFF }
-        func portWrite(offset: UInt16, size: Int, value: UInt32) { control.requestStop(.debugExit(value)) }
-    }
-
-    init() throws {
+enum DifferentialKVMEngine {
+    static func make() throws -> DifferentialVCPUEngine {
         let system: KVMSystem
         do { system = try KVMSystem() } catch {
             throw XCTSkip("differential test skipped: /dev/kvm not available: \(error)")
         }
-        memory = try GuestMemory(size: GuestMemory.minimumSize)
-        try DifferentialGuest.writeTables(memory)
-        vm = try KVMVirtualMachine(system: system, memory: memory)
-        let ports = PortIOBus()
-        try ports.claim(base: UInt16(DifferentialGuest.endPort), count: 1, device: EndPort(control: control), name: "differential-end")
-        cpu = try KVMVirtualCPU(vm: vm, id: 0, portIO: ports, mmio: MMIOBus(), lock: Lock(), control: control)
-        let cpu = self.cpu
-        control.onStopRequested = { cpu.requestStop() }
-    }
-
-    func run(_ c: DifferentialCase) throws -> DifferentialOutcome {
-        let code = c.code
-        try DifferentialMemory.loadCode(memory, code, clearing: previousCodeLength)
-        previousCodeLength = code.count
-        try DifferentialMemory.load(memory, data: c.dataPage, stack: c.stackPage)
-        control.clear()
-        try cpu.setState(c.initialState)
-        let exit = try cpu.run()
-        let end: DifferentialOutcome.End
-        switch exit {
-        case .stopRequested where control.stopReason != nil: end = .reachedEnd
-        case .shutdown(let why): end = .stopped("shutdown: \(why)")
-        default: end = .stopped("\(exit)")
+        return try DifferentialVCPUEngine(name: "kvm") { memory, ports, control in
+            let vm = try KVMVirtualMachine(system: system, memory: memory)
+            return try KVMVirtualCPU(vm: vm, id: 0, portIO: ports, mmio: MMIOBus(), lock: Lock(), control: control)
         }
-        let s = try cpu.getState()
-        let (data, stack) = try DifferentialMemory.save(memory)
-        return DifferentialOutcome(end: end, gpr: s.gpr, rip: s.rip, rflags: s.rflags, dataPage: data, stackPage: stack)
     }
 }
 
@@ -118,7 +80,7 @@ final class HostDifferentialTests: XCTestCase {
     }
 
     func compare(bitness: Int, streams: Int) throws {
-        let kvm = try DifferentialKVMEngine()
+        let kvm = try DifferentialKVMEngine.make()
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let quirks = cpuinfo.contains("AuthenticAMD") ? DifferentialGenerator.amdRegisterQuirkForms : []
         let runner = DifferentialRunner(reference: kvm, subject: try DifferentialInterpreterEngine(),
