@@ -20,6 +20,8 @@ public final class DifferentialRunner {
         public var mismatches: [Mismatch] = []
         /// All mismatching streams (the list above is capped).
         public var mismatchCount = 0
+        /// The stream index of every mismatch.
+        public var mismatchIndices: [Int] = []
         /// Executed forms by mnemonic, for coverage.
         public var mnemonics: [String: Int] = [:]
     }
@@ -53,6 +55,7 @@ public final class DifferentialRunner {
                 continue
             }
             report.mismatchCount += 1
+            report.mismatchIndices.append(index)
             if report.mismatches.count < maxReportedMismatches {
                 let small = try shrink(c)
                 let (sa, sb) = try (reference.run(small), subject.run(small))

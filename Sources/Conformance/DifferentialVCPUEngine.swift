@@ -1,8 +1,10 @@
 import MachineCore
 
-/// The differential runner's side for any `VCPUEngine` (in practice KVM, the reference: on
-/// kvm_pvm the CPL 3 stream runs natively on the host CPU). The engine comes from a factory,
-/// as this module does not link KVMAccel.
+/// The differential runner's side for any `VCPUEngine` whose memory is not cached behind its
+/// back (in practice KVM, the reference: on kvm_pvm the CPL 3 stream runs natively on the host
+/// CPU; the interpreter side is `DifferentialInterpreterEngine`, which writes code through its
+/// CPU so the decoded-code cache sees it). The engine comes from a factory, as this module
+/// does not link KVMAccel.
 public final class DifferentialVCPUEngine: DifferentialEngine {
     public let name: String
     let memory: GuestMemory
