@@ -61,7 +61,8 @@ public final class DifferentialInterpreterEngine: DifferentialEngine {
             end = .stopped("did not reach the end marker in \(steps) instructions")
         }
         let (data, stack) = try DifferentialMemory.save(memory)
-        return DifferentialOutcome(end: end, gpr: s.gpr, rip: s.rip, rflags: s.rflags, dataPage: data, stackPage: stack)
+        return DifferentialOutcome(end: end, gpr: s.gpr, rip: s.rip, rflags: s.rflags, dataPage: data, stackPage: stack,
+                                   xmm: s.fpu.xmm, mxcsr: s.fpu.mxcsr)
     }
 }
 

@@ -40,6 +40,7 @@ public final class DifferentialVCPUEngine: DifferentialEngine {
         }
         let s = try vcpu.getState()
         let (data, stack) = try DifferentialMemory.save(memory)
-        return DifferentialOutcome(end: end, gpr: s.gpr, rip: s.rip, rflags: s.rflags, dataPage: data, stackPage: stack)
+        return DifferentialOutcome(end: end, gpr: s.gpr, rip: s.rip, rflags: s.rflags, dataPage: data, stackPage: stack,
+                                   xmm: s.fpu.xmm, mxcsr: s.fpu.mxcsr)
     }
 }

@@ -126,12 +126,12 @@ struct ConformanceCommand: ParsableCommand {
                 let kvm = try DifferentialVCPUEngine(name: "kvm", make: try Self.kvmEngine().make)
                 let interp = try DifferentialInterpreterEngine(defect: defect)
                 let runner = DifferentialRunner(reference: kvm, subject: interp,
-                                                generator: DifferentialGenerator(memoryOnlyForms: quirks, bitness: bitness))
+                                                generator: DifferentialGenerator(memoryOnlyForms: quirks, bitness: bitness, includeSSE: true))
                 let start = Date()
                 let report = try runner.run(seed: seed, count: random)
-                print(String(format: "%@: seed %llu, %d streams, %d instructions, %d mnemonics, %d mismatching, %.1f s",
-                             group, seed, report.streams, report.instructions, report.mnemonics.count, report.mismatchCount,
-                             Date().timeIntervalSince(start)))
+                print(String(format: "%@: seed %llu, %d streams, %d instructions, %d mnemonics, %d stopped by a fault in both, %d mismatching, %.1f s",
+                             group, seed, report.streams, report.instructions, report.mnemonics.count, report.bothStopped,
+                             report.mismatchCount, Date().timeIntervalSince(start)))
                 for m in report.mismatches { print(m.report + "\n") }
                 let failing = Set(report.mismatchIndices)
                 for i in 0..<report.streams {
