@@ -16,6 +16,9 @@ public struct DifferentialCase: Sendable {
     public var stackPage: [UInt8]
     /// 64 (64-bit mode) or 32 (compatibility mode).
     public var bitness: Int = 64
+    /// XMM0..XMM15 and MXCSR at the start (SSE forms read and write them).
+    public var xmm: [UInt128] = Array(repeating: 0, count: 16)
+    public var mxcsr: UInt32 = 0x1F80
 
     /// The code page's bytes: the stream, then the end marker, then UD2 so that running past
     /// the marker faults in both engines.
@@ -24,12 +27,28 @@ public struct DifferentialCase: Sendable {
     }
 
     public var initialState: CPUState {
-        DifferentialGuest.initialState(gpr: gpr, statusFlags: statusFlags, bitness: bitness)
+        var s = DifferentialGuest.initialState(gpr: gpr, statusFlags: statusFlags, bitness: bitness)
+        s.fpu.xmm = xmm
+        s.fpu.mxcsr = mxcsr
+        return s
     }
 
     /// Status flags undefined at the end of the stream; the comparison masks them.
     public var undefinedFlags: UInt64 {
         instructions.reduce(0) { DifferentialGenerator.flagEffect($1.form).after($0) }
+    }
+
+    /// Status flags undefined before the instruction at `rip` (where a stream that faulted
+    /// stopped in both engines); the whole stream's set when `rip` is not an instruction start.
+    public func undefinedFlags(before rip: UInt64) -> UInt64 {
+        var address = DifferentialGuest.codeAddress
+        var u: UInt64 = 0
+        for ins in instructions {
+            if address == rip { return u }
+            u = DifferentialGenerator.flagEffect(ins.form).after(u)
+            address += UInt64(ins.bytes.count)
+        }
+        return u
     }
 
     /// Whether no instruction reads a flag an earlier one left undefined (a shrunk stream
@@ -61,8 +80,15 @@ public struct DifferentialCase: Sendable {
             }
         }
         let stream = generator.stream(count: count, &rng)
-        return DifferentialCase(seed: seed, index: index, instructions: stream, gpr: gpr, statusFlags: flags,
-                                dataPage: data, stackPage: stack, bitness: generator.bitness)
+        var c = DifferentialCase(seed: seed, index: index, instructions: stream, gpr: gpr, statusFlags: flags,
+                                 dataPage: data, stackPage: stack, bitness: generator.bitness)
+        if generator.includesSSE {
+            c.xmm = (0..<16).map { _ in UInt128(rng.interestingFloatBits()) << 64 | UInt128(rng.interestingFloatBits()) }
+            // All exceptions masked (an unmasked one would end the stream in both engines);
+            // the rounding mode, DAZ and FTZ vary (SDM Vol. 1 §10.2.3).
+            c.mxcsr = 0x1F80 | UInt32(rng.below(4)) << 13 | (rng.chance(20) ? 0x40 : 0) | (rng.chance(20) ? 0x8000 : 0)
+        }
+        return c
     }
 }
 
@@ -81,10 +107,14 @@ public struct DifferentialOutcome: Equatable, Sendable {
     public var rflags: UInt64
     public var dataPage: [UInt8]
     public var stackPage: [UInt8]
+    public var xmm: [UInt128]
+    public var mxcsr: UInt32
 
-    public init(end: End, gpr: [UInt64], rip: UInt64, rflags: UInt64, dataPage: [UInt8], stackPage: [UInt8]) {
+    public init(end: End, gpr: [UInt64], rip: UInt64, rflags: UInt64, dataPage: [UInt8], stackPage: [UInt8],
+                xmm: [UInt128] = Array(repeating: 0, count: 16), mxcsr: UInt32 = 0x1F80) {
         self.end = end; self.gpr = gpr; self.rip = rip; self.rflags = rflags
         self.dataPage = dataPage; self.stackPage = stackPage
+        self.xmm = xmm; self.mxcsr = mxcsr
     }
 }
 

@@ -20,6 +20,27 @@ public struct DifferentialRandom {
 
     public mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
 
+    /// 64 bits for an XMM lane pair: two floats or one double, with zeros, infinities, NaNs,
+    /// denormals and ordinary values more often than uniform bits would give them.
+    public mutating func interestingFloatBits() -> UInt64 {
+        func single() -> UInt64 {
+            switch below(8) {
+            case 0: return [0, 0x8000_0000, 0x7F80_0000, 0xFF80_0000, 0x7FC0_0000, 0x7F80_0001, 0x0000_0001, 0x3F80_0000][below(8)]
+            case 1: return next() & 0x807F_FFFF       // a denormal
+            case 2, 3: return 0x3F00_0000 | (next() & 0x80FF_FFFF)   // around 1.0
+            default: return next() & 0xFFFF_FFFF
+            }
+        }
+        switch below(6) {
+        case 0: return [0, 0x8000_0000_0000_0000, 0x7FF0_0000_0000_0000, 0xFFF8_0000_0000_0000, 0x7FF0_0000_0000_0001,
+                        0x0000_0000_0000_0001, 0x3FF0_0000_0000_0000, 0xC000_0000_0000_0000][below(8)]
+        case 1: return 0x3FE0_0000_0000_0000 | (next() & 0x801F_FFFF_FFFF_FFFF)
+        case 2: return single() << 32 | single()
+        case 3: return next() & 0x800F_FFFF_FFFF_FFFF
+        default: return next()
+        }
+    }
+
     /// A register value with the interesting edges more often than uniform bits would give.
     public mutating func interestingValue() -> UInt64 {
         switch below(8) {
@@ -50,7 +71,7 @@ public final class DifferentialGenerator {
         /// Legacy prefixes before REX: operand size (66) and the mandatory F3/F2.
         var legacy: [UInt8]
         var rexW: Bool
-        /// 0 one-byte map, 1 0F map.
+        /// 0 one-byte map, 1 0F map, 2 0F 38, 3 0F 3A.
         var map: UInt8
         var opcode: UInt8
         var hasModRM: Bool
@@ -70,6 +91,8 @@ public final class DifferentialGenerator {
     /// 64: 64-bit mode (REX, r14 as the data base); 32: compatibility mode (no REX, EDI as
     /// the data base).
     public let bitness: Int
+    /// Whether SSE forms (XMM operands, SSE to SSE4.2) are generated as well.
+    public let includesSSE: Bool
     /// The register every memory operand is based on.
     public let dataBaseRegister: Int
 
@@ -78,6 +101,15 @@ public final class DifferentialGenerator {
     /// model does not advertise them (the host would run F3 0F BD as LZCNT, the model as BSR).
     static let allowedFeatures: Set<String> = ["CMOV", "CX8", "INTEL8086", "INTEL186", "INTEL286", "INTEL386",
                                                "INTEL486", "MULTIBYTENOP", "POPCNT", "X64"]
+    /// The SSE families the CPU model advertises and every x86-64 host this runs on has.
+    static let sseFeatures: Set<String> = ["SSE", "SSE2", "SSE3", "SSSE3", "SSE4_1", "SSE4_2"]
+
+    /// SSE forms left out: the reciprocal approximations differ between CPU vendors by
+    /// design (SDM Vol. 2B RCPPS: "relative error ≤ 1.5 * 2^-12"); MASKMOVDQU writes
+    /// through [RDI]; the MXCSR and state loads take whole memory images.
+    static let excludedSSEMnemonics: Set<String> = ["RCPPS", "RCPSS", "RSQRTPS", "RSQRTSS", "MASKMOVDQU", "LDMXCSR",
+                                                    "STMXCSR", "FXSAVE", "FXRSTOR", "FXSAVE64", "FXRSTOR64", "MONITOR",
+                                                    "MWAIT", "LDDQU"]
 
     /// Mnemonics left out although their operands qualify: control flow, I/O, system and
     /// identification instructions, anything whose result depends on machine state that the
@@ -111,15 +143,18 @@ public final class DifferentialGenerator {
     /// leaves it alone on AMD.
     public static let amdRegisterQuirkForms: Set<UInt16> = [FormID.CMPXCHG_Ev_Gv_o32]
 
-    public init(memoryOnlyForms: Set<UInt16> = [], bitness: Int = 64) {
+    public init(memoryOnlyForms: Set<UInt16> = [], bitness: Int = 64, includeSSE: Bool = false) {
         precondition(bitness == 64 || bitness == 32, "the differential guest runs 64-bit or compatibility-mode code")
         self.memoryOnlyForms = memoryOnlyForms
         self.bitness = bitness
+        // kvm_pvm raises #UD for SSE instructions in a 32-bit code segment (as for LDMXCSR in
+        // the assembly suite), so compatibility mode stays integer-only.
+        includesSSE = includeSSE && bitness == 64
         decoder = X86Decoder(bitness: bitness)!
         dataBaseRegister = DifferentialGuest.dataBaseRegister(bitness: bitness)
         var byForm: [UInt16: Set<Template>] = [:]
         let dec = decoder
-        for map: UInt8 in 0...1 {
+        for map: UInt8 in 0...(includesSSE ? 3 : 1) {
             for opcode in 0...255 {
                 for (legacy, rexW) in DifferentialGenerator.prefixSets where bitness == 64 || !rexW {
                     for memory in [false, true] {
@@ -130,7 +165,7 @@ public final class DifferentialGenerator {
                                                                        base: DifferentialGuest.dataBaseRegister(bitness: bitness))
                                 + [UInt8](repeating: 0, count: 12)
                             let d = dec.decode(bytes)
-                            guard d.isValid, DifferentialGenerator.allowed(d, bitness: bitness) else { continue }
+                            guard d.isValid, DifferentialGenerator.allowed(d, bitness: bitness, sse: includesSSE) else { continue }
                             let info = ISATables.shared.forms[Int(d.form)]
                             t.hasModRM = info.has(FormAttributes.hasModRM)
                             if !t.hasModRM {
@@ -181,7 +216,12 @@ public final class DifferentialGenerator {
             rex |= rexRB
             if rex != 0 { out.append(rex | 0x40) }
         }
-        if t.map == 1 { out.append(0x0F) }
+        switch t.map {
+        case 1: out.append(0x0F)
+        case 2: out.append(contentsOf: [0x0F, 0x38])
+        case 3: out.append(contentsOf: [0x0F, 0x3A])
+        default: break
+        }
         out.append(t.opcode)
         if t.hasModRM {
             let m: UInt8 = t.memory ? mod : 3
@@ -203,26 +243,28 @@ public final class DifferentialGenerator {
 
     /// The form rules: legacy encoding, 64-bit mode, unprivileged, integer operands only,
     /// no implicit memory other than the stack, not excluded by mnemonic or CPUID feature.
-    static func allowed(_ d: DecodedInstruction, bitness: Int = 64) -> Bool {
+    static func allowed(_ d: DecodedInstruction, bitness: Int = 64, sse: Bool = false) -> Bool {
         let t = ISATables.shared
         let info = t.forms[Int(d.form)]
         let modeBit: UInt8 = bitness == 64 ? 4 : 2
-        guard info.encoding == 0, info.map <= 1, info.modes & modeBit != 0, !info.has(FormAttributes.privileged) else { return false }
+        guard info.encoding == 0, info.map <= (sse ? 3 : 1), info.modes & modeBit != 0, !info.has(FormAttributes.privileged) else { return false }
         // Compatibility mode: no instructions that exist only outside 64-bit mode but touch
         // segment state (PUSH/POP ES etc.), BCD or BOUND/ARPL; the catalogue stays integer-only.
         if bitness == 32 && info.modes & 4 == 0 { return false }
         if bitness == 32 && compatibilityModeHostQuirks.contains(t.mnemonicNames[Int(info.mnemonic)].uppercased()) { return false }
         let name = t.mnemonicNames[Int(info.mnemonic)].uppercased()
-        if excludedMnemonics.contains(name) { return false }
+        if excludedMnemonics.contains(name) || excludedSSEMnemonics.contains(name) { return false }
         // 16-bit SHLD/SHRD by CL: a count above 16 leaves the result undefined (SDM Vol. 2B).
         if (name == "SHLD" || name == "SHRD") && info.operandSize == 16 && info.operand(2) == .cl { return false }
-        for f in t.cpuidFeatures(ofForm: d.form) where !allowedFeatures.contains(f) { return false }
+        for f in t.cpuidFeatures(ofForm: d.form) where !allowedFeatures.contains(f) && !(sse && sseFeatures.contains(f)) { return false }
         for i in 0..<info.operandCount {
             switch info.operand(i) {
             case .mem, .r8_or_mem, .r16_or_mem, .r32_or_mem, .r64_or_mem, .r8_reg, .r8_opcode, .r16_reg, .r16_reg_mem,
                  .r16_rm, .r16_opcode, .r32_reg, .r32_reg_mem, .r32_rm, .r32_opcode, .r64_reg, .r64_reg_mem, .r64_rm,
                  .r64_opcode, .al, .cl, .ax, .dx, .eax, .rax, .imm8, .imm8_const_1, .imm8sex16, .imm8sex32,
                  .imm8sex64, .imm16, .imm32, .imm32sex64, .imm64:
+                continue
+            case .xmm_reg, .xmm_rm, .xmm_or_mem where sse:
                 continue
             default:
                 return false
@@ -286,10 +328,13 @@ public final class DifferentialGenerator {
                 }
             }
             if t.memory {
+                // With SSE forms, nearly all displacements are 16-byte aligned: a misaligned 128-bit
+                // operand of a legacy SSE form is #GP (SDM Vol. 1 §4.1.1), which ends the stream.
+                let aligned: UInt8 = includesSSE && rng.chance(97) ? 0xF0 : 0xFF
                 switch mod {
-                case 1: bytes.append(UInt8(truncatingIfNeeded: rng.below(256)))
+                case 1: bytes.append(UInt8(truncatingIfNeeded: rng.below(256)) & aligned)
                 case 2:
-                    let disp = Int32(rng.below(0xFE0)) - 0x7F0
+                    let disp = (Int32(rng.below(0xFE0)) - 0x7F0) & Int32(Int8(bitPattern: aligned))
                     withUnsafeBytes(of: disp.littleEndian) { bytes.append(contentsOf: $0) }
                 default: break
                 }
@@ -357,6 +402,9 @@ public final class DifferentialGenerator {
         if rotates.contains(name) {
             return FlagEffect(read: name.hasPrefix("RC") ? RFLAGS.cf : 0, defined: 0, undefined: RFLAGS.of)
         }
+        // The SSE2 CMPSD (F2 0F C2) shares its mnemonic with the string compare, and the ISA
+        // table gives it the string form's flags; it writes none (SDM Vol. 2A "CMPSD").
+        if name == "CMPSD" && info.map == 1 { return FlagEffect(read: 0, defined: 0, undefined: 0) }
         let undefined = DifferentialFlags.rflags(info.flagsUndefined)
         return FlagEffect(read: DifferentialFlags.rflags(info.flagsRead),
                           defined: DifferentialFlags.rflags(info.flagsWritten | info.flagsCleared | info.flagsSet) & ~undefined,

@@ -26,12 +26,13 @@ public final class DifferentialInterpreterEngine: DifferentialEngine {
     /// code cache sees the change).
     var previousCodeLength = 0
 
-    public init() throws {
+    public init(defect: InjectedDefect = .none) throws {
         memory = try GuestMemory(size: GuestMemory.minimumSize)
         try DifferentialGuest.writeTables(memory)
         let ports = PortIOBus()
         try ports.claim(base: UInt16(DifferentialGuest.endPort), count: 1, device: endPort, name: "differential-end")
         cpu = X86CPU(memory: memory, portBus: ports, mmioBus: MMIOBus(), lock: Lock())
+        cpu.injectedDefect = defect
     }
 
     public func run(_ c: DifferentialCase) throws -> DifferentialOutcome {
@@ -60,7 +61,8 @@ public final class DifferentialInterpreterEngine: DifferentialEngine {
             end = .stopped("did not reach the end marker in \(steps) instructions")
         }
         let (data, stack) = try DifferentialMemory.save(memory)
-        return DifferentialOutcome(end: end, gpr: s.gpr, rip: s.rip, rflags: s.rflags, dataPage: data, stackPage: stack)
+        return DifferentialOutcome(end: end, gpr: s.gpr, rip: s.rip, rflags: s.rflags, dataPage: data, stackPage: stack,
+                                   xmm: s.fpu.xmm, mxcsr: s.fpu.mxcsr)
     }
 }
 

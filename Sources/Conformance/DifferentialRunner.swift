@@ -20,6 +20,8 @@ public final class DifferentialRunner {
         public var mismatches: [Mismatch] = []
         /// All mismatching streams (the list above is capped).
         public var mismatchCount = 0
+        /// The stream index of every mismatch.
+        public var mismatchIndices: [Int] = []
         /// Executed forms by mnemonic, for coverage.
         public var mnemonics: [String: Int] = [:]
     }
@@ -53,6 +55,7 @@ public final class DifferentialRunner {
                 continue
             }
             report.mismatchCount += 1
+            report.mismatchIndices.append(index)
             if report.mismatches.count < maxReportedMismatches {
                 let small = try shrink(c)
                 let (sa, sb) = try (reference.run(small), subject.run(small))
@@ -77,10 +80,18 @@ public final class DifferentialRunner {
         // RF and the bits above 21 are not results of the stream; neither is IOPL, which no
         // generated instruction changes and which kvm_pvm does not report back (it keeps the
         // guest's IOPL virtual: user code runs with the host's IOPL 0).
-        let mask = ~c.undefinedFlags & 0x3F_FFFF & ~RFLAGS.rf & ~RFLAGS.iopl
+        // A stream both engines stopped at the same faulting instruction has the flags left
+        // undefined before it.
+        let undefined = a.end != .reachedEnd && a.rip == b.rip ? c.undefinedFlags(before: a.rip) : c.undefinedFlags
+        let mask = ~undefined & 0x3F_FFFF & ~RFLAGS.rf & ~RFLAGS.iopl
         if a.rflags & mask != b.rflags & mask {
-            out.append("RFLAGS: \(hex(a.rflags, 8)) vs \(hex(b.rflags, 8)) (differing \(flagNames(a.rflags & mask ^ b.rflags & mask)); masked undefined: \(flagNames(c.undefinedFlags)))")
+            out.append("RFLAGS: \(hex(a.rflags, 8)) vs \(hex(b.rflags, 8)) (differing \(flagNames(a.rflags & mask ^ b.rflags & mask)); masked undefined: \(flagNames(undefined)))")
         }
+        // Compatibility mode reaches XMM0-7 only.
+        for i in 0..<(c.bitness == 64 ? 16 : 8) where a.xmm[i] != b.xmm[i] {
+            out.append("XMM\(i): \(hex128(a.xmm[i])) vs \(hex128(b.xmm[i]))")
+        }
+        if a.mxcsr != b.mxcsr { out.append("MXCSR: \(hex(UInt64(a.mxcsr), 8)) vs \(hex(UInt64(b.mxcsr), 8))") }
         for (name, pa, pb, base) in [("data", a.dataPage, b.dataPage, DifferentialGuest.dataAddress),
                                      ("stack", a.stackPage, b.stackPage, DifferentialGuest.stackAddress)] where pa != pb {
             var shown = 0
@@ -133,6 +144,9 @@ public final class DifferentialRunner {
         let names = ["RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI", "R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15"]
         lines.append("initial: " + (0..<16).map { "\(names[$0])=\(hex(c.gpr[$0]))" }.joined(separator: " "))
         lines.append("initial RFLAGS: \(hex(c.initialState.rflags, 8)) (\(DifferentialRunner.flagNames(c.statusFlags)))")
+        if c.xmm.contains(where: { $0 != 0 }) || c.mxcsr != 0x1F80 {
+            lines.append("initial MXCSR: \(hex(UInt64(c.mxcsr), 8)) " + (0..<16).map { "XMM\($0)=\(DifferentialRunner.hex128(c.xmm[$0]))" }.joined(separator: " "))
+        }
         lines.append(contentsOf: DifferentialRunner.differences(a, b, c).map { "  " + $0 })
         return lines.joined(separator: "\n")
     }
@@ -143,6 +157,8 @@ public final class DifferentialRunner {
     }
 
     func hex(_ v: UInt64, _ width: Int = 16) -> String { DifferentialRunner.hex(v, width) }
+
+    static func hex128(_ v: UInt128) -> String { hex(UInt64(truncatingIfNeeded: v >> 64)) + "_" + hex(UInt64(truncatingIfNeeded: v)) }
 
     static func flagNames(_ f: UInt64) -> String {
         let names: [(UInt64, String)] = [(RFLAGS.cf, "CF"), (RFLAGS.pf, "PF"), (RFLAGS.af, "AF"), (RFLAGS.zf, "ZF"),

@@ -120,7 +120,9 @@ extension X86CPU {
             let size = op & 1 == 0 ? 1 : osz
             _ = alu(4, reg(0, size), d.immediate, size)
         case 0xC2, 0xC3:
-            let target = try pop(nearBranchSize(d))
+            let target = try peek(0, nearBranchSize(d))
+            try checkBranchTarget(target, nearBranchSize(d))
+            _ = try pop(nearBranchSize(d))
             if op == 0xC2 { setStackPointer((regs[4] &+ (d.immediate & 0xFFFF)) & stackMask) }
             setIP(target, nearBranchSize(d))
         case 0xC4, 0xC5:
@@ -237,6 +239,7 @@ extension X86CPU {
         case 2:
             let size = nearBranchSize(d)
             let target = try readRM(d, size)
+            try checkBranchTarget(target, size)
             try push(rip, size)
             setIP(target, size)
         case 3, 5:
@@ -251,7 +254,9 @@ extension X86CPU {
             }
         case 4:
             let size = nearBranchSize(d)
-            setIP(try readRM(d, size), size)
+            let target = try readRM(d, size)
+            try checkBranchTarget(target, size)
+            setIP(target, size)
         case 6:
             let size = codeBits == 64 && osz == 4 ? 8 : osz
             try push(try readRM(d, size), size)

@@ -122,7 +122,10 @@ extension X86CPU {
             try step()
             // Data/I/O breakpoints hit by the instruction: #DB trap after it (X86CPU+Debug.swift).
             if dataBreakpointHit != 0 { dataBreakpointTrap(deferredToSingleStep: singleStep) }
-            if singleStep { singleStepTrap() }
+            // MOV SS / POP SS hold a single-step trap back until after the next instruction,
+            // which starts with TF still set and traps then (SDM Vol. 3A §6.8.3); STI does not.
+            let movSSShadow = !shadowed && interruptShadow && !shadowFromSTI
+            if singleStep && !movSSShadow { singleStepTrap() }
         } catch {
             rip = start
             deliverException(error)

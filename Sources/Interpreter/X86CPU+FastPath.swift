@@ -44,6 +44,8 @@ enum FastPath {
     static let aluAccImm: UInt8 = 25
     /// Group 2 by CL (D2/D3); aux = operation.
     static let shiftCL: UInt8 = 51
+    /// ADD r/m, reg with its carry inverted: only chosen under `InjectedDefect.addCarryFlip`.
+    static let defectiveAdd: UInt8 = 52
 }
 
 extension X86CPU {
@@ -77,7 +79,9 @@ extension X86CPU {
             let kind = op >> 3
             let size = op & 1 == 0 ? 1 : osz
             switch op & 7 {
-            case 0, 1: set(FastPath.aluRMReg + kind, size, kind)
+            case 0, 1:
+                set(FastPath.aluRMReg + kind, size, kind)
+                if op == 0x01 && injectedDefect == .addCarryFlip { set(FastPath.defectiveAdd, size, kind) }
             case 2, 3: set(FastPath.aluRegRM + kind, size, kind)
             default: set(FastPath.aluAccImm + kind, size, kind)
             }
@@ -193,7 +197,12 @@ extension X86CPU {
             jumpRelative(d)
         case FastPath.retNear:
             let width = nearBranchSize(d)
-            setIP(try pop(width), width)
+            let target = try pop(width)
+            if width == 8 && Int64(bitPattern: target << 16) >> 16 != Int64(bitPattern: target) {
+                regs[4] &-= 8       // the fault leaves RSP as it was (SDM Vol. 2B "RET")
+                throw .gp()
+            }
+            setIP(target, width)
         case FastPath.pushReg:
             try push(reg(d.rm, size), size)
         case FastPath.popReg:
@@ -207,6 +216,8 @@ extension X86CPU {
             if !d.hasMemory { setReg(d.rm, size, dec(reg(d.rm, size), size)) } else {
                 try writeMemoryOperand(d, size, dec(try readMemoryOperand(d, size), size))
             }
+        case FastPath.defectiveAdd:
+            try executeDefectiveAdd(d, size)
         default:
             throw unimplementedInstruction(d)
         }

@@ -95,7 +95,9 @@ extension X86CPU {
         }
 
         let addressMask: UInt64 = 0x000F_FFFF_FFFF_F000
-        let reservedHigh: UInt64 = nxe ? 0x000F_0000_0000_0000 & 0 : 0x8000_0000_0000_0000
+        // Reserved: address bits from MAXPHYADDR (40, CPUID 0x80000008 of the model) to 51, and
+        // XD without EFER.NXE (SDM Vol. 3A §4.5, Tables 4-14 to 4-20; #PF with RSVD, §4.7).
+        let reservedHigh: UInt64 = 0x000F_FF00_0000_0000 | (nxe ? 0 : 0x8000_0000_0000_0000)
         var table: UInt64
         var level: Int
         if inLongMode {
@@ -120,6 +122,9 @@ extension X86CPU {
             writeOK = writeOK && entry & 2 != 0
             if nxe && entry & 0x8000_0000_0000_0000 != 0 { noExec = true }
             let isLarge = level > 1 && entry & 0x80 != 0
+            // PS in a PDPTE is reserved unless the model advertises 1-GiB pages (SDM Vol. 3A
+            // §4.5, Table 4-16).
+            if isLarge && level == 3 && model.ext1EDX & CPUIDBits.page1GB == 0 { throw fault(true, reserved: true) }
             if level == 1 || isLarge {
                 if isLarge && level == 3 && inLongMode {
                     physical = (entry & 0x000F_FFFF_C000_0000) | (linear & 0x3FFF_FFFF)

@@ -123,6 +123,13 @@ extension X86CPU {
         }
     }
 
+    /// A near branch to a computed target (JMP/CALL r/m, RET): in 64-bit mode a non-canonical
+    /// target raises #GP(0) at the branch itself (SDM Vol. 2A "JMP", "CALL"; Vol. 2B "RET").
+    @inline(__always)
+    func checkBranchTarget(_ target: UInt64, _ size: Int) throws(CPUException) {
+        if size == 8 && Int64(bitPattern: target << 16) >> 16 != Int64(bitPattern: target) { throw .gp() }
+    }
+
     /// Sets RIP for a near transfer with the operand size's truncation.
     @inline(__always)
     func setIP(_ target: UInt64, _ size: Int) {

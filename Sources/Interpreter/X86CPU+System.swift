@@ -165,6 +165,7 @@ extension X86CPU {
             case 0: try setCR0(v)
             case 2: cr2 = v
             case 3:
+                try checkPAEPointers(cr3: v)
                 cr3 = v
                 tlb.flushAll()
             case 4: try setCR4(v)
@@ -198,6 +199,19 @@ extension X86CPU {
             case 5, 7: dr7 = (v & 0xFFFF_2BFF) | 0x400
             default: throw .invalidOpcode
             }
+        }
+    }
+
+    /// PAE paging outside long mode loads the four PDPTEs with CR3; a present one with a
+    /// reserved bit set (1-2, 5-8, or an address bit at or above MAXPHYADDR 40) makes the
+    /// MOV CR3 raise #GP(0) (SDM Vol. 3A §4.4.1, Table 4-8). The walker still reads them at
+    /// each walk.
+    func checkPAEPointers(cr3 value: UInt64) throws(CPUException) {
+        guard pagingEnabled, cr4 & CR4.pae != 0, !inLongMode else { return }
+        let reserved: UInt64 = 0x1E6 | 0xFFFF_FF00_0000_0000
+        for i in 0..<4 {
+            let e = physicalRead64((value & 0xFFFF_FFE0) + UInt64(i * 8))
+            if e & 1 != 0 && e & reserved != 0 { throw .gp() }
         }
     }
 

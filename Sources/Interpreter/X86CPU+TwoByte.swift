@@ -26,6 +26,10 @@ extension X86CPU {
         case 0x30: try wrmsr()
         case 0x31: try rdtsc()
         case 0x32: try rdmsr()
+        // RDPMC: the model has no performance counters (CPUID leaf 0xA reports none), so every
+        // counter index is invalid; at CPL > 0 with CR4.PCE clear it is #GP(0) anyway
+        // (SDM Vol. 2B "RDPMC").
+        case 0x33: throw .gp()
         case 0x34: try sysenter()
         case 0x35: try sysexit(d)
         case 0x40...0x4F:

@@ -29,6 +29,9 @@ public final class X86CPU {
     public weak var interruptSource: InterruptSource?
     /// The local APIC's MSRs, when the machine models one.
     public weak var platformMSRs: PlatformMSRs?
+    /// A deliberate defect for the conformance suite's self-test (InjectedDefect.swift). Read
+    /// only when an instruction is decoded, never per execution; setting it drops decoded code.
+    public var injectedDefect: InjectedDefect = .none { didSet { codeCache.invalidateAll() } }
 
     // MARK: architectural registers
     /// RAX..R15.

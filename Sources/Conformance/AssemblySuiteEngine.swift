@@ -1,0 +1,36 @@
+import Interpreter
+import MachineCore
+
+/// An engine the assembly suite can run a binary on: a name, what it cannot do (with the
+/// reasons), and how to make a vCPU on a given memory and port bus. The KVM engine is built
+/// where KVMAccel is imported (the command line, the tests), as this module does not link it.
+public struct AssemblySuiteEngine {
+    public typealias Factory = (GuestMemory, PortIOBus, MachineControl) throws -> VCPUEngine
+    public var name: String
+    /// Requirements the engine lacks and why (`AssemblySuiteRequirement.kvmPVMMissing`).
+    public var missing: [(AssemblySuiteRequirement, String)]
+    public var make: Factory
+
+    public init(name: String, missing: [(AssemblySuiteRequirement, String)] = [], make: @escaping Factory) {
+        self.name = name
+        self.missing = missing
+        self.make = make
+    }
+
+    /// The interpreter, optionally with a deliberate defect (the suite's self-test).
+    public static func interpreter(defect: InjectedDefect = .none) -> AssemblySuiteEngine {
+        AssemblySuiteEngine(name: "interp", missing: AssemblySuiteRequirement.interpreterMissing) { memory, ports, control in
+            let engine = InterpreterEngine(memory: memory, portBus: ports, mmioBus: MMIOBus(), lock: Lock(), control: control)
+            engine.cpu.injectedDefect = defect
+            return engine
+        }
+    }
+}
+
+/// The debug-exit port (0xF4): the harness writes it when every test has run.
+final class AssemblySuiteExitPort: PortIODevice {
+    let control: MachineControl
+    init(control: MachineControl) { self.control = control }
+    func portRead(offset: UInt16, size: Int) -> UInt32 { 0xFFFF_FFFF }
+    func portWrite(offset: UInt16, size: Int, value: UInt32) { control.requestStop(.debugExit(value)) }
+}
