@@ -7,8 +7,6 @@ import MachineCore
 extension PCMachine {
     /// Where the standard VGA sits on the PCI bus (as in QEMU's `pc` machine).
     public static let vgaAddress = PCIAddress(device: 2)!
-    /// The VGA BIOS Debian's `seabios` package installs for QEMU's stdvga.
-    public static let defaultVGABIOS = "/usr/share/seabios/vgabios-stdvga.bin"
 
     /// Builds the VGA with its PCI function (expansion ROM = `config.vgaBIOS`, if any) and
     /// claims its ports, its 0xA0000 window and its PCI slot.
