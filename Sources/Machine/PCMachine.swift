@@ -43,7 +43,7 @@ public final class PCMachine {
         self.config = config
         clock = MachineClock(mode: .host)
         timers = TimerQueue(clock: clock)
-        memory = try GuestMemory(size: config.memorySize)
+        memory = try GuestMemory(size: config.memorySize, vgaHole: true)
         if let serialBackend {
             self.serialBackend = serialBackend
         } else {

@@ -59,8 +59,14 @@ public final class GuestMemory: @unchecked Sendable {
     private let mappingSize: Int
     private var romMappings: [(UnsafeMutableRawPointer, Int)] = []
 
-    /// Maps `size` bytes of zeroed guest RAM. `size` must be a multiple of 4 KiB.
-    public init(size: UInt64) throws(MachineError) {
+    /// The legacy VGA window left out of RAM (`vgaHoleBase..<vgaHoleEnd`), or an empty range.
+    @usableFromInline let holeStart: UInt64
+    @usableFromInline let holeEnd: UInt64
+
+    /// Maps `size` bytes of zeroed guest RAM. `size` must be a multiple of 4 KiB. With
+    /// `vgaHole` (a PC), 0xA0000-0xBFFFF is not RAM: the VGA decodes it. Bare CPUs (tests,
+    /// the conformance runners) keep RAM there.
+    public init(size: UInt64, vgaHole: Bool = false) throws(MachineError) {
         guard size >= GuestMemory.minimumSize, size <= GuestMemory.maximumSize, size % 4096 == 0 else {
             throw .memory("memory size \(size) bytes is outside \(GuestMemory.minimumSize >> 20) MiB ... \(GuestMemory.maximumSize >> 30) GiB or not a multiple of 4 KiB")
         }
@@ -74,11 +80,17 @@ public final class GuestMemory: @unchecked Sendable {
         let low = min(size, GuestMemory.lowMemoryLimit)
         lowRAMSize = low
         highRAMSize = size - low
-        // The legacy VGA window 0xA0000-0xBFFFF is a hole in RAM: the VGA decodes it (MMIO).
-        var regions = [MemoryRegion(guestBase: 0, size: min(low, GuestMemory.vgaHoleBase), host: raw)]
-        if low > GuestMemory.vgaHoleEnd {
-            regions.append(MemoryRegion(guestBase: GuestMemory.vgaHoleEnd, size: low - GuestMemory.vgaHoleEnd,
-                                        host: raw + Int(GuestMemory.vgaHoleEnd)))
+        holeStart = vgaHole ? GuestMemory.vgaHoleBase : 0
+        holeEnd = vgaHole ? GuestMemory.vgaHoleEnd : 0
+        var regions: [MemoryRegion]
+        if vgaHole {
+            regions = [MemoryRegion(guestBase: 0, size: min(low, GuestMemory.vgaHoleBase), host: raw)]
+            if low > GuestMemory.vgaHoleEnd {
+                regions.append(MemoryRegion(guestBase: GuestMemory.vgaHoleEnd, size: low - GuestMemory.vgaHoleEnd,
+                                            host: raw + Int(GuestMemory.vgaHoleEnd)))
+            }
+        } else {
+            regions = [MemoryRegion(guestBase: 0, size: low, host: raw)]
         }
         if size > low {
             regions.append(MemoryRegion(guestBase: GuestMemory.highMemoryBase, size: size - low, host: raw + Int(low)))
@@ -124,7 +136,7 @@ public final class GuestMemory: @unchecked Sendable {
     @inlinable @inline(__always)
     public func ramPointer(_ address: UInt64, length: Int) -> UnsafeMutableRawPointer? {
         let end = address &+ UInt64(length)
-        if end <= lowRAMSize && end >= address && (end <= GuestMemory.vgaHoleBase || address >= GuestMemory.vgaHoleEnd) {
+        if end <= lowRAMSize && end >= address && (end <= holeStart || address >= holeEnd) {
             return mapping + Int(address)
         }
         let high = address &- GuestMemory.highMemoryBase
