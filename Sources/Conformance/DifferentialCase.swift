@@ -19,6 +19,16 @@ public struct DifferentialCase: Sendable {
     /// XMM0..XMM15 and MXCSR at the start (SSE forms read and write them).
     public var xmm: [UInt128] = Array(repeating: 0, count: 16)
     public var mxcsr: UInt32 = 0x1F80
+    /// The x87 state at the start (x87 forms read and write it): control and status words,
+    /// the tag word (by physical register) and ST(0)..ST(7), as `FPUState` holds them.
+    public var x87: X87Start?
+
+    public struct X87Start: Sendable {
+        public var fcw: UInt16
+        public var fsw: UInt16
+        public var ftw: UInt16
+        public var st: [X87Register]
+    }
 
     /// The code page's bytes: the stream, then the end marker, then UD2 so that running past
     /// the marker faults in both engines.
@@ -30,6 +40,12 @@ public struct DifferentialCase: Sendable {
         var s = DifferentialGuest.initialState(gpr: gpr, statusFlags: statusFlags, bitness: bitness)
         s.fpu.xmm = xmm
         s.fpu.mxcsr = mxcsr
+        if let x87 {
+            s.fpu.fcw = x87.fcw
+            s.fpu.fsw = x87.fsw
+            s.fpu.ftw = x87.ftw
+            s.fpu.st = x87.st
+        }
         return s
     }
 
@@ -88,7 +104,62 @@ public struct DifferentialCase: Sendable {
             // the rounding mode, DAZ and FTZ vary (SDM Vol. 1 §10.2.3).
             c.mxcsr = 0x1F80 | UInt32(rng.below(4)) << 13 | (rng.chance(20) ? 0x40 : 0) | (rng.chance(20) ? 0x8000 : 0)
         }
+        if generator.includesX87 { c.x87 = randomX87(&rng) }
         return c
+    }
+
+    /// A random x87 state: all exceptions masked (an unmasked one would end the stream),
+    /// precision and rounding control varied, TOP anywhere, and a stack of 0 to 8 values —
+    /// ordinary numbers from `interestingFloatBits` widened exactly, raw 80-bit values with
+    /// random significands (to exercise rounding), zeros, denormals, infinities and NaNs.
+    static func randomX87(_ rng: inout DifferentialRandom) -> X87Start {
+        let precision: [UInt16] = [0, 2, 3]  // single, double, extended (1 is reserved)
+        let fcw: UInt16 = 0x0040 | 0x003F | precision[rng.below(3)] << 8 | UInt16(rng.below(4)) << 10
+        let top = rng.below(8)
+        let depth = rng.below(9)
+        var st = [X87Register](repeating: X87Register(), count: 8)
+        var ftw: UInt16 = 0xFFFF
+        for i in 0..<8 {
+            // ST(i) lives in physical register TOP + i; the contents of empty registers are
+            // kept too (FXSAVE stores them).
+            st[i] = randomX87Value(&rng)
+            guard i < depth else { continue }
+            let physical = (top + i) & 7
+            ftw &= ~(3 << UInt16(2 * physical))
+            ftw |= x87Tag(st[i]) << UInt16(2 * physical)
+        }
+        return X87Start(fcw: fcw, fsw: UInt16(top) << 11, ftw: ftw, st: st)
+    }
+
+    static func randomX87Value(_ rng: inout DifferentialRandom) -> X87Register {
+        switch rng.below(10) {
+        case 0..<5:
+            let f = Float80(Double(bitPattern: rng.interestingFloatBits() & 0xFFFF_FFFF_FFFF_FFFF))
+            return withUnsafeBytes(of: f) { raw in
+                X87Register(significand: raw.loadUnaligned(as: UInt64.self), signExponent: raw.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
+            }
+        case 5..<8:
+            // A normal number with a full 64-bit significand near 1.0 (exponents -40...40).
+            let exponent = UInt16(16383 - 40 + rng.below(81)) | (rng.chance(50) ? 0x8000 : 0)
+            return X87Register(significand: rng.next() | 1 << 63, signExponent: exponent)
+        case 8:
+            // Zero or an 80-bit denormal (exponent 0, integer bit clear).
+            return X87Register(significand: rng.chance(30) ? 0 : (rng.next() >> 1) >> UInt64(rng.below(60)),
+                               signExponent: rng.chance(50) ? 0x8000 : 0)
+        default:
+            // Infinity, a quiet NaN or a signalling NaN.
+            let kind = rng.below(3)
+            let significand: UInt64 = kind == 0 ? 1 << 63 : kind == 1 ? 0xC000_0000_0000_0000 | rng.next() >> 2 : 0x8000_0000_0000_0001 | rng.next() >> 3
+            return X87Register(significand: significand, signExponent: 0x7FFF | (rng.chance(50) ? 0x8000 : 0))
+        }
+    }
+
+    /// The full tag of a register's contents (SDM Vol. 1 §8.1.7): 0 valid, 1 zero, 2 special.
+    static func x87Tag(_ r: X87Register) -> UInt16 {
+        let exponent = r.signExponent & 0x7FFF
+        if exponent == 0 { return r.significand == 0 ? 1 : 2 }
+        if exponent == 0x7FFF || r.significand >> 63 == 0 { return 2 }
+        return 0
     }
 }
 
@@ -109,12 +180,18 @@ public struct DifferentialOutcome: Equatable, Sendable {
     public var stackPage: [UInt8]
     public var xmm: [UInt128]
     public var mxcsr: UInt32
+    /// x87 control, status and tag words and R0..R7.
+    public var fcw: UInt16
+    public var fsw: UInt16
+    public var ftw: UInt16
+    public var st: [X87Register]
 
     public init(end: End, gpr: [UInt64], rip: UInt64, rflags: UInt64, dataPage: [UInt8], stackPage: [UInt8],
-                xmm: [UInt128] = Array(repeating: 0, count: 16), mxcsr: UInt32 = 0x1F80) {
+                xmm: [UInt128] = Array(repeating: 0, count: 16), mxcsr: UInt32 = 0x1F80, fpu: FPUState = FPUState()) {
         self.end = end; self.gpr = gpr; self.rip = rip; self.rflags = rflags
         self.dataPage = dataPage; self.stackPage = stackPage
         self.xmm = xmm; self.mxcsr = mxcsr
+        fcw = fpu.fcw; fsw = fpu.fsw; ftw = fpu.ftw; st = fpu.st
     }
 }
 

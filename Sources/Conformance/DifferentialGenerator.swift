@@ -93,6 +93,8 @@ public final class DifferentialGenerator {
     public let bitness: Int
     /// Whether SSE forms (XMM operands, SSE to SSE4.2) are generated as well.
     public let includesSSE: Bool
+    /// Whether x87 forms (D8-DF: register-stack and memory operands) are generated as well.
+    public let includesX87: Bool
     /// The register every memory operand is based on.
     public let dataBaseRegister: Int
 
@@ -103,6 +105,29 @@ public final class DifferentialGenerator {
                                                "INTEL486", "MULTIBYTENOP", "POPCNT", "X64"]
     /// The SSE families the CPU model advertises and every x86-64 host this runs on has.
     static let sseFeatures: Set<String> = ["SSE", "SSE2", "SSE3", "SSSE3", "SSE4_1", "SSE4_2"]
+    /// The x87 feature sets (8087 to 387, and SSE3's FISTTP).
+    static let x87Features: Set<String> = ["FPU", "FPU287", "FPU387", "SSE3_FPU"]
+    /// x87 forms left out: the environment and state images hold the FPU instruction and
+    /// data pointers (FIP/FDP/FOP), which are implementation details (AMD and Intel differ,
+    /// and the interpreter does not track FOP); FLDCW could unmask exceptions (#MF would end
+    /// the stream on either engine, but on kvm_pvm through a host trap); FSTSW/FNSTSW store
+    /// the condition codes C0/C2/C3, which most arithmetic leaves undefined; the 8087/287
+    /// no-ops and the undocumented FFREEP.
+    static let excludedX87Mnemonics: Set<String> = ["FLDENV", "FNSTENV", "FSTENV", "FNSAVE", "FSAVE", "FRSTOR",
+                                                    "FLDCW", "FNSTSW", "FSTSW", "FENI", "FNENI", "FDISI", "FNDISI",
+                                                    "FSETPM", "FNSETPM", "FFREEP", "FXSAVE", "FXRSTOR", "FXSAVE64",
+                                                    "FXRSTOR64", "FWAIT", "WAIT",
+                                                    // Undocumented alias of FSTP (D9 D8+i): the host takes an
+                                                    // empty ST0 without a stack fault.
+                                                    "FSTPNCE",
+                                                    // Transcendentals: the SDM promises them within 1 ulp, not a
+                                                    // bit pattern, and vendors differ in the last bit (this
+                                                    // runner saw the AMD host and the interpreter do); FSIN and
+                                                    // friends also reduce with a 66-bit pi on Intel. The x87
+                                                    // assembly group checks them on chosen arguments.
+                                                    "FSIN", "FCOS", "FSINCOS", "FPTAN", "FPATAN", "F2XM1", "FYL2X", "FYL2XP1",
+                                                    // FBLD of invalid BCD digits (random data) is undefined.
+                                                    "FBLD"]
 
     /// SSE forms left out: the reciprocal approximations differ between CPU vendors by
     /// design (SDM Vol. 2B RCPPS: "relative error ≤ 1.5 * 2^-12"); MASKMOVDQU writes
@@ -143,13 +168,14 @@ public final class DifferentialGenerator {
     /// leaves it alone on AMD.
     public static let amdRegisterQuirkForms: Set<UInt16> = [FormID.CMPXCHG_Ev_Gv_o32]
 
-    public init(memoryOnlyForms: Set<UInt16> = [], bitness: Int = 64, includeSSE: Bool = false) {
+    public init(memoryOnlyForms: Set<UInt16> = [], bitness: Int = 64, includeSSE: Bool = false, includeX87: Bool = false) {
         precondition(bitness == 64 || bitness == 32, "the differential guest runs 64-bit or compatibility-mode code")
         self.memoryOnlyForms = memoryOnlyForms
         self.bitness = bitness
         // kvm_pvm raises #UD for SSE instructions in a 32-bit code segment (as for LDMXCSR in
         // the assembly suite), so compatibility mode stays integer-only.
         includesSSE = includeSSE && bitness == 64
+        includesX87 = includeX87 && bitness == 64
         decoder = X86Decoder(bitness: bitness)!
         dataBaseRegister = DifferentialGuest.dataBaseRegister(bitness: bitness)
         var byForm: [UInt16: Set<Template>] = [:]
@@ -158,14 +184,18 @@ public final class DifferentialGenerator {
             for opcode in 0...255 {
                 for (legacy, rexW) in DifferentialGenerator.prefixSets where bitness == 64 || !rexW {
                     for memory in [false, true] {
-                        for reg: UInt8 in 0...7 {
+                        // x87 register forms with a whole fixed ModRM byte (D9 F0 F2XM1, DA E9 FUCOMPP, ...)
+                        // are found only by trying every r/m as well.
+                        let x87RegisterForms = map == 0 && (0xD8...0xDF).contains(opcode) && !memory
+                        for (reg, rm) in (0...7).flatMap({ r in (x87RegisterForms ? Array(0...7) : [-1]).map { (UInt8(r), $0) } }) {
                             var t = Template(legacy: legacy, rexW: rexW, map: map, opcode: UInt8(opcode), hasModRM: true,
                                              fixedReg: reg, memory: memory)
-                            let bytes = DifferentialGenerator.skeleton(t, reg: reg, rexRB: 0, mod: 0, bitness: bitness,
+                            var bytes = DifferentialGenerator.skeleton(t, reg: reg, rexRB: 0, mod: memory ? 0 : 3, bitness: bitness,
                                                                        base: DifferentialGuest.dataBaseRegister(bitness: bitness))
-                                + [UInt8](repeating: 0, count: 12)
+                            if rm >= 0 { bytes[bytes.count - 1] = (bytes[bytes.count - 1] & ~7) | UInt8(rm) }
+                            bytes += [UInt8](repeating: 0, count: 12)
                             let d = dec.decode(bytes)
-                            guard d.isValid, DifferentialGenerator.allowed(d, bitness: bitness, sse: includesSSE) else { continue }
+                            guard d.isValid, DifferentialGenerator.allowed(d, bitness: bitness, sse: includesSSE, x87: includesX87) else { continue }
                             let info = ISATables.shared.forms[Int(d.form)]
                             t.hasModRM = info.has(FormAttributes.hasModRM)
                             if !t.hasModRM {
@@ -243,7 +273,7 @@ public final class DifferentialGenerator {
 
     /// The form rules: legacy encoding, 64-bit mode, unprivileged, integer operands only,
     /// no implicit memory other than the stack, not excluded by mnemonic or CPUID feature.
-    static func allowed(_ d: DecodedInstruction, bitness: Int = 64, sse: Bool = false) -> Bool {
+    static func allowed(_ d: DecodedInstruction, bitness: Int = 64, sse: Bool = false, x87: Bool = false) -> Bool {
         let t = ISATables.shared
         let info = t.forms[Int(d.form)]
         let modeBit: UInt8 = bitness == 64 ? 4 : 2
@@ -253,10 +283,11 @@ public final class DifferentialGenerator {
         if bitness == 32 && info.modes & 4 == 0 { return false }
         if bitness == 32 && compatibilityModeHostQuirks.contains(t.mnemonicNames[Int(info.mnemonic)].uppercased()) { return false }
         let name = t.mnemonicNames[Int(info.mnemonic)].uppercased()
-        if excludedMnemonics.contains(name) || excludedSSEMnemonics.contains(name) { return false }
+        if excludedMnemonics.contains(name) || excludedSSEMnemonics.contains(name) || excludedX87Mnemonics.contains(name) { return false }
         // 16-bit SHLD/SHRD by CL: a count above 16 leaves the result undefined (SDM Vol. 2B).
         if (name == "SHLD" || name == "SHRD") && info.operandSize == 16 && info.operand(2) == .cl { return false }
-        for f in t.cpuidFeatures(ofForm: d.form) where !allowedFeatures.contains(f) && !(sse && sseFeatures.contains(f)) { return false }
+        for f in t.cpuidFeatures(ofForm: d.form) where !allowedFeatures.contains(f) && !(sse && sseFeatures.contains(f))
+            && !(x87 && x87Features.contains(f)) { return false }
         for i in 0..<info.operandCount {
             switch info.operand(i) {
             case .mem, .r8_or_mem, .r16_or_mem, .r32_or_mem, .r64_or_mem, .r8_reg, .r8_opcode, .r16_reg, .r16_reg_mem,
@@ -265,6 +296,8 @@ public final class DifferentialGenerator {
                  .imm8sex64, .imm16, .imm32, .imm32sex64, .imm64:
                 continue
             case .xmm_reg, .xmm_rm, .xmm_or_mem where sse:
+                continue
+            case .st0, .sti_opcode where x87:
                 continue
             default:
                 return false

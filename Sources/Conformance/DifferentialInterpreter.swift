@@ -62,7 +62,7 @@ public final class DifferentialInterpreterEngine: DifferentialEngine {
         }
         let (data, stack) = try DifferentialMemory.save(memory)
         return DifferentialOutcome(end: end, gpr: s.gpr, rip: s.rip, rflags: s.rflags, dataPage: data, stackPage: stack,
-                                   xmm: s.fpu.xmm, mxcsr: s.fpu.mxcsr)
+                                   xmm: s.fpu.xmm, mxcsr: s.fpu.mxcsr, fpu: s.fpu)
     }
 }
 

@@ -92,6 +92,7 @@ public final class DifferentialRunner {
             out.append("XMM\(i): \(hex128(a.xmm[i])) vs \(hex128(b.xmm[i]))")
         }
         if a.mxcsr != b.mxcsr { out.append("MXCSR: \(hex(UInt64(a.mxcsr), 8)) vs \(hex(UInt64(b.mxcsr), 8))") }
+        if c.x87 != nil { out += x87Differences(a, b) }
         for (name, pa, pb, base) in [("data", a.dataPage, b.dataPage, DifferentialGuest.dataAddress),
                                      ("stack", a.stackPage, b.stackPage, DifferentialGuest.stackAddress)] where pa != pb {
             var shown = 0
@@ -103,6 +104,34 @@ public final class DifferentialRunner {
         }
         return out
     }
+
+    /// x87 state: FCW; FSW without the condition codes; which registers are empty; and the
+    /// contents of the others. C0, C2 and C3 are undefined after most arithmetic (SDM Vol. 1
+    /// §8.1.3.1). C1 is masked too: where Intel documents it as cleared (FCOMI/FUCOMI and
+    /// their popping forms, FCMOVcc) or undefined (FFREE), this project's AMD host keeps or
+    /// clears it differently (measured with this runner), and the model follows Intel's manual.
+    static func x87Differences(_ a: DifferentialOutcome, _ b: DifferentialOutcome) -> [String] {
+        var out: [String] = []
+        if a.fcw != b.fcw { out.append("FCW: \(hex(UInt64(a.fcw), 4)) vs \(hex(UInt64(b.fcw), 4))") }
+        let conditionCodes: UInt16 = 0x4700
+        if a.fsw & ~conditionCodes != b.fsw & ~conditionCodes {
+            out.append("FSW: \(hex(UInt64(a.fsw), 4)) vs \(hex(UInt64(b.fsw), 4)) (C0-C3 masked)")
+        }
+        // `st` is in ST(i) order; the tag word is by physical register (TOP + i).
+        let topA = Int(a.fsw >> 11) & 7, topB = Int(b.fsw >> 11) & 7
+        for i in 0..<8 {
+            let emptyA = a.ftw >> UInt16(2 * ((topA + i) & 7)) & 3 == 3
+            let emptyB = b.ftw >> UInt16(2 * ((topB + i) & 7)) & 3 == 3
+            if emptyA != emptyB {
+                out.append("ST\(i): \(emptyA ? "empty" : "in use") vs \(emptyB ? "empty" : "in use")")
+            } else if !emptyA && a.st[i] != b.st[i] {
+                out.append("ST\(i): \(x87Hex(a.st[i])) vs \(x87Hex(b.st[i]))")
+            }
+        }
+        return out
+    }
+
+    static func x87Hex(_ r: X87Register) -> String { hex(UInt64(r.signExponent), 4) + ":" + hex(r.significand) }
 
     /// Drops instructions one at a time (last first) while the mismatch persists and the
     /// shorter stream still reads no undefined flag.
@@ -146,6 +175,10 @@ public final class DifferentialRunner {
         lines.append("initial RFLAGS: \(hex(c.initialState.rflags, 8)) (\(DifferentialRunner.flagNames(c.statusFlags)))")
         if c.xmm.contains(where: { $0 != 0 }) || c.mxcsr != 0x1F80 {
             lines.append("initial MXCSR: \(hex(UInt64(c.mxcsr), 8)) " + (0..<16).map { "XMM\($0)=\(DifferentialRunner.hex128(c.xmm[$0]))" }.joined(separator: " "))
+        }
+        if let x = c.x87 {
+            lines.append("initial FCW \(hex(UInt64(x.fcw), 4)) FSW \(hex(UInt64(x.fsw), 4)) FTW \(hex(UInt64(x.ftw), 4)) "
+                         + (0..<8).map { "ST\($0)=\(DifferentialRunner.x87Hex(x.st[$0]))" }.joined(separator: " "))
         }
         lines.append(contentsOf: DifferentialRunner.differences(a, b, c).map { "  " + $0 })
         return lines.joined(separator: "\n")

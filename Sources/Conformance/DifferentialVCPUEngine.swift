@@ -41,6 +41,6 @@ public final class DifferentialVCPUEngine: DifferentialEngine {
         let s = try vcpu.getState()
         let (data, stack) = try DifferentialMemory.save(memory)
         return DifferentialOutcome(end: end, gpr: s.gpr, rip: s.rip, rflags: s.rflags, dataPage: data, stackPage: stack,
-                                   xmm: s.fpu.xmm, mxcsr: s.fpu.mxcsr)
+                                   xmm: s.fpu.xmm, mxcsr: s.fpu.mxcsr, fpu: s.fpu)
     }
 }

@@ -5,8 +5,10 @@ import MachineCore
 ///
 /// Its I/O block (PMBA, 64 bytes, enabled by PMREGMISC.PMIOSE) holds the ACPI fixed registers
 /// the FADT points at: PM1a status/enable at +0, PM1a control at +4 (S5 poweroff), the 24-bit
-/// PM timer at +8. SeaBIOS programs PMBA to 0x600 when the machine hands it ACPI tables through
-/// fw_cfg; a directly booted kernel finds the block already there (`enableAtDefaultBase()`).
+/// PM timer at +8. Unlike a bare PIIX4, whose PMBA is 0 at reset, this board decodes the block
+/// at 0x600 from power-on: a directly booted kernel and the project's small test firmware
+/// power off through 0x604 without programming it. SeaBIOS (given ACPI tables through fw_cfg)
+/// programs PMBA to 0x600 as well; any other base moves the block.
 ///
 /// SMM is not modelled. As QEMU does with SMM disabled, DEVACTB starts with APMC_EN set, which
 /// SeaBIOS takes as "SMM already initialised" and so never waits for an SMI handler to run.
@@ -59,6 +61,7 @@ public final class PIIX4PowerManagement: PCIDevice, PortIODevice {
         self.powerControl = powerControl
         self.timer = timer
         config = Self.resetConfig()
+        updateDecode()
     }
 
     static func resetConfig() -> PCIConfigSpace {
@@ -69,22 +72,16 @@ public final class PIIX4PowerManagement: PCIDevice, PortIODevice {
         c.setWriteMask(PCIConfig.command, width: 2, UInt32(PCIConfig.commandIOSpace))
         c.set8(PCIConfig.interruptPin, 1)
         c.setWriteMask(PCIConfig.interruptLine, width: 1, 0xFF)
-        c.set32(pmBase, ioSpaceIndicator)
+        c.set32(pmBase, UInt32(defaultBase) | ioSpaceIndicator)
         c.setWriteMask(pmBase, width: 4, pmBaseWritable)
         c.set32(deviceActivityB, apmcEnable)
         c.setWriteMask(deviceActivityB, width: 4, 0xFFFF_FFFF)
+        c.set8(pmRegMisc, pmIOSpaceEnable)
         c.setWriteMask(pmRegMisc, width: 1, UInt32(pmIOSpaceEnable))
         c.set32(smbusBase, ioSpaceIndicator)
         c.setWriteMask(smbusBase, width: 4, 0xFFF0)
         c.setWriteMask(smbusHostConfig, width: 1, 0x0F)
         return c
-    }
-
-    /// The state a BIOS leaves for a directly booted kernel: the block decoded at 0x600.
-    public func enableAtDefaultBase() {
-        config.write(offset: Self.pmBase, size: 4, value: UInt32(Self.defaultBase))
-        config.write(offset: Self.pmRegMisc, size: 1, value: UInt32(Self.pmIOSpaceEnable))
-        updateDecode()
     }
 
     public func configWrite(offset: Int, size: Int, value: UInt32) {

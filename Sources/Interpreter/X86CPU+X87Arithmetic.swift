@@ -48,8 +48,11 @@ extension X86CPU {
     func x87ArithmeticMemory(_ r: Int, _ source: (X87Register, Bool)) throws(CPUException) {
         var env = X87Env(fcw: x87.fcw)
         // A denormal single/double operand is DE (it widens to a normal extended value),
-        // unless ST(0) is a NaN or unsupported, which take precedence.
-        if source.1 && !stIsEmpty(0) && !st(0).isNaN && !st(0).isUnsupported {
+        // unless ST(0) is a NaN or unsupported, which take precedence, or FDIVR divides it by
+        // a zero ST(0): divide-by-zero outranks denormal (SDM Vol. 1 §8.7, and the host CPU
+        // reports ZE alone — found by the random differential runner).
+        let dividesByZero = r == 7 && !stIsEmpty(0) && st(0).isZero
+        if source.1 && !stIsEmpty(0) && !st(0).isNaN && !st(0).isUnsupported && !dividesByZero {
             env.flags |= FSW.de
             if !env.masked(FSW.de) && r != 2 && r != 3 { x87Raise(env.flags); return }
         }
@@ -281,7 +284,14 @@ extension X86CPU {
             if x87StackUnderflow() { setST(0, .indefinite); x87Push(.indefinite) }
             return
         }
-        if !stIsEmpty(7) { x87StackOverflow(); return }
+        if !stIsEmpty(7) {
+            // Masked stack overflow: both results are the indefinite QNaN — ST(0) (the
+            // exponent's place) is replaced and one more is pushed, as the host CPU does
+            // (found by the random differential runner).
+            if invalidMasked { setST(0, .indefinite) }
+            x87StackOverflow()
+            return
+        }
         let a = st(0)
         var env = X87Env(fcw: x87.fcw)
         var exponent: X87Register, significand: X87Register

@@ -93,9 +93,8 @@ public final class PCMachine {
         }
         try PCMachine.attachDrives(config: config, to: devices.ide)
         if kernelImage != nil {
-            // A directly booted kernel finds the PM block and the IDE controller where a
-            // BIOS would have left them.
-            devices.powerManagement.enableAtDefaultBase()
+            // A directly booted kernel finds the IDE controller and the BIOS area as a BIOS
+            // would have left them.
             devices.ide.setUpAsFirmware()
             devices.hostBridge.enableShadowRAM()
         } else {
@@ -282,7 +281,6 @@ public final class PCMachine {
             vgaFunction.vga.reset()  // display integration
         }
         if kernelImage != nil {
-            devices.powerManagement.enableAtDefaultBase()
             devices.ide.setUpAsFirmware()
             devices.hostBridge.enableShadowRAM()
         } else if let firmware {

@@ -126,7 +126,7 @@ struct ConformanceCommand: ParsableCommand {
                 let kvm = try DifferentialVCPUEngine(name: "kvm", make: try Self.kvmEngine().make)
                 let interp = try DifferentialInterpreterEngine(defect: defect)
                 let runner = DifferentialRunner(reference: kvm, subject: interp,
-                                                generator: DifferentialGenerator(memoryOnlyForms: quirks, bitness: bitness, includeSSE: true))
+                                                generator: DifferentialGenerator(memoryOnlyForms: quirks, bitness: bitness, includeSSE: true, includeX87: true))
                 let start = Date()
                 let report = try runner.run(seed: seed, count: random)
                 print(String(format: "%@: seed %llu, %d streams, %d instructions, %d mnemonics, %d stopped by a fault in both, %d mismatching, %.1f s",

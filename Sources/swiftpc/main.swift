@@ -6,13 +6,12 @@ import Glibc
 /// Entry point. ArgumentParser's own exit codes (64 for usage errors) are replaced by the
 /// statuses DESIGN.md promises: 2 and one line on stderr for any bad argument.
 do {
-    let command = try SwiftPC.parseAsRoot()
+    var command = try SwiftPC.parseAsRoot()
     if var run = command as? Run {
         exit(run.execute())
-    } else if var asyncless = command as? ParsableCommand {
-        try asyncless.run()
-        exit(0)
     }
+    try command.run()
+    exit(0)
 } catch {
     let code = SwiftPC.exitCode(for: error)
     if code == .success {

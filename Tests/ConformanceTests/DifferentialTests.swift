@@ -79,8 +79,8 @@ final class HostDifferentialTests: XCTestCase {
         try compare(bitness: 32, streams: Self.streams / 2)
     }
 
-    /// 64-bit streams with the SSE families (SSE to SSE4.2) mixed in, XMM registers and MXCSR
-    /// compared too.
+    /// 64-bit streams with the SSE families (SSE to SSE4.2) and the x87 mixed in; XMM
+    /// registers, MXCSR and the x87 registers, control and status words compared too.
     func testInterpreterMatchesTheHostCPUWithSSE() throws {
         try compare(bitness: 64, streams: Self.streams / 5, sse: true)
     }
@@ -98,17 +98,32 @@ final class HostDifferentialTests: XCTestCase {
         XCTAssertFalse(DifferentialGenerator(bitness: 32, includeSSE: true).includesSSE, "no SSE in compatibility mode (kvm_pvm)")
     }
 
+    func testGeneratorCoversX87() {
+        let g = DifferentialGenerator(includeX87: true)
+        let names = Set(g.formIDs.map { ISATables.shared.mnemonicNames[Int(ISATables.shared.forms[Int($0)].mnemonic)].uppercased() })
+        for expected in ["FADD", "FSUBRP", "FMUL", "FDIVR", "FIDIV", "FLD", "FSTP", "FIST", "FISTTP", "FBLD", "FBSTP", "FCOMI",
+                         "FUCOMPP", "FCMOVNBE", "FXCH", "FSQRT", "FSCALE", "FPREM", "FPREM1", "FRNDINT", "FXTRACT",
+                         "FXAM", "FTST", "FLDPI", "FLDL2E", "FFREE", "FNINIT", "FINCSTP", "FCHS", "FABS"] {
+            XCTAssertTrue(names.contains(expected), "x87 generator lacks \(expected)")
+        }
+        for excluded in ["FLDENV", "FNSAVE", "FLDCW", "FNSTSW", "FSTPNCE", "FSIN", "FPATAN", "FBLD"] {
+            XCTAssertFalse(names.contains(excluded), "x87 generator emits \(excluded)")
+        }
+        XCTAssertFalse(DifferentialGenerator(includeSSE: true).formIDs.contains { ISATables.shared.mnemonicNames[Int(ISATables.shared.forms[Int($0)].mnemonic)] == "fadd" },
+                       "x87 forms only when asked for")
+    }
+
     func compare(bitness: Int, streams: Int, sse: Bool = false) throws {
         let kvm = try DifferentialKVMEngine.make()
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let quirks = cpuinfo.contains("AuthenticAMD") ? DifferentialGenerator.amdRegisterQuirkForms : []
         let runner = DifferentialRunner(reference: kvm, subject: try DifferentialInterpreterEngine(),
-                                        generator: DifferentialGenerator(memoryOnlyForms: quirks, bitness: bitness, includeSSE: sse))
+                                        generator: DifferentialGenerator(memoryOnlyForms: quirks, bitness: bitness, includeSSE: sse, includeX87: sse))
         let start = Date()
         let report = try runner.run(seed: Self.seed, count: streams)
         let seconds = Date().timeIntervalSince(start)
         if Self.environment["DIFFERENTIAL_LIST"] != nil { print(report.mnemonics.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")) }
-        print("differential (\(bitness)-bit\(sse ? " with SSE" : "")): \(report.streams) streams, \(report.instructions) instructions, \(report.mnemonics.count) mnemonics, "
+        print("differential (\(bitness)-bit\(sse ? " with SSE and x87" : "")): \(report.streams) streams, \(report.instructions) instructions, \(report.mnemonics.count) mnemonics, "
               + "\(report.bothStopped) stopped in both, \(report.mismatchCount) mismatching, \(String(format: "%.1f", seconds)) s")
         XCTAssertEqual(report.mismatchCount, 0,
                        "\(report.mismatchCount) mismatching streams; shrunk reproducers:\n\n" + report.mismatches.map(\.report).joined(separator: "\n\n"))

@@ -91,11 +91,14 @@ final class PIIXFunctionTests: XCTestCase {
         let control = MachineControl()
         let pm = PIIX4PowerManagement(portBus: bus, events: ACPIPMEventBlock(), powerControl: ACPIPowerControl(control: control),
                                       timer: ACPIPMTimer(clock: MachineClock(mode: .virtual)))
-        XCTAssertNil(pm.decodedBase)
+        XCTAssertEqual(pm.decodedBase, 0x600, "decoded at 0x600 from power-on")
+        pm.configWrite(offset: PIIX4PowerManagement.pmRegMisc, size: 1, value: 0)
+        XCTAssertNil(pm.decodedBase, "PMIOSE clear: not decoded")
         XCTAssertEqual(pm.config.read32(PIIX4PowerManagement.deviceActivityB) & PIIX4PowerManagement.apmcEnable,
                        PIIX4PowerManagement.apmcEnable, "SMM reported as initialised")
         pm.configWrite(offset: PIIX4PowerManagement.pmBase, size: 4, value: 0xB001)
         XCTAssertNil(pm.decodedBase, "PMIOSE still clear")
+        XCTAssertNil(bus.claimInfo(at: 0x604))
         pm.configWrite(offset: PIIX4PowerManagement.pmRegMisc, size: 1, value: 1)
         XCTAssertEqual(pm.decodedBase, 0xB000)
         XCTAssertEqual(pm.config.read32(PIIX4PowerManagement.pmBase) & 1, 1, "I/O space indicator stays set")
