@@ -128,6 +128,7 @@ public final class PCMachine {
                 cpu.deviceWrote(physical: address, length: length)
             }
             devices.ide.onDMAWrite = dma
+            devices.firmwareConfig.onDMAWrite = dma
             // PAM: pages of the BIOS area whose writes the host bridge sends to ROM (dropped).
             // (Under KVM the area stays plain RAM, as it would need read-only memory slots.)
             let bridge = devices.hostBridge
@@ -135,7 +136,6 @@ public final class PCMachine {
                 cpu.setShadowWriteProtect(bridge.shadowWriteProtectedPages)
             }
             interpreter.cpu.setShadowWriteProtect(bridge.shadowWriteProtectedPages)
-            devices.firmwareConfig.onDMAWrite = dma
             // The x87's FERR# (unmasked exceptions with CR0.NE clear) reaches IRQ13.
             interpreter.cpu.onFERR = { [lock, devices] asserted in
                 lock.withLock { devices.coprocessorError.setFERR(asserted) }
@@ -145,8 +145,15 @@ public final class PCMachine {
             guard case .inKernel = choice.interrupts else {
                 throw .badConfiguration("--migrate-every needs --accel kvm (the vCPU alternates between KVM and the interpreter)")
             }
-            standbyEngine = InterpreterEngine(memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock,
-                                              control: control, model: config.cpuModel)
+            let standby = InterpreterEngine(memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock,
+                                            control: control, model: config.cpuModel)
+            standbyEngine = standby
+            // The standby interpreter must also forget code that DMA overwrites.
+            let dma = { [unowned cpu = standby.cpu] (address: UInt64, length: Int) in
+                cpu.deviceWrote(physical: address, length: length)
+            }
+            devices.ide.onDMAWrite = dma
+            devices.firmwareConfig.onDMAWrite = dma
         }
         let engines = [engine] + (standbyEngine.map { [$0] } ?? [])
         control.onStopRequested = { for e in engines { e.requestStop() } }
