@@ -5,16 +5,13 @@ import MachineCore
 /// those SeaBIOS src/fw/paravirt.c reads): RAM size, CPU count, no interactive boot menu, the
 /// memory map, the ACPI tables with their table-loader script, and the boot order.
 enum FirmwareConfigContent {
-    /// One `etc/e820` entry: u64 address, u64 length, u32 type, packed (20 bytes).
+    /// `etc/e820`: the RAM ranges of the machine's memory map (`E820Map`, the one the kernel
+    /// loaders use), each a packed u64 address, u64 length, u32 type (20 bytes). SeaBIOS adds
+    /// its own reservations.
     static func e820File(memory: GuestMemory) -> [UInt8] {
-        var out: [UInt8] = []
-        let low = min(memory.size, GuestMemory.lowMemoryLimit)
-        var ranges: [(UInt64, UInt64)] = [(0, low)]
-        if memory.size > low { ranges.append((0x1_0000_0000, memory.size - low)) }
-        for (base, length) in ranges {
-            out += le(base, 8) + le(length, 8) + le(UInt64(E820Type.ram.rawValue), 4)
+        E820Map(memory: memory).entries.filter { $0.type == .ram }.flatMap {
+            littleEndian($0.base, count: 8) + littleEndian($0.size, count: 8) + littleEndian(UInt64($0.type.rawValue), count: 4)
         }
-        return out
     }
 
     /// SeaBIOS's `bootorder` file: Open Firmware paths of the boot devices, most preferred
@@ -40,9 +37,5 @@ enum FirmwareConfigContent {
         if !bootOrder.isEmpty {
             try fwcfg.addFile("bootorder", Array((bootOrder.joined(separator: "\n") + "\n").utf8) + [0])
         }
-    }
-
-    static func le(_ value: UInt64, _ bytes: Int) -> [UInt8] {
-        (0..<bytes).map { UInt8(truncatingIfNeeded: value >> UInt64(8 * $0)) }
     }
 }

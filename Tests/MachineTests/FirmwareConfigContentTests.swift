@@ -22,11 +22,15 @@ final class FirmwareConfigContentTests: XCTestCase {
         let fwcfg = FirmwareConfig(memory: memory)
         try FirmwareConfigContent.install(into: fwcfg, memory: memory, cpuCount: 1, bootOrder: ["/x"])
         XCTAssertEqual(fwcfg.file("bootorder"), Array("/x\n".utf8) + [0])
-        // One RAM entry: 0 .. 64 MiB, type 1 (20 bytes: address, length, type).
+        // The RAM of E820Map, 20 bytes an entry (address, length, type): conventional memory
+        // and 1 MiB .. 64 MiB.
         let e820 = fwcfg.file("etc/e820") ?? []
-        XCTAssertEqual(e820.count, 20)
-        XCTAssertEqual(e820[8..<16].reversed().reduce(0) { $0 << 8 | UInt64($1) }, 64 << 20)
-        XCTAssertEqual(e820[16], 1)
+        let ram = E820Map(memory: memory).entries.filter { $0.type == .ram }
+        XCTAssertEqual(e820.count, 20 * ram.count)
+        let last = e820.count - 20
+        XCTAssertEqual(e820[last..<last + 8].reversed().reduce(0) { $0 << 8 | UInt64($1) }, 1 << 20)
+        XCTAssertEqual(e820[last + 8..<last + 16].reversed().reduce(0) { $0 << 8 | UInt64($1) }, (64 << 20) - (1 << 20))
+        XCTAssertEqual(e820[last + 16], 1)
         for name in [ACPITables.rsdpFile, ACPITables.tablesFile, ACPITables.loaderFile] {
             XCTAssertNotNil(fwcfg.file(name), name)
         }

@@ -256,6 +256,6 @@ public enum ACPITables {
         0 &- bytes.reduce(0, &+)
     }
 
-    static func le(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> ($0 * 8)) } }
-    static func le(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
+    static func le(_ v: UInt32) -> [UInt8] { littleEndian(UInt64(v), count: 4) }
+    static func le(_ v: UInt16) -> [UInt8] { littleEndian(UInt64(v), count: 2) }
 }

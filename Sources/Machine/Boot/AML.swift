@@ -131,7 +131,5 @@ enum AML {
             + le(UInt64(last - first) + 1, 4)
     }
 
-    static func le(_ value: UInt64, _ bytes: Int) -> [UInt8] {
-        (0..<bytes).map { UInt8(truncatingIfNeeded: value >> UInt64(8 * $0)) }
-    }
+    static func le(_ value: UInt64, _ bytes: Int) -> [UInt8] { littleEndian(value, count: bytes) }
 }
