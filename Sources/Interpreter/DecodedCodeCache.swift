@@ -3,13 +3,18 @@ import X86Decoder
 
 /// Decoded instructions keyed by guest-physical address (DESIGN.md, "decode once").
 ///
-/// Direct-mapped on the low bits of the physical address, so the entries of one 4 KiB page
-/// are one contiguous run: invalidating a page when the guest writes to it clears that run.
+/// Entries live in a pool, allocated in the order they are decoded: straight-line code that
+/// was decoded as it first ran sits in consecutive entries, so the run loop steps to the next
+/// instruction by moving one entry on, and the next record is usually in the line the
+/// hardware prefetcher has already brought in. (A table indexed directly by physical address
+/// put consecutive instructions `length` cache lines apart, and that miss was the run loop's
+/// largest single cost.) A direct-mapped index from the low bits of the physical address
+/// finds the entry of any address; every live entry is in the index, so forgetting a page's
+/// index slots forgets all of its code.
+///
 /// A bitmap marks the physical pages that hold decoded code; writes to them take the slow
 /// path, which invalidates the page (self-modifying code works).
 final class DecodedCodeCache {
-    /// One decoded instruction, laid out in exactly one 64-byte cache line: the fields of the
-    /// decoder's `DecodedInstruction` that execution reads, and what decode time adds.
     struct Entry {
         /// Physical address << 2 | bitness code (1: 16, 2: 32, 3: 64); 0 = empty.
         var tag: UInt64 = 0
@@ -40,9 +45,12 @@ final class DecodedCodeCache {
         var handler: UInt8 = 0
         var size: UInt8 = 0
         var aux: UInt8 = 0
+        /// Pool slot where the last taken branch from here to the same page went (a guess,
+        /// checked against the target's tag; 0 = none).
+        var branchSlot: UInt32 = 0
         /// Pads the entry to 64 bytes: one cache line, and a shift instead of a multiply to
         /// step between entries (checked by a test).
-        var reserved: UInt64 = 0
+        var reserved: UInt32 = 0
 
         /// Takes the decoder's result (the decode-time fields are set by the caller).
         mutating func load(_ d: DecodedInstruction) {
@@ -68,18 +76,37 @@ final class DecodedCodeCache {
         }
     }
 
-    static let entryCount = 1 << 16
-    static let indexMask: UInt64 = UInt64(entryCount - 1)
-    let entries: UnsafeMutablePointer<Entry>
+    /// Pool size: a full pool is emptied and filled again (a Linux boot decodes a few hundred
+    /// thousand instructions; its hot loops stay far below this).
+    static let poolCount = 1 << 18
+    /// Index size: physical addresses this far apart share an index slot.
+    static let indexCount = 1 << 21
+    static let indexMask: UInt64 = UInt64(indexCount - 1)
+    /// Pool slot of the instruction at each physical address (low bits); 0 = none (slot 0 is
+    /// never used).
+    let index: UnsafeMutablePointer<UInt32>
+    let pool: UnsafeMutablePointer<Entry>
+    /// The next pool slot to hand out.
+    private(set) var nextSlot = 1
+    /// Where an instruction that may not be cached (it ends at a fault boundary or comes from
+    /// MMIO) is decoded each time it runs; its tag stays 0.
+    let scratch: UnsafeMutablePointer<Entry>
     /// One byte per physical page of RAM below `trackedLimit`: 1 when decoded code came from it.
     let codePages: UnsafeMutablePointer<UInt8>
     let trackedPages: Int
 
     init(memory: GuestMemory) {
         // Aligned so that each entry is one cache line.
-        entries = UnsafeMutableRawPointer.allocate(byteCount: DecodedCodeCache.entryCount * MemoryLayout<Entry>.stride,
-                                                   alignment: 64).bindMemory(to: Entry.self, capacity: DecodedCodeCache.entryCount)
-        entries.initialize(repeating: Entry(), count: DecodedCodeCache.entryCount)
+        func entries(_ n: Int) -> UnsafeMutablePointer<Entry> {
+            let p = UnsafeMutableRawPointer.allocate(byteCount: n * MemoryLayout<Entry>.stride, alignment: 64)
+                .bindMemory(to: Entry.self, capacity: n)
+            p.initialize(repeating: Entry(), count: n)
+            return p
+        }
+        pool = entries(DecodedCodeCache.poolCount)
+        scratch = entries(1)
+        index = .allocate(capacity: DecodedCodeCache.indexCount)
+        index.initialize(repeating: 0, count: DecodedCodeCache.indexCount)
         var top: UInt64 = 0x1_0000_0000
         for r in memory.regions where !r.readOnly { top = max(top, r.guestEnd) }
         trackedPages = Int(top >> 12)
@@ -88,12 +115,40 @@ final class DecodedCodeCache {
     }
 
     deinit {
-        entries.deallocate()
+        pool.deallocate()
+        scratch.deallocate()
+        index.deallocate()
         codePages.deallocate()
     }
 
     @inline(__always) static func tag(physical: UInt64, bits: Int) -> UInt64 {
         (physical << 2) | UInt64(bits == 64 ? 3 : (bits == 32 ? 2 : 1))
+    }
+
+    /// The entry for `physical` if it holds the instruction decoded there with `tag`.
+    @inline(__always) func lookup(_ physical: UInt64, tag: UInt64) -> UnsafeMutablePointer<Entry>? {
+        let entry = pool + Int(index[Int(physical & DecodedCodeCache.indexMask)])
+        return entry.pointee.tag == tag ? entry : nil
+    }
+
+    /// Stores a decoded instruction (its tag set) in the next pool slot and indexes it there.
+    /// The entry it displaces from the index is forgotten, so that it cannot be reached by
+    /// stepping from its neighbour after its page is invalidated.
+    /// Call `makeRoom()` before decoding the instruction (it may empty the cache).
+    func insert(_ decoded: Entry, physical: UInt64) -> UnsafeMutablePointer<Entry> {
+        let slot = index + Int(physical & DecodedCodeCache.indexMask)
+        if slot.pointee != 0 { pool[Int(slot.pointee)].tag = 0 }
+        let entry = pool + nextSlot
+        entry.pointee = decoded
+        slot.pointee = UInt32(nextSlot)
+        nextSlot += 1
+        return entry
+    }
+
+    /// Empties the cache when the pool is full. Called before an instruction is decoded, so
+    /// that the code pages it marks stay marked.
+    func makeRoom() {
+        if nextSlot == DecodedCodeCache.poolCount { invalidateAll() }
     }
 
     @inline(__always) func isCodePage(_ page: UInt64) -> Bool {
@@ -108,15 +163,28 @@ final class DecodedCodeCache {
     func invalidate(page: UInt64) {
         guard page < UInt64(trackedPages), codePages[Int(page)] != 0 else { return }
         codePages[Int(page)] = 0
-        let start = Int((page << 12) & DecodedCodeCache.indexMask)
-        for i in start..<(start + 4096) where entries[i].tag >> 14 == page { entries[i].tag = 0 }
+        forget(from: page << 12, count: 4096, page: page)
         // Instructions that start at the end of the previous page and run into this one.
-        let previous = Int(((page &- 1) << 12 | 0xFF1) & DecodedCodeCache.indexMask)
-        for i in previous..<(previous + 15) where entries[i].tag >> 14 == page &- 1 { entries[i].tag = 0 }
+        forget(from: (page &- 1) << 12 | 0xFF1, count: 15, page: page &- 1)
+    }
+
+    /// Forgets the instructions of page `page` indexed at `count` addresses from `start`.
+    private func forget(from start: UInt64, count: Int, page: UInt64) {
+        for k in 0..<UInt64(count) {
+            let slot = index + Int((start &+ k) & DecodedCodeCache.indexMask)
+            guard slot.pointee != 0 else { continue }
+            let entry = pool + Int(slot.pointee)
+            if entry.pointee.tag >> 14 == page {
+                entry.pointee.tag = 0
+                slot.pointee = 0
+            }
+        }
     }
 
     func invalidateAll() {
-        for i in 0..<DecodedCodeCache.entryCount { entries[i].tag = 0 }
+        for i in 0..<nextSlot { pool[i].tag = 0 }
+        index.update(repeating: 0, count: DecodedCodeCache.indexCount)
+        nextSlot = 1
         codePages.update(repeating: 0, count: trackedPages)
     }
 }

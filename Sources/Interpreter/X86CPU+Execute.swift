@@ -37,9 +37,9 @@ extension X86CPU {
     /// Runs up to `limit` instructions with no per-instruction event checks, until a handler
     /// sets `loopExit` or an exception is delivered. Returns the number executed.
     ///
-    /// Straight-line code on one page follows the decoded-code cache directly: the next
-    /// instruction's entry is `length` entries on (the cache is indexed by physical address), so
-    /// finding it depends on the current entry alone, not on RIP, the segment or the TLB.
+    /// Code that stays on one page follows the decoded-code cache directly: the next
+    /// instruction's physical address is the current entry's plus the distance RIP moved, so
+    /// finding its entry depends on the current entry alone, not on the segment or the TLB.
     @inline(__always)
     func runUninterrupted(_ limit: Int) -> Int {
         loopExit &= ~LoopExit.refetch
@@ -47,7 +47,7 @@ extension X86CPU {
         let ripMask: UInt64 = bits == 64 ? ~0 : (bits == 32 ? 0xFFFF_FFFF : 0xFFFF)
         // Fetches past the CS limit take the general path, which raises #GP.
         let csLimit: UInt64 = bits == 64 ? ~0 : UInt64(segs[Seg.cs].limit)
-        let entries = codeCache.entries
+        let pool = codeCache.pool
         var entry: UnsafeMutablePointer<DecodedCodeCache.Entry>
         do {
             entry = try fetchAtRIP(bits)
@@ -70,23 +70,36 @@ extension X86CPU {
             }
             n &+= 1
             if n >= limit || loopExit != 0 { return n }
-            let offsetInPage = (entry - entries) & 0xFFF
+            let entryTag = entry.pointee.tag
+            let offsetInPage = Int(truncatingIfNeeded: entryTag >> 2) & 0xFFF
             // The next instruction is on the same page (fall-through, or a branch that stays on
-            // it): its entry is that many entries away, valid if its tag says so.
+            // it): its physical address is known, so its tag is too. Fall-through code decoded
+            // in order sits in the next entry; anything else is found through the index.
             if rip == next {
                 if offsetInPage &+ Int(length) < 0x1000, next <= csLimit {
-                    let candidate = entry + Int(length)
-                    if candidate.pointee.tag == entry.pointee.tag &+ (length << 2) {
+                    let nextTag = entryTag &+ (length << 2)
+                    let candidate = entry + 1
+                    if candidate.pointee.tag == nextTag {
                         entry = candidate
+                        continue
+                    }
+                    if entryTag != 0, let found = codeCache.lookup(nextTag >> 2, tag: nextTag) {
+                        entry = found
                         continue
                     }
                 }
             } else {
                 let delta = Int(bitPattern: UInt(rip &- start))
-                if UInt(bitPattern: offsetInPage &+ delta) < 0x1000, rip <= csLimit {
-                    let candidate = entry + delta
-                    if candidate.pointee.tag == entry.pointee.tag &+ (UInt64(bitPattern: Int64(delta)) << 2) {
-                        entry = candidate
+                if UInt(bitPattern: offsetInPage &+ delta) < 0x1000, rip <= csLimit, entryTag != 0 {
+                    let targetTag = entryTag &+ (UInt64(bitPattern: Int64(delta)) << 2)
+                    let guess = pool + Int(entry.pointee.branchSlot)
+                    if guess.pointee.tag == targetTag {
+                        entry = guess
+                        continue
+                    }
+                    if let found = codeCache.lookup(targetTag >> 2, tag: targetTag) {
+                        entry.pointee.branchSlot = UInt32(truncatingIfNeeded: found - pool)
+                        entry = found
                         continue
                     }
                 }
@@ -189,8 +202,7 @@ extension X86CPU {
         let page = linear >> 12
         if page &+ 1 == fetchPageTag {
             let physical = fetchPagePhysical | (linear & 0xFFF)
-            let entry = codeCache.entries + Int(physical & DecodedCodeCache.indexMask)
-            if entry.pointee.tag == DecodedCodeCache.tag(physical: physical, bits: bits) { return entry }
+            if let entry = codeCache.lookup(physical, tag: DecodedCodeCache.tag(physical: physical, bits: bits)) { return entry }
         }
         return try fetchDecodedSlow(linear, bits)
     }
@@ -212,17 +224,21 @@ extension X86CPU {
         fetchPageTag = page &+ 1
         fetchPagePhysical = physicalPage << 12
         let codeTag = DecodedCodeCache.tag(physical: physical, bits: bits)
-        let entry = codeCache.entries + Int(physical & DecodedCodeCache.indexMask)
-        if entry.pointee.tag == codeTag { return entry }
-        let cacheable = try decodeInto(entry, linear: linear, physical: physical, bits: bits)
-        let form = entry.pointee.form
+        if let entry = codeCache.lookup(physical, tag: codeTag) { return entry }
+        codeCache.makeRoom()
+        let scratch = codeCache.scratch
+        let cacheable = try decodeInto(scratch, linear: linear, physical: physical, bits: bits)
+        let form = scratch.pointee.form
         if form != 0 {
             let info = formTable[Int(form)]
-            entry.pointee.map = info.map
-            entry.pointee.encoding = info.encoding
+            scratch.pointee.map = info.map
+            scratch.pointee.encoding = info.encoding
         }
-        classifyFastPath(entry)
-        if cacheable { entry.pointee.tag = codeTag }
+        classifyFastPath(scratch)
+        guard cacheable else { return scratch }
+        scratch.pointee.tag = codeTag
+        let entry = codeCache.insert(scratch.pointee, physical: physical)
+        scratch.pointee.tag = 0
         return entry
     }
 

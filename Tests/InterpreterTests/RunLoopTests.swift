@@ -9,9 +9,9 @@ import XCTest
 /// that changes the code segment's bitness to the very next instruction.
 final class RunLoopTests: XCTestCase {
     /// Runs in large slices until HLT.
-    func runSlices(_ m: TestMachine) -> CPUState {
+    func runSlices(_ m: TestMachine, limit: Int = 1_000_000) -> CPUState {
         var total = 0
-        while !m.cpu.isHalted && m.cpu.shutdownReason == nil && total < 1_000_000 { total += m.cpu.runSlice(10_000) }
+        while !m.cpu.isHalted && m.cpu.shutdownReason == nil && total < limit { total += m.cpu.runSlice(10_000) }
         return m.cpu.getState()
     }
 
@@ -99,5 +99,51 @@ final class RunLoopTests: XCTestCase {
         XCTAssertEqual(m.cpu.runSlice(1001), 1001)
         XCTAssertEqual(m.cpu.getState().rax, 501)
         XCTAssertEqual(m.cpu.instructionsRetired, 1001)
+    }
+
+    func testInstructionsThatShareAnIndexSlotBothRun() throws {
+        let m = try TestMachine()
+        // 0x1002 and 0x201002 are one index span apart: each decode of one displaces the
+        // other from the index, three times over.
+        XCTAssertEqual(0x20_0000, DecodedCodeCache.indexCount)
+        //   1000: xor ecx, ecx              31 C9
+        //   1002: inc ecx                   41
+        //   1003: call 0x201002             E8 FA FF 1F 00
+        //   1008: cmp ecx, 3                83 F9 03
+        //   100B: jne 1002                  75 F5
+        //   100D: hlt                       F4
+        // 201002: add edx, 7                83 C2 07
+        // 201005: ret                       C3
+        try m.memory.write([0x83, 0xC2, 0x07, 0xC3], at: 0x20_1002)
+        try m.protectedMode([0x31, 0xC9, 0x41, 0xE8, 0xFA, 0xFF, 0x1F, 0x00, 0x83, 0xF9, 0x03, 0x75, 0xF5, 0xF4])
+        let s = runSlices(m)
+        XCTAssertEqual(s.rcx, 3)
+        XCTAssertEqual(s.rdx, 21)
+        XCTAssertEqual(s.rip, 0x100E)
+    }
+
+    func testCodeLargerThanThePoolRunsAndIsDecodedAfresh() throws {
+        let m = try TestMachine()
+        // More distinct instructions than the pool holds: NOPs from 0x10000, then
+        // `add ebx, 1; hlt`. The pool is emptied part of the way through.
+        let sled = DecodedCodeCache.poolCount + 0x1000
+        try m.memory.write([UInt8](repeating: 0x90, count: sled) + [0x83, 0xC3, 0x01, 0xF4], at: 0x1_0000)
+        try m.protectedMode([0xF4])
+        var s = m.cpu.getState()
+        s.rip = 0x1_0000
+        m.cpu.setState(s)
+        var after = runSlices(m, limit: 2 * sled)
+        XCTAssertEqual(after.rbx, 1)
+        XCTAssertEqual(after.rip, UInt64(0x1_0000 + sled + 4))
+        // A device (here: the test) rewrites the first NOPs as `add ebx, 10`; the second pass
+        // must run the new bytes, not what was decoded before the pool was emptied.
+        try m.memory.write([0x83, 0xC3, 0x0A], at: 0x1_0000)
+        m.cpu.deviceWrote(physical: 0x1_0000, length: 3)
+        s = m.cpu.getState()
+        s.rip = 0x1_0000
+        s.halted = false
+        m.cpu.setState(s)
+        after = runSlices(m, limit: 2 * sled)
+        XCTAssertEqual(after.rbx, 12)
     }
 }
