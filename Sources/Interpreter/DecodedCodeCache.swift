@@ -48,9 +48,10 @@ final class DecodedCodeCache {
         /// Pool slot where the last taken branch from here to the same page went (a guess,
         /// checked against the target's tag; 0 = none).
         var branchSlot: UInt32 = 0
-        /// Pads the entry to 64 bytes: one cache line, and a shift instead of a multiply to
-        /// step between entries (checked by a test).
-        var reserved: UInt32 = 0
+        /// The block translator's view of this instruction (`JITEngine.compiledBit` etc.): how
+        /// often it started a run of interpreted code, or the block translated from it. It
+        /// also pads the entry to 64 bytes: one cache line (checked by a test).
+        var jitState: UInt32 = 0
 
         /// Takes the decoder's result (the decode-time fields are set by the caller).
         mutating func load(_ d: DecodedInstruction) {
@@ -88,6 +89,8 @@ final class DecodedCodeCache {
     let pool: UnsafeMutablePointer<Entry>
     /// The next pool slot to hand out.
     private(set) var nextSlot = 1
+    /// Counts `invalidateAll()` calls: translated blocks made before a change are stale.
+    private(set) var generation: UInt64 = 0
     /// Where an instruction that may not be cached (it ends at a fault boundary or comes from
     /// MMIO) is decoded each time it runs; its tag stays 0.
     let scratch: UnsafeMutablePointer<Entry>
@@ -182,6 +185,7 @@ final class DecodedCodeCache {
     }
 
     func invalidateAll() {
+        generation &+= 1
         for i in 0..<nextSlot { pool[i].tag = 0 }
         index.update(repeating: 0, count: DecodedCodeCache.indexCount)
         nextSlot = 1

@@ -56,7 +56,23 @@ extension X86CPU {
             return 1
         }
         var n = 0
+        // 64-bit code may run from translated blocks (X86CPU+JIT.swift).
+        let translator = bits == 64 ? jit : nil
         while true {
+            if let translator, entry.pointee.tag != 0 {
+                let ran = runTranslated(entry, translator, budget: limit &- n)
+                if ran > 0 {
+                    n &+= ran
+                    if n >= limit || loopExit != 0 { return n }
+                    do {
+                        entry = try fetchAtRIP(bits)
+                    } catch {
+                        deliverException(error)
+                        return n &+ 1
+                    }
+                    continue
+                }
+            }
             let start = rip
             let length = UInt64(entry.pointee.length)
             let next = start &+ length

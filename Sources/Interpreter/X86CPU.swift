@@ -150,6 +150,8 @@ public final class X86CPU {
 
     let tlb: SoftwareTLB
     let codeCache: DecodedCodeCache
+    /// The block translator (JIT/), when it is on and the host gives executable memory.
+    var jit: JITEngine?
     let decoders: (X86Decoder, X86Decoder, X86Decoder)
     /// The ISA table's per-form records (read at decode time only).
     let formTable: UnsafeMutablePointer<FormInfo>

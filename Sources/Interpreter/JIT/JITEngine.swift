@@ -1,0 +1,95 @@
+/// A translated block: its host code and the linear address it was translated for (RIP-
+/// relative operands and branch targets are built in, so another mapping of the same
+/// physical code needs its own translation).
+struct JITBlock {
+    var code: UnsafeRawPointer
+    var linear: UInt64
+}
+
+/// The block translator's state for one CPU: executable memory, the entry and exit stubs,
+/// the blocks made so far and the context blocks run against (BlockTranslator.swift).
+final class JITEngine {
+    /// `DecodedCodeCache.Entry.jitState` values: below `compiledBit` a count of visits (up to
+    /// the threshold) or `untranslatable`; with `compiledBit` set, an index into `blocks`.
+    static let compiledBit: UInt32 = 0x8000_0000
+    static let untranslatable: UInt32 = 0x7FFF_FFFF
+    /// Longest block, in guest instructions.
+    static let maxInstructions = 48
+    static let blockCapacity = 1 << 18
+    static let codeCapacity = 64 << 20
+
+    typealias Enter = @convention(c) (UnsafeMutableRawPointer, UnsafeRawPointer) -> Void
+
+    let buffer: HostCodeBuffer
+    let context: UnsafeMutableRawPointer
+    let enter: Enter
+    let leaveAddress: UInt64
+    private let stubBytes: Int
+    let blocks: UnsafeMutablePointer<JITBlock>
+    private(set) var blockCount = 0
+    /// The decoded-code cache's generation the blocks belong to (an emptied cache drops them).
+    var cacheGeneration: UInt64 = 0
+    /// Visits of an instruction before a block is translated from it.
+    var threshold: UInt32 = 16
+    /// Statistics for `--stats`.
+    var blocksTranslated = 0
+    var instructionsRun: UInt64 = 0
+
+    init?() {
+        guard let buffer = HostCodeBuffer(capacity: JITEngine.codeCapacity) else { return nil }
+        self.buffer = buffer
+        context = .allocate(byteCount: JITContext.byteCount, alignment: 64)
+        context.initializeMemory(as: UInt8.self, repeating: 0, count: JITContext.byteCount)
+        blocks = .allocate(capacity: JITEngine.blockCapacity)
+        // The entry stub: save the host's callee-saved registers, load the block registers
+        // from the context (rdi) and jump to the block (rsi). The exit stub undoes it.
+        var a = HostAssembler()
+        let saved = [HostReg.rbx, HostReg.rbp, HostReg.r12, HostReg.r13, HostReg.r14, HostReg.r15]
+        for r in saved { a.push(r) }
+        a.movRegReg(HostReg.r14, HostReg.rdi)
+        let loads: [(UInt8, Int32)] = [(HostReg.r15, JITContext.registers), (HostReg.r11, JITContext.generation),
+                                       (HostReg.r12, JITContext.readTag), (HostReg.r13, JITContext.readHost),
+                                       (HostReg.rbx, JITContext.writeTag), (HostReg.rbp, JITContext.writeHost)]
+        for (r, offset) in loads { a.load(r, .memory(BlockTranslator.context(offset)), size: 8) }
+        a.jmpRegister(HostReg.rsi)
+        let leaveOffset = a.offset
+        for r in saved.reversed() { a.pop(r) }
+        a.ret()
+        guard let stub = buffer.append(a.bytes) else { return nil }
+        enter = unsafeBitCast(stub, to: Enter.self)
+        leaveAddress = UInt64(UInt(bitPattern: stub + leaveOffset))
+        stubBytes = buffer.used
+    }
+
+    deinit {
+        context.deallocate()
+        blocks.deallocate()
+    }
+
+    func setContext(_ offset: Int32, _ value: UInt64) {
+        context.storeBytes(of: value, toByteOffset: Int(offset), as: UInt64.self)
+    }
+
+    func contextValue(_ offset: Int32) -> UInt64 {
+        context.load(fromByteOffset: Int(offset), as: UInt64.self)
+    }
+
+    /// Where the next block's code will start.
+    var nextOrigin: UInt64 { UInt64(UInt(bitPattern: buffer.base)) + UInt64((buffer.used + 15) & ~15) }
+
+    /// Stores a translated block; nil when the code buffer or the block table is full.
+    func add(_ code: [UInt8], linear: UInt64) -> UInt32? {
+        guard blockCount < JITEngine.blockCapacity, let p = buffer.append(code) else { return nil }
+        blocks[blockCount] = JITBlock(code: UnsafeRawPointer(p), linear: linear)
+        blockCount += 1
+        blocksTranslated += 1
+        return UInt32(blockCount - 1) | JITEngine.compiledBit
+    }
+
+    /// Forgets every block (the caller makes sure no entry still names one).
+    func reset(generation: UInt64) {
+        buffer.reset(keeping: stubBytes)
+        blockCount = 0
+        cacheGeneration = generation
+    }
+}
