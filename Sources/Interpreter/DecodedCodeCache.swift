@@ -91,6 +91,9 @@ final class DecodedCodeCache {
     private(set) var nextSlot = 1
     /// Counts `invalidateAll()` calls: translated blocks made before a change are stale.
     private(set) var generation: UInt64 = 0
+    /// Counts invalidations of any kind (translated code found through the JIT's jump cache
+    /// is trusted only while this stays the same).
+    private(set) var invalidations: UInt64 = 0
     /// Where an instruction that may not be cached (it ends at a fault boundary or comes from
     /// MMIO) is decoded each time it runs; its tag stays 0.
     let scratch: UnsafeMutablePointer<Entry>
@@ -166,6 +169,7 @@ final class DecodedCodeCache {
     func invalidate(page: UInt64) {
         guard page < UInt64(trackedPages), codePages[Int(page)] != 0 else { return }
         codePages[Int(page)] = 0
+        invalidations &+= 1
         forget(from: page << 12, count: 4096, page: page)
         // Instructions that start at the end of the previous page and run into this one.
         forget(from: (page &- 1) << 12 | 0xFF1, count: 15, page: page &- 1)
@@ -186,6 +190,7 @@ final class DecodedCodeCache {
 
     func invalidateAll() {
         generation &+= 1
+        invalidations &+= 1
         for i in 0..<nextSlot { pool[i].tag = 0 }
         index.update(repeating: 0, count: DecodedCodeCache.indexCount)
         nextSlot = 1

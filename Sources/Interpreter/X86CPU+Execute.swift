@@ -72,6 +72,7 @@ extension X86CPU {
                     }
                     continue
                 }
+                if jitProfileOn { jitProfileCounts[Int(entry.pointee.mnemonic)] += 1 }
             }
             let start = rip
             let length = UInt64(entry.pointee.length)

@@ -43,6 +43,8 @@ extension X86CPU {
                 entry.pointee.jitState = jit.threshold
                 return 0
             }
+            jit.setEpoch(tlbFlushes &+ codeCache.invalidations)
+            jit.remember(rip, block.code)
             return runBlock(block.code, jit, budget: budget)
         }
         if state < jit.threshold {
@@ -69,6 +71,7 @@ extension X86CPU {
         flagsBase = (flagsBase & ~arithmeticFlagsMask) | ((out >> 8) & 0xD5) | (out & 1 != 0 ? RFLAGS.of : 0)
         let ran = budget - Int(Int64(bitPattern: jit.contextValue(JITContext.budget)))
         jit.instructionsRun &+= UInt64(ran)
+        if jitProfileOn { jitProfileCalls += 1; jitProfileRan += ran }
         return ran
     }
 

@@ -21,6 +21,9 @@ enum JITContext {
     /// FS and GS bases (the only segment bases that apply in 64-bit mode).
     static let fsBase: Int32 = 72
     static let gsBase: Int32 = 80
+    /// The jump cache (JITEngine.swift) and the current epoch (low 16 bits) its keys carry.
+    static let jumpCache: Int32 = 88
+    static let epoch: Int32 = 96
     static let byteCount = 128
 }
 
@@ -113,6 +116,31 @@ struct BlockTranslator {
         jumpToLeave()
     }
 
+    /// Goes on at guest `rip` (flags already saved): straight into its block when the jump
+    /// cache has one for this epoch, else back to the run loop.
+    private mutating func chain(to rip: UInt64) {
+        code.movImmediate(HostReg.r9, rip)
+        chain(toRegister: HostReg.r9)
+    }
+
+    /// The same for a target computed at run time, in `r` (not rax, rcx or rdx).
+    private mutating func chain(toRegister r: UInt8) {
+        code.store(Self.context(JITContext.rip), r, size: 8)
+        // index = (rip ^ rip >> 14) mod size, 16 bytes an entry; key = rip << 16 | epoch.
+        code.movRegReg(HostReg.rcx, r)
+        code.shiftImmediate(5, .register(HostReg.rcx), 14, size: 8)
+        code.alu(6, .register(HostReg.rcx), r, size: 8)
+        code.aluImmediate(4, .register(HostReg.rcx), Int32(JITEngine.jumpCacheEntries - 1), size: 4)
+        code.shiftImmediate(4, .register(HostReg.rcx), 4, size: 4)
+        code.movRegReg(HostReg.rdx, r)
+        code.shiftImmediate(4, .register(HostReg.rdx), 16, size: 8)
+        code.instruction([0x0B], size: 8, reg: HostReg.rdx, .memory(Self.context(JITContext.epoch)))
+        code.load(HostReg.rax, .memory(Self.context(JITContext.jumpCache)), size: 8)
+        code.instruction([0x3B], size: 8, reg: HostReg.rdx, .memory(HostMemory(base: HostReg.rax, index: HostReg.rcx)))
+        code.jccAbsolute(HostCondition.ne, target: leaveAddress, origin: origin)
+        code.instruction([0xFF], size: 4, reg: 4, .memory(HostMemory(base: HostReg.rax, index: HostReg.rcx, displacement: 8)))
+    }
+
     /// Leaves the block before instruction `count` when the host flags say `cc`.
     private mutating func sideExit(_ cc: UInt8, rip: UInt64) {
         sideExits.append((code.jcc(cc), rip, count))
@@ -121,7 +149,7 @@ struct BlockTranslator {
     /// Finishes the block after the last translated instruction: falls through to `next`.
     mutating func finish(fallThrough next: UInt64) -> [UInt8] {
         saveFlagsIfNeeded()
-        exit(to: next)
+        chain(to: next)
         return close()
     }
 
@@ -409,7 +437,7 @@ struct BlockTranslator {
                 willClobberFlags()
                 canonicalCheck(HostReg.r8, rip: rip)
                 push(value: nil, returnAddress: next, rip: rip)
-                leave(toRegister: HostReg.r8)
+                chain(toRegister: HostReg.r8)
                 return .endsBlock
             case 4 where op == 0xFF: // JMP r/m64
                 guard osz == 8 || osz == 4 else { return .unsupported }
@@ -417,7 +445,7 @@ struct BlockTranslator {
                 code.load(HostReg.r8, rm(d, 8), size: 8)
                 willClobberFlags()
                 canonicalCheck(HostReg.r8, rip: rip)
-                leave(toRegister: HostReg.r8)
+                chain(toRegister: HostReg.r8)
                 return .endsBlock
             default:
                 return .unsupported
@@ -470,16 +498,16 @@ struct BlockTranslator {
             return .endsBlock
         case 0xEB, 0xE9:
             saveFlagsIfNeeded()
-            exit(to: next &+ d.immediate)
+            chain(to: next &+ d.immediate)
             return .endsBlock
         case 0xE8:
             willClobberFlags()
             push(value: nil, returnAddress: next, rip: rip)
-            exit(to: next &+ d.immediate)
+            chain(to: next &+ d.immediate)
             return .endsBlock
         case 0xC3:
             pop(rip: rip, canonicalTarget: true)
-            leave(toRegister: HostReg.r9)
+            chain(toRegister: HostReg.r9)
             return .endsBlock
         default:
             return .unsupported
@@ -569,17 +597,12 @@ struct BlockTranslator {
         code.store(Self.guestRegister(4, 8), HostReg.rsi, size: 8)
     }
 
-    private mutating func leave(toRegister r: UInt8) {
-        code.store(Self.context(JITContext.rip), r, size: 8)
-        jumpToLeave()
-    }
-
     private mutating func conditionalBranch(_ cc: UInt8, target: UInt64, next: UInt64) {
         saveFlagsIfNeeded()
         needFlagsInHost()
         let taken = code.jcc(cc)
-        exit(to: next)
+        chain(to: next)
         code.bind(taken)
-        exit(to: target)
+        chain(to: target)
     }
 }

@@ -221,6 +221,12 @@ struct HostAssembler {
         return use
     }
 
+    /// Jcc rel32 to an absolute address, for code that will run at `origin`.
+    mutating func jccAbsolute(_ cc: UInt8, target: UInt64, origin: UInt64) {
+        bytes.append(contentsOf: [0x0F, 0x80 | cc])
+        int32(Int32(truncatingIfNeeded: Int64(bitPattern: target &- (origin &+ UInt64(offset) &+ 4))))
+    }
+
     mutating func jmp() -> HostLabelUse {
         byte(0xE9)
         let use = HostLabelUse(patchOffset: offset)

@@ -17,6 +17,9 @@ final class JITEngine {
     static let maxInstructions = 48
     static let blockCapacity = 1 << 18
     static let codeCapacity = 64 << 20
+    /// Jump cache: blocks by linear RIP, for translated code to go from block to block
+    /// without returning to the run loop. Entry = (RIP << 16 | epoch low bits, code address).
+    static let jumpCacheEntries = 1 << 15
 
     typealias Enter = @convention(c) (UnsafeMutableRawPointer, UnsafeRawPointer) -> Void
 
@@ -26,6 +29,10 @@ final class JITEngine {
     let leaveAddress: UInt64
     private let stubBytes: Int
     let blocks: UnsafeMutablePointer<JITBlock>
+    let jumpCache: UnsafeMutablePointer<UInt64>
+    /// The epoch the jump cache was last emptied at: keys hold 16 bits of the epoch, so the
+    /// cache is emptied before they could repeat.
+    private var jumpCacheEpoch: UInt64 = 0
     private(set) var blockCount = 0
     /// The decoded-code cache's generation the blocks belong to (an emptied cache drops them).
     var cacheGeneration: UInt64 = 0
@@ -41,6 +48,9 @@ final class JITEngine {
         context = .allocate(byteCount: JITContext.byteCount, alignment: 64)
         context.initializeMemory(as: UInt8.self, repeating: 0, count: JITContext.byteCount)
         blocks = .allocate(capacity: JITEngine.blockCapacity)
+        jumpCache = .allocate(capacity: 2 * JITEngine.jumpCacheEntries)
+        jumpCache.initialize(repeating: 0, count: 2 * JITEngine.jumpCacheEntries)
+        context.storeBytes(of: UInt64(UInt(bitPattern: jumpCache)), toByteOffset: Int(JITContext.jumpCache), as: UInt64.self)
         // The entry stub: save the host's callee-saved registers, load the block registers
         // from the context (rdi) and jump to the block (rsi). The exit stub undoes it.
         var a = HostAssembler()
@@ -64,6 +74,28 @@ final class JITEngine {
     deinit {
         context.deallocate()
         blocks.deallocate()
+        jumpCache.deallocate()
+    }
+
+    /// Makes `epoch` the current one (an epoch ends at every TLB flush and every
+    /// invalidation of decoded code: a linear address may then lead to other code).
+    @inline(__always)
+    func setEpoch(_ epoch: UInt64) {
+        if epoch &- jumpCacheEpoch >= 0xFFFF { clearJumpCache(epoch) }
+        setContext(JITContext.epoch, epoch & 0xFFFF)
+    }
+
+    private func clearJumpCache(_ epoch: UInt64) {
+        jumpCache.update(repeating: 0, count: 2 * JITEngine.jumpCacheEntries)
+        jumpCacheEpoch = epoch
+    }
+
+    /// Records that `code` is the block for `rip` in the current epoch.
+    @inline(__always)
+    func remember(_ rip: UInt64, _ code: UnsafeRawPointer) {
+        let i = Int(truncatingIfNeeded: (rip ^ (rip >> 14)) & UInt64(JITEngine.jumpCacheEntries - 1))
+        jumpCache[2 * i] = (rip << 16) | contextValue(JITContext.epoch)
+        jumpCache[2 * i + 1] = UInt64(UInt(bitPattern: code))
     }
 
     func setContext(_ offset: Int32, _ value: UInt64) {
@@ -90,6 +122,7 @@ final class JITEngine {
     func reset(generation: UInt64) {
         buffer.reset(keeping: stubBytes)
         blockCount = 0
+        clearJumpCache(jumpCacheEpoch)
         cacheGeneration = generation
     }
 }
