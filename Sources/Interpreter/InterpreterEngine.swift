@@ -22,7 +22,6 @@ public final class InterpreterEngine: VCPUEngine, @unchecked Sendable {
                 model: CPUModel = .swiftpc) {
         cpu = X86CPU(memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock, model: model)
         self.control = control
-        if jitProfileOn { atexit { jitProfileReport() } }
         if let v = getenv("SWIFTPC_JIT") { cpu.setBlockTranslation(enabled: true, threshold: UInt32(atoi(v))) }
     }
 

@@ -72,7 +72,6 @@ extension X86CPU {
                     }
                     continue
                 }
-                if jitProfileOn { jitProfileCounts[Int(entry.pointee.mnemonic)] += 1 }
             }
             let start = rip
             let length = UInt64(entry.pointee.length)

@@ -71,7 +71,6 @@ extension X86CPU {
         flagsBase = (flagsBase & ~arithmeticFlagsMask) | ((out >> 8) & 0xD5) | (out & 1 != 0 ? RFLAGS.of : 0)
         let ran = budget - Int(Int64(bitPattern: jit.contextValue(JITContext.budget)))
         jit.instructionsRun &+= UInt64(ran)
-        if jitProfileOn { jitProfileCalls += 1; jitProfileRan += ran }
         return ran
     }
 
