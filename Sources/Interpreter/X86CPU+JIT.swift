@@ -21,6 +21,7 @@ extension X86CPU {
         c.setContext(JITContext.readHost, UInt64(UInt(bitPattern: tlb.readHost)))
         c.setContext(JITContext.writeTag, UInt64(UInt(bitPattern: tlb.writeTag)))
         c.setContext(JITContext.writeHost, UInt64(UInt(bitPattern: tlb.writeHost)))
+        c.setContext(JITContext.xmm, UInt64(UInt(bitPattern: xmmBase)))
         return true
     }
 
@@ -35,6 +36,9 @@ extension X86CPU {
     /// instructions the translated code ran (0: interpret this one).
     @inline(__always)
     func runTranslated(_ entry: UnsafeMutablePointer<DecodedCodeCache.Entry>, _ jit: JITEngine, budget: Int) -> Int {
+        // Translated SSE code does not check CR0.EM/TS or CR4.OSFXSR: run none while they
+        // would make SSE instructions fault (the interpreter raises #UD/#NM as it should).
+        if (cr0 & (CR0.em | CR0.ts)) | (~cr4 & CR4.osfxsr) != 0 { return 0 }
         let state = entry.pointee.jitState
         if state >= JITEngine.compiledBit {
             let block = jit.blocks[Int(state & ~JITEngine.compiledBit)]
@@ -84,7 +88,8 @@ extension X86CPU {
         var current = entry
         var endedWithBranch = false
         while translator.count < JITEngine.maxInstructions {
-            let outcome = translator.translate(current.pointee, rip: linear)
+            let form = Int(current.pointee.form)
+            let outcome = translator.translate(current.pointee, rip: linear, simdPrefix: form == 0 ? 0 : simdPrefix(InstructionRef(entry: current)))
             if outcome == .unsupported { break }
             linear &+= UInt64(current.pointee.length)
             if outcome == .endsBlock { endedWithBranch = true; break }

@@ -46,7 +46,9 @@ struct HostAssembler {
     /// Emits `[66] [REX] opcode ModRM [SIB] [disp]` with `reg` in ModRM.reg.
     /// `size` is the operand size in bytes: 2 adds the 66 prefix, 8 sets REX.W, and 1 forces a
     /// REX prefix when SPL/BPL/SIL/DIL would otherwise mean AH/CH/DH/BH.
-    mutating func instruction(_ opcode: [UInt8], size: Int, reg: UInt8, _ rm: HostOperand) {
+    /// `prefix` is a mandatory prefix (66, F2, F3) of an SSE form, placed before REX.
+    mutating func instruction(_ opcode: [UInt8], size: Int, reg: UInt8, _ rm: HostOperand, prefix: UInt8? = nil) {
+        if let prefix { byte(prefix) }
         if size == 2 { byte(0x66) }
         var rex: UInt8 = size == 8 ? 0x48 : 0
         if reg >= 8 { rex |= 0x44 }
@@ -193,6 +195,17 @@ struct HostAssembler {
 
     mutating func setcc(_ cc: UInt8, _ dst: UInt8) {
         instruction([0x0F, 0x90 | cc], size: 1, reg: 0, .register(dst))
+    }
+
+    // MARK: SSE
+
+    /// MOVDQU xmm, m128 / m128, xmm (no alignment needed).
+    mutating func loadXMM(_ x: UInt8, _ m: HostMemory) {
+        instruction([0x0F, 0x6F], size: 4, reg: x, .memory(m), prefix: 0xF3)
+    }
+
+    mutating func storeXMM(_ m: HostMemory, _ x: UInt8) {
+        instruction([0x0F, 0x7F], size: 4, reg: x, .memory(m), prefix: 0xF3)
     }
 
     // MARK: flags
