@@ -18,7 +18,10 @@ final class DifferentialEndPort: PortIODevice {
 
 /// The interpreter side of the differential test.
 public final class DifferentialInterpreterEngine: DifferentialEngine {
-    public let name = "interpreter"
+    public let name: String
+    /// Streams run as translated blocks (JIT/), translated on first sight, not one
+    /// instruction at a time.
+    let blockTranslation: Bool
     let memory: GuestMemory
     let cpu: X86CPU
     let endPort = DifferentialEndPort()
@@ -26,14 +29,22 @@ public final class DifferentialInterpreterEngine: DifferentialEngine {
     /// code cache sees the change).
     var previousCodeLength = 0
 
-    public init(defect: InjectedDefect = .none) throws {
+    public init(defect: InjectedDefect = .none, blockTranslation: Bool = false) throws {
+        self.blockTranslation = blockTranslation
+        name = blockTranslation ? "translated" : "interpreter"
         memory = try GuestMemory(size: GuestMemory.minimumSize)
         try DifferentialGuest.writeTables(memory)
         let ports = PortIOBus()
         try ports.claim(base: UInt16(DifferentialGuest.endPort), count: 1, device: endPort, name: "differential-end")
         cpu = X86CPU(memory: memory, portBus: ports, mmioBus: MMIOBus(), lock: Lock())
         cpu.injectedDefect = defect
+        if blockTranslation && !cpu.setBlockTranslation(enabled: true, threshold: 0) {
+            throw MachineError.engineFailure("the host gives no executable memory for translated code")
+        }
     }
+
+    /// Instructions run as translated code so far (0 without block translation).
+    public var translatedInstructions: UInt64 { cpu.translatedInstructions }
 
     public func run(_ c: DifferentialCase) throws -> DifferentialOutcome {
         let code = c.code
@@ -47,6 +58,11 @@ public final class DifferentialInterpreterEngine: DifferentialEngine {
         // One instruction at a time: the stream has no branches, so count + 1 steps reach the
         // marker; a few more let a wrong length show as a fault rather than a stall.
         var steps = 0
+        if blockTranslation {
+            // The whole stream in one slice: it becomes one block (the end marker's OUT is not
+            // translated), or several where a side exit hands an instruction to the interpreter.
+            steps = cpu.runSlice(c.instructions.count)
+        }
         while !endPort.hit && cpu.shutdownReason == nil && steps < c.instructions.count + 4 {
             cpu.runSlice(1)
             steps += 1

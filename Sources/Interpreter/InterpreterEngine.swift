@@ -22,7 +22,6 @@ public final class InterpreterEngine: VCPUEngine, @unchecked Sendable {
                 model: CPUModel = .swiftpc) {
         cpu = X86CPU(memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock, model: model)
         self.control = control
-        if let v = getenv("SWIFTPC_JIT") { cpu.setBlockTranslation(enabled: true, threshold: UInt32(atoi(v))) }
     }
 
     /// Loads the complete architectural state; an NMI requested earlier is dropped (getState

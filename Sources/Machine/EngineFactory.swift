@@ -30,6 +30,7 @@ enum EngineFactory {
                                 lock: Lock, control: MachineControl) -> EngineChoice {
         let engine = InterpreterEngine(memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock,
                                        control: control, model: config.cpuModel)
+        engine.cpu.setBlockTranslation(enabled: config.blockTranslation)
         return EngineChoice(engine: engine, interrupts: .userspace)
     }
 }

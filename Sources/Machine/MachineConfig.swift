@@ -76,6 +76,8 @@ public struct MachineConfig: Sendable {
     /// Where SeaBIOS's debug output (QEMU's debugcon at port 0x402) goes; nil: not decoded.
     public var firmwareLog: String?
     public var cpuModel = CPUModel.swiftpc
+    /// The interpreter translates hot 64-bit code into host code (`--jit on|off`).
+    public var blockTranslation = true
     /// Move the vCPU between KVM and the interpreter at this interval (seconds), to show that
     /// a running guest survives the hand-over. Interrupt controllers stay in the kernel, so this
     /// is for guests that do not take interrupts.

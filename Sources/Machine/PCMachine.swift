@@ -305,6 +305,9 @@ public final class PCMachine {
             let cpu = interpreter.cpu
             lines.append("instructions retired: \(cpu.instructionsRetired); page walks: \(cpu.pageWalks); TLB flushes: \(cpu.tlbFlushes)")
             let list = cpu.unimplemented.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            if cpu.blockTranslationEnabled {
+                lines.append("translated blocks: \(cpu.translatedBlocks); instructions run as translated code: \(cpu.translatedInstructions)")
+            }
             lines.append("unimplemented instructions (#UD raised): \(cpu.unimplementedCount)" + (list.isEmpty ? "" : " — " + list))
         }
         return lines.joined(separator: "\n")

@@ -65,6 +65,9 @@ struct Run: ParsableCommand {
     @Flag(help: "Exit (status 8) instead of resetting when the guest reboots.")
     var noReboot = false
 
+    @Option(help: ArgumentHelp("On the interpreter, translate hot 64-bit code into host code (on) or interpret everything (off).", valueName: "on|off"))
+    var jit = "on"
+
     @Flag(help: "Print run statistics on stderr when the guest stops.")
     var stats = false
 
@@ -126,6 +129,8 @@ struct Run: ParsableCommand {
         config.serial = try SerialTarget(parsing: serial)
         config.noReboot = noReboot
         config.firmwareLog = firmwareLog
+        guard jit == "on" || jit == "off" else { throw .badConfiguration("invalid --jit '\(jit)': use on or off") }
+        config.blockTranslation = jit == "on"
         if let migrateEvery {
             guard migrateEvery > 0, migrateEvery.isFinite else { throw .badConfiguration("--migrate-every must be a positive number of seconds") }
             config.migrationInterval = migrateEvery

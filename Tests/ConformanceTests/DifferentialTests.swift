@@ -85,6 +85,31 @@ final class HostDifferentialTests: XCTestCase {
         try compare(bitness: 64, streams: Self.streams / 5, sse: true)
     }
 
+    /// Translated blocks (JIT/) against the host CPU: each stream runs as one block where the
+    /// translator knows its instructions, with side exits to the interpreter elsewhere.
+    func testTranslatedCodeMatchesTheHostCPU() throws {
+        try compare(bitness: 64, streams: Self.streams / 2, translated: true)
+    }
+
+    func testTranslatedCodeMatchesTheHostCPUWithSSE() throws {
+        try compare(bitness: 64, streams: Self.streams / 5, sse: true, translated: true)
+    }
+
+    /// Translated blocks against the interpreter (needs no KVM): integer and SSE streams.
+    func testTranslatedCodeMatchesTheInterpreter() throws {
+        for sse in [false, true] {
+            let translated = try DifferentialInterpreterEngine(blockTranslation: true)
+            let runner = DifferentialRunner(reference: try DifferentialInterpreterEngine(), subject: translated,
+                                            generator: DifferentialGenerator(includeSSE: sse))
+            let report = try runner.run(seed: Self.seed ^ 0x717, count: Self.streams / 10)
+            print("translated vs interpreter\(sse ? " with SSE" : ""): \(report.streams) streams, \(report.instructions) instructions, "
+                  + "\(translated.translatedInstructions) run translated, \(report.mismatchCount) mismatching")
+            XCTAssertEqual(report.mismatchCount, 0, report.mismatches.map(\.report).joined(separator: "\n\n"))
+            XCTAssertGreaterThan(translated.translatedInstructions, UInt64(report.instructions / 3),
+                                 "most instructions must run as translated code, or this compares the interpreter with itself")
+        }
+    }
+
     func testGeneratorCoversSSE() {
         let g = DifferentialGenerator(includeSSE: true)
         let names = Set(g.formIDs.map { ISATables.shared.mnemonicNames[Int(ISATables.shared.forms[Int($0)].mnemonic)].uppercased() })
@@ -113,17 +138,19 @@ final class HostDifferentialTests: XCTestCase {
                        "x87 forms only when asked for")
     }
 
-    func compare(bitness: Int, streams: Int, sse: Bool = false) throws {
+    func compare(bitness: Int, streams: Int, sse: Bool = false, translated: Bool = false) throws {
         let kvm = try DifferentialKVMEngine.make()
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let quirks = cpuinfo.contains("AuthenticAMD") ? DifferentialGenerator.amdRegisterQuirkForms : []
-        let runner = DifferentialRunner(reference: kvm, subject: try DifferentialInterpreterEngine(),
+        let subject = try DifferentialInterpreterEngine(blockTranslation: translated)
+        let runner = DifferentialRunner(reference: kvm, subject: subject,
                                         generator: DifferentialGenerator(memoryOnlyForms: quirks, bitness: bitness, includeSSE: sse, includeX87: sse))
         let start = Date()
         let report = try runner.run(seed: Self.seed, count: streams)
         let seconds = Date().timeIntervalSince(start)
         if Self.environment["DIFFERENTIAL_LIST"] != nil { print(report.mnemonics.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")) }
-        print("differential (\(bitness)-bit\(sse ? " with SSE and x87" : "")): \(report.streams) streams, \(report.instructions) instructions, \(report.mnemonics.count) mnemonics, "
+        print("differential (\(bitness)-bit\(sse ? " with SSE and x87" : "")\(translated ? ", translated" : "")): "
+              + "\(subject.translatedInstructions) translated, \(report.streams) streams, \(report.instructions) instructions, \(report.mnemonics.count) mnemonics, "
               + "\(report.bothStopped) stopped in both, \(report.mismatchCount) mismatching, \(String(format: "%.1f", seconds)) s")
         XCTAssertEqual(report.mismatchCount, 0,
                        "\(report.mismatchCount) mismatching streams; shrunk reproducers:\n\n" + report.mismatches.map(\.report).joined(separator: "\n\n"))
