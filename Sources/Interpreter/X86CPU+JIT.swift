@@ -39,24 +39,26 @@ extension X86CPU {
         // Translated SSE code does not check CR0.EM/TS or CR4.OSFXSR: run none while they
         // would make SSE instructions fault (the interpreter raises #UD/#NM as it should).
         if (cr0 & (CR0.em | CR0.ts)) | (~cr4 & CR4.osfxsr) != 0 { return 0 }
-        let state = entry.pointee.jitState
-        if state >= JITEngine.compiledBit {
-            let block = jit.blocks[Int(state & ~JITEngine.compiledBit)]
-            guard block.linear == rip else {
-                // The same physical code at another linear address: translate it afresh.
-                entry.pointee.jitState = jit.threshold
+        var state = entry.pointee.jitState
+        if state < JITEngine.compiledBit {
+            if state < jit.threshold {
+                entry.pointee.jitState = state &+ 1
                 return 0
             }
-            jit.setEpoch(tlbFlushes &+ codeCache.invalidations)
-            jit.remember(rip, block.code)
-            return runBlock(block.code, jit, budget: budget)
+            guard state == jit.threshold else { return 0 }
+            state = translateBlock(entry, jit)
+            entry.pointee.jitState = state
+            guard state >= JITEngine.compiledBit else { return 0 }
         }
-        if state < jit.threshold {
-            entry.pointee.jitState = state &+ 1
-        } else if state == jit.threshold {
-            entry.pointee.jitState = translateBlock(entry, jit)
+        let block = jit.blocks[Int(state & ~JITEngine.compiledBit)]
+        guard block.linear == rip else {
+            // The same physical code at another linear address: translate it afresh.
+            entry.pointee.jitState = jit.threshold
+            return 0
         }
-        return 0
+        jit.setEpoch(tlbFlushes &+ codeCache.invalidations)
+        jit.remember(rip, block.code)
+        return runBlock(block.code, jit, budget: budget)
     }
 
     /// Runs translated code from `code` until a block leaves; returns instructions run.
