@@ -27,6 +27,20 @@ public struct AssemblySuiteEngine {
     }
 }
 
+extension AssemblySuiteEngine {
+    /// The interpreter translating the 64-bit code it reaches into host code at once
+    /// (JIT/, threshold 0), so that 64-bit test bodies run as translated blocks. `onCPU`
+    /// sees each CPU made (to count what ran translated).
+    public static func translated(onCPU: ((X86CPU) -> Void)? = nil) -> AssemblySuiteEngine {
+        AssemblySuiteEngine(name: "translated", missing: AssemblySuiteRequirement.interpreterMissing) { memory, ports, control in
+            let engine = InterpreterEngine(memory: memory, portBus: ports, mmioBus: MMIOBus(), lock: Lock(), control: control)
+            engine.cpu.setBlockTranslation(enabled: true, threshold: 0)
+            onCPU?(engine.cpu)
+            return engine
+        }
+    }
+}
+
 /// The debug-exit port (0xF4): the harness writes it when every test has run.
 final class AssemblySuiteExitPort: PortIODevice {
     let control: MachineControl

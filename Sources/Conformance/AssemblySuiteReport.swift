@@ -38,9 +38,9 @@ public struct AssemblySuiteReport {
     public var table: String {
         func pad(_ s: String, _ n: Int) -> String { s + String(repeating: " ", count: max(0, n - s.count)) }
         func lpad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }
-        var lines = [pad("engine", 12) + pad("group", 14) + lpad("passed", 8) + lpad("failed", 8) + lpad("skipped", 9)]
+        var lines = [pad("engine", 16) + pad("group", 14) + lpad("passed", 8) + lpad("failed", 8) + lpad("skipped", 9)]
         for r in rows {
-            lines.append(pad(r.engine, 12) + pad(r.group, 14) + lpad("\(r.passed)", 8) + lpad("\(r.failed)", 8) + lpad("\(r.skipped)", 9))
+            lines.append(pad(r.engine, 16) + pad(r.group, 14) + lpad("\(r.passed)", 8) + lpad("\(r.failed)", 8) + lpad("\(r.skipped)", 9))
         }
         return lines.joined(separator: "\n")
     }

@@ -25,7 +25,7 @@ struct ConformanceCommand: ParsableCommand {
             instead, honouring the known-differences file.
             """)
 
-    @Option(help: "Engine: interp, kvm or both.")
+    @Option(help: "Engine: interp, kvm, both, or translated (the interpreter with 64-bit code translated to host code on first sight).")
     var accel: String = "interp"
 
     @Option(help: "Run only tests whose group/test name contains PATTERN (or matches it as a glob).")
@@ -63,15 +63,19 @@ struct ConformanceCommand: ParsableCommand {
         if let directory = singlestep {
             runSingleStep(directory)
         }
-        guard ["interp", "kvm", "both"].contains(accel) else { fail("--accel takes interp, kvm or both") }
+        guard ["interp", "kvm", "both", "translated"].contains(accel) else { fail("--accel takes interp, kvm, both or translated") }
         var defect = InjectedDefect.none
         if let injectDefect {
             guard injectDefect == "add-carry" else { fail("--inject-defect takes add-carry") }
             defect = .addCarryFlip
         }
         var engines: [AssemblySuiteEngine] = []
-        if accel != "kvm" { engines.append(.interpreter(defect: defect)) }
-        if accel != "interp" {
+        if accel == "translated" {
+            engines.append(.translated())
+        } else if accel != "kvm" {
+            engines.append(.interpreter(defect: defect))
+        }
+        if accel == "kvm" || accel == "both" {
             do { engines.append(try Self.kvmEngine()) } catch { fail("--accel \(accel): KVM is not usable: \(error)") }
         }
         let runner = AssemblySuiteRunner(directory: suite)
@@ -124,7 +128,7 @@ struct ConformanceCommand: ParsableCommand {
             guard AssemblySuiteRunner.matches(group + "/", filter) else { continue }
             do {
                 let kvm = try DifferentialVCPUEngine(name: "kvm", make: try Self.kvmEngine().make)
-                let interp = try DifferentialInterpreterEngine(defect: defect)
+                let interp = try DifferentialInterpreterEngine(defect: defect, blockTranslation: accel == "translated")
                 let runner = DifferentialRunner(reference: kvm, subject: interp,
                                                 generator: DifferentialGenerator(memoryOnlyForms: quirks, bitness: bitness, includeSSE: true, includeX87: true))
                 let start = Date()
@@ -136,12 +140,12 @@ struct ConformanceCommand: ParsableCommand {
                 let failing = Set(report.mismatchIndices)
                 for i in 0..<report.streams {
                     let bad = failing.contains(i)
-                    results.append(AssemblySuiteResult(engine: "kvm+interp", group: group, test: "seed \(seed) stream \(i)",
+                    results.append(AssemblySuiteResult(engine: "kvm+\(interp.name)", group: group, test: "seed \(seed) stream \(i)",
                                                        status: bad ? .failed : .passed, checks: 1,
                                                        failures: bad ? ["the engines disagree (shrunk reproducer above)"] : []))
                 }
             } catch {
-                results.append(AssemblySuiteResult(engine: "kvm+interp", group: group, test: "setup", status: .failed, checks: 0,
+                results.append(AssemblySuiteResult(engine: accel == "translated" ? "kvm+translated" : "kvm+interp", group: group, test: "setup", status: .failed, checks: 0,
                                                    failures: ["\(error)"]))
             }
         }

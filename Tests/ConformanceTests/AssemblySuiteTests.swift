@@ -58,6 +58,16 @@ final class AssemblySuiteTests: XCTestCase {
         try check(.interpreter())
     }
 
+    /// The suite with 64-bit code translated on first sight: the translated blocks give the
+    /// same results, and most 64-bit test code really ran translated.
+    func testSuitePassesOnTranslatedCode() throws {
+        var cpus: [X86CPU] = []
+        try check(.translated { cpus.append($0) })
+        let translated = cpus.reduce(UInt64(0)) { $0 + $1.translatedInstructions }
+        print("translated: \(translated) instructions ran as translated code on \(cpus.count) CPUs")
+        XCTAssertGreaterThan(translated, 5_000)
+    }
+
     func testSuitePassesOnKVM() throws {
         try check(try Self.kvmEngine())
     }

@@ -149,8 +149,8 @@ final class HostDifferentialTests: XCTestCase {
         let report = try runner.run(seed: Self.seed, count: streams)
         let seconds = Date().timeIntervalSince(start)
         if Self.environment["DIFFERENTIAL_LIST"] != nil { print(report.mnemonics.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")) }
-        print("differential (\(bitness)-bit\(sse ? " with SSE and x87" : "")\(translated ? ", translated" : "")): "
-              + "\(subject.translatedInstructions) translated, \(report.streams) streams, \(report.instructions) instructions, \(report.mnemonics.count) mnemonics, "
+        print("differential (\(bitness)-bit\(sse ? " with SSE and x87" : "")"
+              + "\(translated ? ", \(subject.translatedInstructions) instructions translated" : "")): \(report.streams) streams, \(report.instructions) instructions, \(report.mnemonics.count) mnemonics, "
               + "\(report.bothStopped) stopped in both, \(report.mismatchCount) mismatching, \(String(format: "%.1f", seconds)) s")
         XCTAssertEqual(report.mismatchCount, 0,
                        "\(report.mismatchCount) mismatching streams; shrunk reproducers:\n\n" + report.mismatches.map(\.report).joined(separator: "\n\n"))
