@@ -36,9 +36,6 @@ extension X86CPU {
     /// instructions the translated code ran (0: interpret this one).
     @inline(__always)
     func runTranslated(_ entry: UnsafeMutablePointer<DecodedCodeCache.Entry>, _ jit: JITEngine, budget: Int) -> Int {
-        // Translated SSE code does not check CR0.EM/TS or CR4.OSFXSR: run none while they
-        // would make SSE instructions fault (the interpreter raises #UD/#NM as it should).
-        if (cr0 & (CR0.em | CR0.ts)) | (~cr4 & CR4.osfxsr) != 0 { return 0 }
         var state = entry.pointee.jitState
         if state < JITEngine.compiledBit {
             if state < jit.threshold {
@@ -46,20 +43,28 @@ extension X86CPU {
                 return 0
             }
             guard state == jit.threshold else { return 0 }
-            state = translateBlock(entry, jit)
+            state = translateBlock(entry, jit, simdAllowed: simdAllowed)
             entry.pointee.jitState = state
             guard state >= JITEngine.compiledBit else { return 0 }
         }
         let block = jit.blocks[Int(state & ~JITEngine.compiledBit)]
+        // Translated SSE code does not check CR0.EM/TS or CR4.OSFXSR: such blocks wait while
+        // SSE instructions would fault (the interpreter raises #UD/#NM as it should).
+        if block.usesSIMD && !simdAllowed { return 0 }
         guard block.linear == rip else {
             // The same physical code at another linear address: translate it afresh.
             entry.pointee.jitState = jit.threshold
             return 0
         }
-        jit.setEpoch(tlbFlushes &+ codeCache.invalidations)
+        // Blocks with SSE are remembered only while SSE is usable, and the jump cache's
+        // epoch changes with that, so no chain leads into them otherwise.
+        jit.setEpoch((tlbFlushes &+ codeCache.invalidations) << 1 | (simdAllowed ? 1 : 0))
         jit.remember(rip, block.code)
         return runBlock(block.code, jit, budget: budget)
     }
+
+    /// SSE instructions would run without #UD or #NM (SDM Vol. 3A §13.1, Table 2-2).
+    var simdAllowed: Bool { (cr0 & (CR0.em | CR0.ts)) | (~cr4 & CR4.osfxsr) == 0 }
 
     /// Runs translated code from `code` until a block leaves; returns instructions run.
     func runBlock(_ code: UnsafeRawPointer, _ jit: JITEngine, budget: Int) -> Int {
@@ -81,11 +86,12 @@ extension X86CPU {
     }
 
     /// Translates the block that starts at `entry` (RIP); returns the entry's new `jitState`.
-    func translateBlock(_ entry: UnsafeMutablePointer<DecodedCodeCache.Entry>, _ jit: JITEngine) -> UInt32 {
+    func translateBlock(_ entry: UnsafeMutablePointer<DecodedCodeCache.Entry>, _ jit: JITEngine, simdAllowed: Bool) -> UInt32 {
         if jit.cacheGeneration != codeCache.generation { jit.reset(generation: codeCache.generation) }
         let generation = codeCache.generation
         let start = rip
-        var translator = BlockTranslator(origin: jit.nextOrigin, leaveAddress: jit.leaveAddress, startRIP: start)
+        var translator = BlockTranslator(origin: jit.nextOrigin, leaveAddress: jit.leaveAddress, startRIP: start,
+                                         simdAllowed: simdAllowed)
         var linear = start
         var current = entry
         var endedWithBranch = false
@@ -106,7 +112,7 @@ extension X86CPU {
         guard codeCache.generation == generation else { return 0 }
         guard translator.count > 0 else { return JITEngine.untranslatable }
         let code = endedWithBranch ? translator.finishAfterBranch() : translator.finish(fallThrough: linear)
-        if let state = jit.add(code, linear: start) { return state }
+        if let state = jit.add(code, linear: start, usesSIMD: translator.usesSIMD) { return state }
         // Out of room: start again with an empty cache (every entry naming a block goes too).
         codeCache.invalidateAll()
         jit.reset(generation: codeCache.generation)

@@ -76,4 +76,42 @@ final class BlockTranslationTests: XCTestCase {
         XCTAssertEqual(s.cr2, 0x50_0000)
         XCTAssertGreaterThanOrEqual(m.cpu.translatedInstructions, 3, "the instructions before the fault ran translated")
     }
+
+    /// A function with SSE runs translated many times; then the guest sets CR0.TS and calls
+    /// it again: the PXOR raises #NM (the translated block, which checks nothing, must not run).
+    func testSSEBlocksDoNotRunWhileCR0TSIsSet() throws {
+        let code = try NASM.assemble("""
+            bits 64
+            org 0x1000
+                mov ecx, 100
+            again:
+                call work
+                dec ecx
+                jnz again
+                mov rax, cr0
+                or rax, 8
+                mov cr0, rax
+                call work
+                hlt
+            work:
+                pxor xmm1, xmm1
+                add rbx, 1
+                ret
+            times 0x800 - ($ - $$) db 0
+            handler:
+                mov r12, 7
+                hlt
+            """)
+        let m = try SSEDifferentialTests.longModeMachine(code)
+        try m.memory.write64(0x600 + 7 * 16, 0x1800 | (0x08 << 16) | (UInt64(0x8E) << 40))
+        try m.memory.write64(0x600 + 7 * 16 + 8, 0)
+        var s = m.cpu.getState()
+        s.idtr = DescriptorTableRegister(base: 0x600, limit: 16 * 8 - 1)
+        m.cpu.setState(s)
+        s = try runTranslated(m, threshold: 2)
+        XCTAssertEqual(m.cpu.lastDeliveredVector, 7, "#NM")
+        XCTAssertEqual(s.gpr[12], 7)
+        XCTAssertEqual(s.gpr[3], 100, "RBX: the hundred calls before TS, not the one after it")
+        XCTAssertGreaterThan(m.cpu.translatedInstructions, 200)
+    }
 }

@@ -55,8 +55,13 @@ struct BlockTranslator {
     /// Guest instructions translated so far.
     private(set) var count = 0
     let startRIP: UInt64
+    /// SSE instructions may be translated (CR0.EM/TS clear, CR4.OSFXSR set now); the block
+    /// then runs only while that holds (`usesSIMD`).
+    let simdAllowed: Bool
+    private(set) var usesSIMD = false
 
-    init(origin: UInt64, leaveAddress: UInt64, startRIP: UInt64) {
+    init(origin: UInt64, leaveAddress: UInt64, startRIP: UInt64, simdAllowed: Bool) {
+        self.simdAllowed = simdAllowed
         self.origin = origin
         self.leaveAddress = leaveAddress
         self.startRIP = startRIP
@@ -278,12 +283,14 @@ struct BlockTranslator {
         let osz = Int(d.operandSize) >> 3
         let op = d.opcode
         let outcome: Outcome
-        if d.map == 1, let simd = translateSIMD(d, prefix: simdPrefix, rip: rip, next: next) {
+        if d.map == 1, simdAllowed, let simd = translateSIMD(d, prefix: simdPrefix, rip: rip, next: next) {
             outcome = simd
+            usesSIMD = true
         } else if d.map == 1 {
             outcome = translateTwoByte(d, op: op, osz: osz, rip: rip, next: next)
         } else if d.map >= 2 {
-            outcome = translateSIMD(d, prefix: simdPrefix, rip: rip, next: next) ?? .unsupported
+            outcome = simdAllowed ? translateSIMD(d, prefix: simdPrefix, rip: rip, next: next) ?? .unsupported : .unsupported
+            if outcome != .unsupported { usesSIMD = true }
         } else if d.map == 0 {
             outcome = translateOneByte(d, op: op, osz: osz, rip: rip, next: next)
         } else {
@@ -429,6 +436,25 @@ struct BlockTranslator {
                 code.unary(operation, .register(HostReg.r8), size: size)
                 if operation == 3 { wroteFlags() }
                 storeRM(d, HostReg.r8, size: size)
+            case 4, 5, 6: // MUL, IMUL rDX:rAX = rAX * r/m; DIV rDX:rAX / r/m (not 8-bit)
+                guard size > 1 else { return .unsupported }
+                if d.hasMemory && !memory(d, write: false, size: size, rip: rip, next: next) { return .unsupported }
+                code.load(HostReg.r9, rm(d, size), size: size)
+                if operation == 6 {
+                    // #DE (a zero divisor, or a quotient too wide: rDX >= divisor) is the
+                    // interpreter's to raise. DIV's flags are undefined: the guest keeps its own.
+                    willClobberFlags()
+                    code.load(HostReg.rdx, .memory(Self.guestRegister(2, size)), size: size)
+                    code.alu(7, .register(HostReg.rdx), HostReg.r9, size: size)
+                    sideExit(HostCondition.ae, rip: rip)
+                } else {
+                    saveFlagsIfNeeded()
+                }
+                code.load(HostReg.rax, .memory(Self.guestRegister(0, size)), size: size)
+                code.instruction([0xF7], size: size, reg: operation, .register(HostReg.r9))
+                if operation == 6 { flagsInHost = false } else { wroteFlags() }
+                storeRegister(0, HostReg.rax, size: size)
+                storeRegister(2, HostReg.rdx, size: size)
             default:
                 return .unsupported
             }
@@ -488,8 +514,16 @@ struct BlockTranslator {
             storeRegister(0, HostReg.r9, size: osz)
             return .translated
         case 0x86, 0x87:
-            guard !d.hasMemory else { return .unsupported }
             let size = byteForm ? 1 : osz
+            if d.hasMemory {
+                // XCHG with memory (locked on hardware; one vCPU needs no atomicity).
+                guard memory(d, write: true, size: size, rip: rip, next: next) else { return .unsupported }
+                code.load(HostReg.r8, rm(d, size), size: size)
+                code.load(HostReg.r9, .memory(Self.guestRegister(d.reg, size)), size: size)
+                storeRM(d, HostReg.r9, size: size)
+                storeRegister(d.reg, HostReg.r8, size: size)
+                return .translated
+            }
             code.load(HostReg.r8, .memory(Self.guestRegister(d.reg, size)), size: size)
             code.load(HostReg.r9, .memory(Self.guestRegister(d.rm, size)), size: size)
             storeRegister(d.rm, HostReg.r8, size: size)
@@ -567,6 +601,57 @@ struct BlockTranslator {
             return .translated
         case 0x18...0x1F:
             // Hint NOPs (prefetch, ENDBR64 and the reserved NOP space): no effect, no access.
+            return .translated
+        case 0xBC, 0xBD: // BSF, BSR (F3: TZCNT/LZCNT where the model has them: interpreter)
+            guard d.prefixes & PrefixBits.rep == 0, osz > 1 else { return .unsupported }
+            if d.hasMemory && !memory(d, write: false, size: osz, rip: rip, next: next) { return .unsupported }
+            code.load(HostReg.r9, rm(d, osz), size: osz)
+            // A zero source leaves the whole destination as it was (the 64-bit store keeps it).
+            code.load(HostReg.r8, .memory(Self.guestRegister(d.reg, 8)), size: 8)
+            code.instruction([0x0F, op], size: osz, reg: HostReg.r8, .register(HostReg.r9))
+            wroteFlags()
+            code.store(Self.guestRegister(d.reg, 8), HostReg.r8, size: 8)
+            return .translated
+        case 0xA3, 0xAB, 0xB3, 0xBB: // BT/BTS/BTR/BTC r/m, reg: registers only (bit strings in memory: interpreter)
+            guard !d.hasMemory, osz > 1 else { return .unsupported }
+            code.load(HostReg.r8, rm(d, osz), size: osz)
+            code.load(HostReg.r9, .memory(Self.guestRegister(d.reg, osz)), size: osz)
+            // Only CF is defined; ZF and the rest keep their values, as the interpreter's do.
+            needFlagsInHost()
+            code.instruction([0x0F, op], size: osz, reg: HostReg.r9, .register(HostReg.r8))
+            wroteFlags()
+            if op != 0xA3 { storeRM(d, HostReg.r8, size: osz) }
+            return .translated
+        case 0xBA: // BT/BTS/BTR/BTC r/m, imm8
+            let operation = d.reg & 7
+            guard operation >= 4, osz > 1 else { return .unsupported }
+            if d.hasMemory && !memory(d, write: operation != 4, size: osz, rip: rip, next: next) { return .unsupported }
+            code.load(HostReg.r8, rm(d, osz), size: osz)
+            needFlagsInHost()
+            code.instruction([0x0F, 0xBA], size: osz, reg: operation, .register(HostReg.r8))
+            code.byte(UInt8(truncatingIfNeeded: d.immediate))
+            wroteFlags()
+            if operation != 4 { storeRM(d, HostReg.r8, size: osz) }
+            return .translated
+        case 0xB0, 0xB1: // CMPXCHG m, reg (register destinations: interpreter)
+            let size = op == 0xB0 ? 1 : osz
+            guard d.hasMemory, memory(d, write: true, size: size, rip: rip, next: next) else { return .unsupported }
+            code.load(HostReg.r8, rm(d, size), size: size)
+            code.load(HostReg.r9, .memory(Self.guestRegister(d.reg, size)), size: size)
+            code.load(HostReg.rax, .memory(Self.guestRegister(0, 8)), size: 8)
+            code.instruction([0x0F, op], size: size, reg: HostReg.r9, .register(HostReg.r8))
+            wroteFlags()
+            // The host wrote rAX as the hardware does (only on a mismatch, zero-extending a
+            // 32-bit value); the destination is written either way.
+            code.store(Self.guestRegister(0, 8), HostReg.rax, size: 8)
+            storeRM(d, HostReg.r8, size: size)
+            return .translated
+        case 0xC8...0xCF: // BSWAP
+            guard osz > 2 else { return .unsupported }
+            code.load(HostReg.r8, .memory(Self.guestRegister(d.rm, osz)), size: osz)
+            code.byte(osz == 8 ? 0x49 : 0x41)
+            code.byte(0x0F); code.byte(0xC8)
+            storeRegister(d.rm, HostReg.r8, size: osz)
             return .translated
         default:
             return .unsupported

@@ -277,5 +277,5 @@ struct HostAssembler {
 
 /// Condition codes in the low nibble of Jcc/SETcc/CMOVcc.
 enum HostCondition {
-    static let o: UInt8 = 0, b: UInt8 = 2, e: UInt8 = 4, ne: UInt8 = 5, be: UInt8 = 6, a: UInt8 = 7, l: UInt8 = 0xC
+    static let o: UInt8 = 0, b: UInt8 = 2, ae: UInt8 = 3, e: UInt8 = 4, ne: UInt8 = 5, be: UInt8 = 6, a: UInt8 = 7, l: UInt8 = 0xC
 }

@@ -4,6 +4,8 @@
 struct JITBlock {
     var code: UnsafeRawPointer
     var linear: UInt64
+    /// It holds SSE instructions: it runs only while they would not fault (#UD/#NM).
+    var usesSIMD: Bool
 }
 
 /// The block translator's state for one CPU: executable memory, the entry and exit stubs,
@@ -110,9 +112,9 @@ final class JITEngine {
     var nextOrigin: UInt64 { UInt64(UInt(bitPattern: buffer.base)) + UInt64((buffer.used + 15) & ~15) }
 
     /// Stores a translated block; nil when the code buffer or the block table is full.
-    func add(_ code: [UInt8], linear: UInt64) -> UInt32? {
+    func add(_ code: [UInt8], linear: UInt64, usesSIMD: Bool) -> UInt32? {
         guard blockCount < JITEngine.blockCapacity, let p = buffer.append(code) else { return nil }
-        blocks[blockCount] = JITBlock(code: UnsafeRawPointer(p), linear: linear)
+        blocks[blockCount] = JITBlock(code: UnsafeRawPointer(p), linear: linear, usesSIMD: usesSIMD)
         blockCount += 1
         blocksTranslated += 1
         return UInt32(blockCount - 1) | JITEngine.compiledBit
