@@ -34,7 +34,7 @@ extension X86CPU {
     /// (`entry` at RIP, cached). Runs translated code from here when there is some, or
     /// translates once the instruction has been reached often enough. Returns the number of
     /// instructions the translated code ran (0: interpret this one).
-    @inline(__always)
+    @inline(never)
     func runTranslated(_ entry: UnsafeMutablePointer<DecodedCodeCache.Entry>, _ jit: JITEngine, budget: Int) -> Int {
         var state = entry.pointee.jitState
         if state < JITEngine.compiledBit {

@@ -15,7 +15,8 @@ public enum CPUBenchmark {
         public var mips: Double { Double(instructions) / seconds / 1e6 }
     }
 
-    public static func run(_ workload: String) throws(MachineError) -> Result {
+    /// `blockTranslation`: 64-bit code runs translated (the default of `swiftpc run`).
+    public static func run(_ workload: String, blockTranslation: Bool = true) throws(MachineError) -> Result {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("swiftpc-bench-\(getpid()).bin").path
         guard FileManager.default.createFile(atPath: path, contents: Data(benchWorkloadImage)) else {
             throw .unreadableFile(path: path, reason: "cannot write the benchmark guest")
@@ -27,6 +28,7 @@ public enum CPUBenchmark {
         config.kernel = path
         config.commandLine = workload
         config.serial = .none
+        config.blockTranslation = blockTranslation
         let machine = try PCMachine(config: config, serialBackend: NullSerialBackend())
         let start = MachineClock.monotonicNanoseconds()
         let outcome = machine.run()

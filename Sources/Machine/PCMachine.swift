@@ -307,6 +307,8 @@ public final class PCMachine {
             let list = cpu.unimplemented.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             if cpu.blockTranslationEnabled {
                 lines.append("translated blocks: \(cpu.translatedBlocks); instructions run as translated code: \(cpu.translatedInstructions)")
+            } else if config.blockTranslation {
+                lines.append("block translation unavailable: the host refused writable executable memory; everything was interpreted")
             }
             lines.append("unimplemented instructions (#UD raised): \(cpu.unimplementedCount)" + (list.isEmpty ? "" : " — " + list))
         }

@@ -22,6 +22,9 @@ struct Bench: ParsableCommand {
     @Option(help: "Run only this workload (alu, memory, sieve, calls).")
     var workload: String?
 
+    @Option(help: ArgumentHelp("Translate the workloads' 64-bit code into host code (on) or interpret it (off).", valueName: "on|off"))
+    var jit = "on"
+
     func run() throws {
         if let exits = pioExits {
             guard exits > 0 else { fail("--pio-exits must be positive") }
@@ -34,6 +37,7 @@ struct Bench: ParsableCommand {
             }
             return
         }
+        guard jit == "on" || jit == "off" else { fail("invalid --jit '\(jit)': use on or off") }
         let names = workload.map { [$0] } ?? CPUBenchmark.workloads
         for name in names where !CPUBenchmark.workloads.contains(name) {
             fail("unknown workload '\(name)': use \(CPUBenchmark.workloads.joined(separator: ", "))")
@@ -42,7 +46,7 @@ struct Bench: ParsableCommand {
         var totalSeconds = 0.0
         for name in names {
             do {
-                let r = try CPUBenchmark.run(name)
+                let r = try CPUBenchmark.run(name, blockTranslation: jit == "on")
                 totalInstructions += r.instructions
                 totalSeconds += r.seconds
                 print(name.padding(toLength: 8, withPad: " ", startingAt: 0) + String(format: " %11llu instructions in %6.2f s: %7.1f MIPS", r.instructions, r.seconds, r.mips))
