@@ -225,6 +225,9 @@ ata0-master: type=disk, path=$DISK, mode=flat, cylinders=$BOCHS_CYL, heads=16, s
 boot: disk
 com1: enabled=1, mode=file, dev=$WORK/bochs-serial.log
 speaker: enabled=0
+# No host audio: with the default ALSA driver and no sound card, Bochs 2.7 aborts at start
+# ("*** buffer overflow detected ***").
+sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy
 log: $WORK/bochs-internal.log
 panic: action=fatal
 error: action=ignore
