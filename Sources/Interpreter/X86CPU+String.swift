@@ -21,6 +21,10 @@ extension X86CPU {
         var iterations = 0
         // With TF set the single-step trap comes after every iteration (SDM Vol. 3B §17.3.1.4).
         let oneIterationPerStep = flagsBase & RFLAGS.tf != 0
+        if rep && codeBits == 64 && asz == 8 && step == UInt64(size) && !oneIterationPerStep
+            && (op == 0xA4 || op == 0xA5 || op == 0xAA || op == 0xAB) {
+            repeatedMoveInPages(movs: op <= 0xA5, size: size, sourceSegment: srcSeg)
+        }
         while true {
             if rep && reg(1, asz) == 0 { return }
             let si = reg(6, asz), di = reg(7, asz)
@@ -76,5 +80,58 @@ extension X86CPU {
                 return
             }
         }
+    }
+
+    /// REP MOVS / REP STOS in 64-bit mode, forward: whole runs that stay within one source
+    /// and one destination page, through their software-TLB entries, at memory speed. It
+    /// stops at anything else (no entry, a page end inside an element, RCX = 0, a bound on
+    /// the work per step) and leaves it to the element-by-element loop, which faults and
+    /// restarts as the SDM describes; the registers say how far it got, as after iterations.
+    func repeatedMoveInPages(movs: Bool, size: Int, sourceSegment: Int) {
+        let sourceBase = sourceSegment >= Seg.fs ? segs[sourceSegment].base : 0
+        for _ in 0..<16 {
+            let count = regs[1]
+            guard count != 0 else { return }
+            let destination = regs[7]
+            guard let dst = hostAddress(destination, write: true) else { return }
+            var n = min(count, (4096 - (destination & 0xFFF)) / UInt64(size))
+            var src: UnsafeMutableRawPointer?
+            if movs {
+                let source = sourceBase &+ regs[6]
+                src = hostAddress(source, write: false)
+                guard src != nil else { return }
+                n = min(n, (4096 - (source & 0xFFF)) / UInt64(size))
+            }
+            guard n > 0 else { return }
+            let bytes = Int(n) * size
+            if let src {
+                if dst > src && dst < src + bytes {
+                    // The destination overlaps the source ahead of it: element by element,
+                    // each read after the writes before it, as the instruction does.
+                    for k in 0..<Int(n) { storeHost(dst + k * size, size, loadHost(src + k * size, size)) }
+                } else {
+                    dst.copyMemory(from: src, byteCount: bytes)
+                }
+                regs[6] = regs[6] &+ UInt64(bytes)
+            } else if size == 1 {
+                dst.initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: regs[0]), count: bytes)
+            } else {
+                let value = reg(0, size)
+                for k in 0..<Int(n) { storeHost(dst + k * size, size, value) }
+            }
+            regs[7] = destination &+ UInt64(bytes)
+            regs[1] = count &- n
+        }
+    }
+
+    /// The host address of a 64-bit-mode linear address from its software-TLB entry, or nil
+    /// (no entry for this kind of access: the general path walks, checks and faults).
+    @inline(__always)
+    func hostAddress(_ linear: UInt64, write: Bool) -> UnsafeMutableRawPointer? {
+        let page = linear >> 12
+        let i = Int(page & SoftwareTLB.indexMask)
+        let tag = tlb.tag(page)
+        let host = write ? (tlb.writeTag[i] == tag ? tlb.writeHost[i] : nil) : (tlb.readTag[i] == tag ? tlb.readHost[i] : nil)
+        return host.map { $0 + Int(linear & 0xFFF) }
     }
 }
