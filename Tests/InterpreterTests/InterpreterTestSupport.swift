@@ -62,3 +62,16 @@ final class TestMachine {
         return cpu.getState()
     }
 }
+
+extension TestMachine {
+    /// A 64-bit interrupt gate (code selector 0x08) for `vector` in an IDT at 0x600, with
+    /// IDTR covering vectors 0-15.
+    func longModeInterruptGate(_ vector: Int, handler: UInt64) throws {
+        let entry = 0x600 + UInt64(vector * 16)
+        try memory.write64(entry, (handler & 0xFFFF) | (0x08 << 16) | (UInt64(0x8E) << 40) | (((handler >> 16) & 0xFFFF) << 48))
+        try memory.write64(entry + 8, handler >> 32)
+        var s = cpu.getState()
+        s.idtr = DescriptorTableRegister(base: 0x600, limit: 16 * 16 - 1)
+        cpu.setState(s)
+    }
+}

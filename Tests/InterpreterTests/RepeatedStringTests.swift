@@ -19,11 +19,7 @@ final class RepeatedStringTests: XCTestCase {
                 hlt
             """)
         let m = try SSEDifferentialTests.longModeMachine(code)
-        try m.memory.write64(0x600 + 14 * 16, 0x1800 | (0x08 << 16) | (UInt64(0x8E) << 40))
-        try m.memory.write64(0x600 + 14 * 16 + 8, 0)
-        var s = m.cpu.getState()
-        s.idtr = DescriptorTableRegister(base: 0x600, limit: 16 * 15 - 1)
-        m.cpu.setState(s)
+        try m.longModeInterruptGate(14, handler: 0x1800)
         try setup(m)
         return (m, m.run(limit: 100))
     }

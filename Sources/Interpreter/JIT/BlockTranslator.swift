@@ -470,21 +470,14 @@ struct BlockTranslator {
                 wroteFlags()
                 storeRM(d, HostReg.r8, size: size)
                 return .translated
-            case 2 where op == 0xFF: // CALL r/m64
-                guard osz == 8 || osz == 4 else { return .unsupported }
+            case 2 where op == 0xFF, 4 where op == 0xFF: // CALL r/m64, JMP r/m64 (a 16-bit form: interpreter)
+                guard osz != 2 else { return .unsupported }
                 if d.hasMemory && !memory(d, write: false, size: 8, rip: rip, next: next) { return .unsupported }
                 code.load(HostReg.r8, rm(d, 8), size: 8)
                 willClobberFlags()
+                // A non-canonical target is #GP at the branch itself (SDM Vol. 2A "CALL", "JMP").
                 canonicalCheck(HostReg.r8, rip: rip)
-                push(value: nil, returnAddress: next, rip: rip)
-                chain(toRegister: HostReg.r8)
-                return .endsBlock
-            case 4 where op == 0xFF: // JMP r/m64
-                guard osz == 8 || osz == 4 else { return .unsupported }
-                if d.hasMemory && !memory(d, write: false, size: 8, rip: rip, next: next) { return .unsupported }
-                code.load(HostReg.r8, rm(d, 8), size: 8)
-                willClobberFlags()
-                canonicalCheck(HostReg.r8, rip: rip)
+                if d.reg & 7 == 2 { push(value: nil, returnAddress: next, rip: rip) }
                 chain(toRegister: HostReg.r8)
                 return .endsBlock
             default:
