@@ -49,8 +49,8 @@ final class DecodedCodeCache {
         /// checked against the target's tag; 0 = none).
         var branchSlot: UInt32 = 0
         /// The block translator's view of this instruction (`JITEngine.compiledBit` etc.): how
-        /// often it started a run of interpreted code, or the block translated from it. It
-        /// also pads the entry to 64 bytes: one cache line (checked by a test).
+        /// often the interpreter reached it, or the block translated from it. It also pads the
+        /// entry to 64 bytes: one cache line (checked by a test).
         var jitState: UInt32 = 0
 
         /// Takes the decoder's result (the decode-time fields are set by the caller).

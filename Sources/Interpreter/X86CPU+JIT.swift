@@ -15,13 +15,13 @@ extension X86CPU {
         guard let jit else { return false }
         jit.threshold = min(threshold, JITEngine.untranslatable - 1)
         jit.reset(generation: codeCache.generation)
-        let c = jit
-        c.setContext(JITContext.registers, UInt64(UInt(bitPattern: regs)))
-        c.setContext(JITContext.readTag, UInt64(UInt(bitPattern: tlb.readTag)))
-        c.setContext(JITContext.readHost, UInt64(UInt(bitPattern: tlb.readHost)))
-        c.setContext(JITContext.writeTag, UInt64(UInt(bitPattern: tlb.writeTag)))
-        c.setContext(JITContext.writeHost, UInt64(UInt(bitPattern: tlb.writeHost)))
-        c.setContext(JITContext.xmm, UInt64(UInt(bitPattern: xmmBase)))
+        // Where blocks find the guest's registers and the software TLB (fixed for this CPU).
+        jit.setContext(JITContext.registers, UInt64(UInt(bitPattern: regs)))
+        jit.setContext(JITContext.readTag, UInt64(UInt(bitPattern: tlb.readTag)))
+        jit.setContext(JITContext.readHost, UInt64(UInt(bitPattern: tlb.readHost)))
+        jit.setContext(JITContext.writeTag, UInt64(UInt(bitPattern: tlb.writeTag)))
+        jit.setContext(JITContext.writeHost, UInt64(UInt(bitPattern: tlb.writeHost)))
+        jit.setContext(JITContext.xmm, UInt64(UInt(bitPattern: xmmBase)))
         return true
     }
 
