@@ -55,14 +55,14 @@ public final class DifferentialInterpreterEngine: DifferentialEngine {
         try DifferentialMemory.load(memory, data: c.dataPage, stack: c.stackPage)
         cpu.setState(c.initialState)
         endPort.hit = false
-        // One instruction at a time: the stream has no branches, so count + 1 steps reach the
-        // marker; a few more let a wrong length show as a fault rather than a stall.
         var steps = 0
         if blockTranslation {
             // The whole stream in one slice: it becomes one block (the end marker's OUT is not
             // translated), or several where a side exit hands an instruction to the interpreter.
             steps = cpu.runSlice(c.instructions.count)
         }
+        // One instruction at a time: the stream has no branches, so count + 1 steps reach the
+        // marker; a few more let a wrong length show as a fault rather than a stall.
         while !endPort.hit && cpu.shutdownReason == nil && steps < c.instructions.count + 4 {
             cpu.runSlice(1)
             steps += 1

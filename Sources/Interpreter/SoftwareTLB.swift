@@ -32,6 +32,15 @@ final class SoftwareTLB {
     /// The tag of linear page `page` in the current generation.
     @inline(__always) func tag(_ page: UInt64) -> UInt64 { generationBits.pointee | (page & SoftwareTLB.pageMask) }
 
+    /// The host address of `linear` from its entry for reads (or fetches) or writes, or nil
+    /// when there is none (the caller's slow path walks, checks and faults).
+    @inline(__always) func hostAddress(_ linear: UInt64, write: Bool) -> UnsafeMutableRawPointer? {
+        let page = linear >> 12
+        let i = Int(page & SoftwareTLB.indexMask)
+        let host = write ? (writeTag[i] == tag(page) ? writeHost[i] : nil) : (readTag[i] == tag(page) ? readHost[i] : nil)
+        return host.map { $0 + Int(linear & 0xFFF) }
+    }
+
     init() {
         let n = SoftwareTLB.entries
         readTag = .allocate(capacity: n); readTag.initialize(repeating: 0, count: n)

@@ -261,10 +261,7 @@ extension X86CPU {
     /// Reads `size` (1, 2, 4 or 8) bytes at a linear address.
     @inline(__always)
     func readLinear(_ linear: UInt64, _ size: Int, fetch: Bool = false) throws(CPUException) -> UInt64 {
-        let page = linear >> 12
-        let i = Int(page & SoftwareTLB.indexMask)
-        if tlb.readTag[i] == tlb.tag(page), (linear & 0xFFF) &+ UInt64(size) <= 4096, let host = tlb.readHost[i] {
-            let p = host + Int(linear & 0xFFF)
+        if (linear & 0xFFF) &+ UInt64(size) <= 4096, let p = tlb.hostAddress(linear, write: false) {
             return loadHost(p, size)
         }
         return try readLinearSlow(linear, size, fetch ? .fetch : .read)
@@ -292,10 +289,7 @@ extension X86CPU {
 
     @inline(__always)
     func writeLinear(_ linear: UInt64, _ size: Int, _ value: UInt64) throws(CPUException) {
-        let page = linear >> 12
-        let i = Int(page & SoftwareTLB.indexMask)
-        if tlb.writeTag[i] == tlb.tag(page), (linear & 0xFFF) &+ UInt64(size) <= 4096, let host = tlb.writeHost[i] {
-            let p = host + Int(linear & 0xFFF)
+        if (linear & 0xFFF) &+ UInt64(size) <= 4096, let p = tlb.hostAddress(linear, write: true) {
             storeHost(p, size, value)
             return
         }

@@ -93,12 +93,12 @@ extension X86CPU {
             let count = regs[1]
             guard count != 0 else { return }
             let destination = regs[7]
-            guard let dst = hostAddress(destination, write: true) else { return }
+            guard let dst = tlb.hostAddress(destination, write: true) else { return }
             var n = min(count, (4096 - (destination & 0xFFF)) / UInt64(size))
             var src: UnsafeMutableRawPointer?
             if movs {
                 let source = sourceBase &+ regs[6]
-                src = hostAddress(source, write: false)
+                src = tlb.hostAddress(source, write: false)
                 guard src != nil else { return }
                 n = min(n, (4096 - (source & 0xFFF)) / UInt64(size))
             }
@@ -122,16 +122,5 @@ extension X86CPU {
             regs[7] = destination &+ UInt64(bytes)
             regs[1] = count &- n
         }
-    }
-
-    /// The host address of a 64-bit-mode linear address from its software-TLB entry, or nil
-    /// (no entry for this kind of access: the general path walks, checks and faults).
-    @inline(__always)
-    func hostAddress(_ linear: UInt64, write: Bool) -> UnsafeMutableRawPointer? {
-        let page = linear >> 12
-        let i = Int(page & SoftwareTLB.indexMask)
-        let tag = tlb.tag(page)
-        let host = write ? (tlb.writeTag[i] == tag ? tlb.writeHost[i] : nil) : (tlb.readTag[i] == tag ? tlb.readHost[i] : nil)
-        return host.map { $0 + Int(linear & 0xFFF) }
     }
 }

@@ -240,20 +240,9 @@ struct HostAssembler {
         int32(Int32(truncatingIfNeeded: Int64(bitPattern: target &- (origin &+ UInt64(offset) &+ 4))))
     }
 
-    mutating func jmp() -> HostLabelUse {
-        byte(0xE9)
-        let use = HostLabelUse(patchOffset: offset)
-        int32(0)
-        return use
-    }
-
     /// Points `use` at the current offset.
     mutating func bind(_ use: HostLabelUse) {
-        bind(use, to: offset)
-    }
-
-    mutating func bind(_ use: HostLabelUse, to target: Int) {
-        let rel = Int32(target - (use.patchOffset + 4))
+        let rel = Int32(offset - (use.patchOffset + 4))
         let u = UInt32(bitPattern: rel)
         for k in 0..<4 { bytes[use.patchOffset + k] = UInt8(truncatingIfNeeded: u >> UInt32(k * 8)) }
     }
@@ -277,5 +266,5 @@ struct HostAssembler {
 
 /// Condition codes in the low nibble of Jcc/SETcc/CMOVcc.
 enum HostCondition {
-    static let o: UInt8 = 0, b: UInt8 = 2, ae: UInt8 = 3, e: UInt8 = 4, ne: UInt8 = 5, be: UInt8 = 6, a: UInt8 = 7, l: UInt8 = 0xC
+    static let ae: UInt8 = 3, ne: UInt8 = 5, a: UInt8 = 7, l: UInt8 = 0xC
 }

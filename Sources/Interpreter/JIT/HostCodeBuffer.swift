@@ -19,8 +19,6 @@ final class HostCodeBuffer {
 
     deinit { munmap(base, capacity) }
 
-    var free: Int { capacity - used }
-
     /// Copies `code` in (16-byte aligned) and returns where it went.
     func append(_ code: [UInt8]) -> UnsafeMutableRawPointer? {
         let start = (used + 15) & ~15
