@@ -13,6 +13,12 @@ final class BadInputTests: XCTestCase {
         XCTAssertFalse(r.stderr.contains("Fatal error"), file: file, line: line)
     }
 
+    func testInvalidJITSetting() throws {
+        let kernel = try SwiftPCProcess.guest("demo")
+        try assertOneLineError(["run", "--jit", "maybe", "--kernel", kernel], mentions: "--jit")
+        try assertOneLineError(["bench", "--jit", "maybe"], mentions: "--jit")
+    }
+
     func testMissingKernel() throws {
         try assertOneLineError(["run", "--kernel", "/nonexistent/vmlinuz"], mentions: "/nonexistent/vmlinuz")
     }

@@ -49,6 +49,10 @@ final class LinuxGuestTests: XCTestCase {
                            "/proc/cpuinfo flag \(feature.name): the model \(advertised ? "advertises" : "does not advertise") it")
         }
         XCTAssertTrue(r.stderr.contains("unimplemented instructions (#UD raised): 0"), "no unimplemented instruction during the boot\n\(r.stderr)")
+        // The interpreter translates 64-bit code by default: most of the boot ran translated.
+        let retired = JITSwitchTests.statistic("instructions retired: ", r.stderr)
+        let translated = JITSwitchTests.statistic("instructions run as translated code: ", r.stderr)
+        XCTAssertGreaterThan(translated, retired / 2, "most of the boot ran as translated code\n\(r.stderr)")
     }
 
     /// Drives the serial console through a pseudo-terminal as a user would, then reboots the
