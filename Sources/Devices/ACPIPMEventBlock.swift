@@ -1,8 +1,9 @@
 import MachineCore
 
 /// The ACPI PM1a event block (ACPI spec §4.8.3.1): PM1_STS (write 1 to clear) and PM1_EN,
-/// 16 bits each, at the PIIX4 PM base. No event sources are modelled, so status stays clear
-/// and no SCI is raised; the registers exist so that the OS finds what the FADT promises.
+/// 16 bits each, at the PIIX4 PM base. No event sources that raise an SCI are modelled; the
+/// only status bit set is WAK_STS, when a sleep the machine does not offer ends at once (see
+/// `ACPIPowerControl`).
 public final class ACPIPMEventBlock: PortIODevice {
     public static let defaultPort: UInt16 = 0x600
     public static let width = 4
@@ -11,10 +12,23 @@ public final class ACPIPMEventBlock: PortIODevice {
     public private(set) var enable: UInt16 = 0
     public let port: UInt16
 
+    /// PM1_STS.WAK_STS (ACPI spec §4.8.3.1.1, table "PM1 Status Registers Fixed Hardware
+    /// Feature Status Bits"): set when the system has left a sleeping state.
+    public static let wakeStatus: UInt16 = 0x8000
+
     public init(port: UInt16 = ACPIPMEventBlock.defaultPort) { self.port = port }
 
     public func attach(to bus: PortIOBus, name: String = "acpi-pm1a-evt") throws(MachineError) {
         _ = try bus.claim(base: port, count: Self.width, device: self, name: name)
+    }
+
+    /// Sets status bits from the hardware side (a wake).
+    public func setStatus(_ bits: UInt16) { status |= bits }
+
+    /// Power-on state: nothing pending, nothing enabled.
+    public func reset() {
+        status = 0
+        enable = 0
     }
 
     public func portRead(offset: UInt16, size: Int) -> UInt32 {

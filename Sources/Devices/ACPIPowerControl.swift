@@ -3,9 +3,19 @@ import MachineCore
 /// The ACPI PM1a control register (ACPI spec §4.8.3.2.1, "PM1 Control Registers"), 16 bits,
 /// at QEMU's PIIX4 PM base 0x600 + 4 by default.
 ///
-/// A write with SLP_EN set and SLP_TYP = 0 enters S5 (our DSDT's \_S5 package, like QEMU's,
-/// gives SLP_TYP 0): the machine powers off. Other sleep types are not supported; their
-/// writes are kept and read back (SLP_EN is write-only and reads as zero).
+/// A write with SLP_EN set enters the sleep state in SLP_TYP. The values are QEMU's (its DSDT
+/// gives \_S3 1, \_S4 2, \_S5 0; 1 is the PIIX4's suspend-to-RAM encoding, 82371AB datasheet
+/// PMCNTRL.SUS_TYP), so guests written for QEMU's `pc` machine find the same meaning here:
+/// - 0, S5 (soft off): the machine powers off.
+/// - 2, S4 (suspend to disk): the OS has saved its state, so the hardware's part is soft off,
+///   and the machine powers off, as QEMU does.
+/// - 1, S3 (suspend to RAM), and every other value: not offered (our DSDT has no \_S3, so an
+///   OS that reads it never asks). The sleep is refused by ending it at once: WAK_STS is set
+///   in PM1_STS, as after a wake event (ACPI spec §4.8.3.1.1, §16.1.6 "Transitioning from the
+///   Working to the Sleeping State": the OS waits for WAK_STS), and the guest goes on with
+///   the instruction after its write. A guest that polls WAK_STS sees the sleep end instead
+///   of spinning forever; Linux takes it as a sleep that failed and resumes.
+/// SLP_TYP is kept and reads back; SLP_EN is write-only and reads as zero.
 public final class ACPIPowerControl: PortIODevice {
     public static let defaultBase: UInt16 = 0x604
     public static let width = 2
@@ -23,17 +33,34 @@ public final class ACPIPowerControl: PortIODevice {
     public static let sleepEnable: UInt16 = 0x2000
     /// The SLP_TYP value of S5 (soft off) in our DSDT.
     public static let sleepTypeS5: UInt16 = 0
+    /// QEMU's SLP_TYP for S3 (suspend to RAM; not offered here).
+    public static let sleepTypeS3: UInt16 = 1
+    /// QEMU's SLP_TYP for S4 (suspend to disk).
+    public static let sleepTypeS4: UInt16 = 2
 
     public let base: UInt16
     private let control: MachineControl
+    /// Where a refused sleep reports its immediate wake (WAK_STS).
+    private let events: ACPIPMEventBlock?
+    private let initialValue: UInt16
     public private(set) var value: UInt16
+    /// How many sleeps were refused by waking at once (S3 and the unassigned SLP_TYP values).
+    public private(set) var refusedSleeps = 0
 
     /// `initialValue` is what the register holds at power-on; with SCI_EN set, an OS whose
     /// FADT has no SMI command port finds the machine already in ACPI mode.
-    public init(control: MachineControl, base: UInt16 = ACPIPowerControl.defaultBase, initialValue: UInt16 = ACPIPowerControl.sciEnable) {
+    public init(control: MachineControl, events: ACPIPMEventBlock? = nil, base: UInt16 = ACPIPowerControl.defaultBase,
+                initialValue: UInt16 = ACPIPowerControl.sciEnable) {
         self.control = control
+        self.events = events
         self.base = base
+        self.initialValue = initialValue
         self.value = initialValue
+    }
+
+    public func reset() {
+        value = initialValue
+        refusedSleeps = 0
     }
 
     public var portRanges: [PortRange] { [PortRange(base: base, count: Self.width)] }
@@ -58,9 +85,13 @@ public final class ACPIPowerControl: PortIODevice {
         let mask = UInt16(truncatingIfNeeded: (UInt32(truncatingIfNeeded: allOnes(size: size)) << UInt32(shift)))
         let newValue = value & ~mask | UInt16(truncatingIfNeeded: written << UInt32(shift)) & mask
         value = newValue & ~Self.sleepEnable
-        if newValue & Self.sleepEnable != 0,
-           (newValue & Self.sleepTypeMask) >> Self.sleepTypeShift == Self.sleepTypeS5 {
+        guard newValue & Self.sleepEnable != 0 else { return }
+        switch (newValue & Self.sleepTypeMask) >> Self.sleepTypeShift {
+        case Self.sleepTypeS5, Self.sleepTypeS4:
             control.requestStop(.powerOff)
+        default:
+            refusedSleeps += 1
+            events?.setStatus(ACPIPMEventBlock.wakeStatus)
         }
     }
 }

@@ -33,6 +33,16 @@ public final class FirmwareConfig: PortIODevice {
         public static let uuid: UInt16 = 0x0002
         public static let ramSize: UInt16 = 0x0003
         public static let cpuCount: UInt16 = 0x0005
+        /// What QEMU serves on `-kernel` boots: sizes (u32) and contents of the kernel, the
+        /// initrd, the NUL-terminated command line and a bzImage's real-mode setup part.
+        public static let kernelSize: UInt16 = 0x0008
+        public static let initrdSize: UInt16 = 0x000B
+        public static let kernelData: UInt16 = 0x0011
+        public static let initrdData: UInt16 = 0x0012
+        public static let commandLineSize: UInt16 = 0x0014
+        public static let commandLineData: UInt16 = 0x0015
+        public static let setupSize: UInt16 = 0x0017
+        public static let setupData: UInt16 = 0x0018
         public static let bootMenu: UInt16 = 0x000E
         public static let maxCPUs: UInt16 = 0x000F
         public static let fileDirectory: UInt16 = 0x0019

@@ -92,6 +92,8 @@ public final class PIIX4PowerManagement: PCIDevice, PortIODevice {
 
     public func reset() {
         config = Self.resetConfig()
+        events.reset()
+        powerControl.reset()
         updateDecode()
     }
 

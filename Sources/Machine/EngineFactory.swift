@@ -5,9 +5,14 @@ import MachineCore
 struct EngineChoice {
     let engine: VCPUEngine
     let interrupts: InterruptRouting
+    /// Which engine and why, for `--stats`.
+    var reason = ""
+    /// A line for stderr when the user should know at once (auto fell back, or KVM is slow).
+    var notice: String?
 }
 
-/// Picks the engine for `--accel` (DESIGN.md: auto uses KVM when /dev/kvm works).
+/// Picks the engine for `--accel` (DESIGN.md: auto uses KVM when /dev/kvm works and is faster
+/// than the interpreter; see `makeAuto`).
 enum EngineFactory {
     static func make(config: MachineConfig, memory: GuestMemory, portBus: PortIOBus, mmioBus: MMIOBus,
                      lock: Lock, control: MachineControl) throws(MachineError) -> EngineChoice {
@@ -15,13 +20,11 @@ enum EngineFactory {
         case .kvm:
             return try makeKVM(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock, control: control)
         case .interp:
-            return makeInterpreter(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock, control: control)
+            var choice = makeInterpreter(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock, control: control)
+            choice.reason = "--accel interp"
+            return choice
         case .auto:
-            do {
-                return try makeKVM(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock, control: control)
-            } catch {
-                return makeInterpreter(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock, control: control)
-            }
+            return makeAuto(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock, control: control)
         }
     }
 

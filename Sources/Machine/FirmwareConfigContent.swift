@@ -1,9 +1,11 @@
 import Devices
 import MachineCore
 
-/// What the machine tells SeaBIOS through fw_cfg (QEMU docs/specs/fw_cfg.rst; the names are
+/// What the machine tells its guest through fw_cfg (QEMU docs/specs/fw_cfg.rst; the names are
 /// those SeaBIOS src/fw/paravirt.c reads): RAM size, CPU count, no interactive boot menu, the
-/// memory map, the ACPI tables with their table-loader script, and the boot order.
+/// memory map, the ACPI tables with their table-loader script, and the boot order. Every boot
+/// path serves it, as QEMU does: small test kernels booted with `--kernel` read the CPU count
+/// and RAM size here, and a directly booted kernel also finds the kernel items QEMU adds.
 enum FirmwareConfigContent {
     /// `etc/e820`: the RAM ranges of the machine's memory map (`E820Map`, the one the kernel
     /// loaders use), each a packed u64 address, u64 length, u32 type (20 bytes). SeaBIOS adds
@@ -37,5 +39,30 @@ enum FirmwareConfigContent {
         if !bootOrder.isEmpty {
             try fwcfg.addFile("bootorder", Array((bootOrder.joined(separator: "\n") + "\n").utf8) + [0])
         }
+    }
+
+    /// The items QEMU adds on a `-kernel` boot (hw/i386/x86-common.c, load_linux): the
+    /// command line (with its NUL), the kernel file and the initrd. A bzImage is split as
+    /// QEMU splits it: the boot sector and setup code in the setup item, the protected-mode
+    /// kernel in the kernel item. Multiboot modules are not an initrd and are not served.
+    static func installKernel(into fwcfg: FirmwareConfig, image: KernelImage, initrd: [String],
+                              commandLine: String) throws(MachineError) {
+        let command = Array(commandLine.utf8) + [0]
+        fwcfg.setItem(FirmwareConfig.Key.commandLineSize, integer: UInt64(command.count), width: 4)
+        fwcfg.setItem(FirmwareConfig.Key.commandLineData, command)
+        var kernel = image.bytes[...]
+        if case .bzImage(let header) = image.format, header.kernelOffset <= image.bytes.count {
+            let setup = Array(image.bytes[..<header.kernelOffset])
+            fwcfg.setItem(FirmwareConfig.Key.setupSize, integer: UInt64(setup.count), width: 4)
+            fwcfg.setItem(FirmwareConfig.Key.setupData, setup)
+            kernel = image.bytes[header.kernelOffset...]
+        }
+        fwcfg.setItem(FirmwareConfig.Key.kernelSize, integer: UInt64(kernel.count), width: 4)
+        fwcfg.setItem(FirmwareConfig.Key.kernelData, Array(kernel))
+        guard image.kind != .multiboot, !initrd.isEmpty else { return }
+        var bytes: [UInt8] = []
+        for path in initrd { bytes += try ImageFile.contents(path) }
+        fwcfg.setItem(FirmwareConfig.Key.initrdSize, integer: UInt64(bytes.count), width: 4)
+        fwcfg.setItem(FirmwareConfig.Key.initrdData, bytes)
     }
 }

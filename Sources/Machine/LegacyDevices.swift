@@ -14,6 +14,8 @@ public final class LegacyDevices {
     public let postCode: POSTCodePort
     public let pciBus: PCIBus
     public let pciConfig: PCIConfigMechanism1
+    /// The PIIX3 reset control register at 0xCF9.
+    public let resetControl: PIIX3ResetControl
     public let hostBridge: I440FXHostBridge
     /// PIIX3 function 0: PCI interrupt routing to ISA IRQs.
     public let isaBridge: PIIX3ISABridge
@@ -93,8 +95,9 @@ public final class LegacyDevices {
         hostBridge = I440FXHostBridge()
         try pciBus.register(hostBridge, at: PCIAddress(device: 0)!, name: "i440fx")
         pciConfig = PCIConfigMechanism1(bus: pciBus)
-        acpiPower = ACPIPowerControl(control: control)
+        resetControl = PIIX3ResetControl(control: control)
         acpiEvents = ACPIPMEventBlock()
+        acpiPower = ACPIPowerControl(control: control, events: acpiEvents)
         acpiTimer = ACPIPMTimer(clock: timers.clock)
         // PCI INTx# reaches the ISA lines through the PIIX3's PIRQ routing; one line object
         // per IRQ keeps the level each route last drove.
@@ -117,6 +120,7 @@ public final class LegacyDevices {
         try debugConsole.attach(to: portBus)
         try postCode.attach(to: portBus)
         try pciConfig.attach(to: portBus)
+        try resetControl.attach(to: portBus)
         try apm.attach(to: portBus)
         try firmwareConfig.attach(to: portBus)
         try coprocessorError.attach(to: portBus)
@@ -127,6 +131,7 @@ public final class LegacyDevices {
         serial.reset()
         i8042.reset()
         port92.reset()
+        resetControl.reset()
         hostBridge.reset()
         isaBridge.reset()
         ide.reset()

@@ -23,6 +23,10 @@ public final class PCMachine {
     public let vgaFunction: StdVGAPCIFunction
     /// The vCPU's engine.
     public private(set) var engine: VCPUEngine
+    /// Which engine `--accel` led to and why (`--stats`), and a line for stderr when the user
+    /// should know at once: auto fell back to the interpreter, or `--accel kvm` is slow here.
+    public let engineReason: String
+    public let engineNotice: String?
     /// The state the vCPU starts in (firmware reset vector, or a loader's entry state).
     public private(set) var bootState: CPUState
     /// The kernel as booted (a bzImage may have been unpacked to its vmlinux), for resets.
@@ -66,6 +70,8 @@ public final class PCMachine {
         let choice = try EngineFactory.make(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus,
                                             lock: lock, control: control)
         engine = choice.engine
+        engineReason = choice.reason
+        engineNotice = choice.notice
         if var image = kernelImage {
             // On the interpreter, a bzImage's xz payload is unpacked on the host and booted
             // through its PVH entry: the kernel's own decompressor would take ~30 s there.
@@ -92,14 +98,16 @@ public final class PCMachine {
             try port.attach(to: portBus, name: "firmware-log")
         }
         try PCMachine.attachDrives(config: config, to: devices.ide)
-        if kernelImage != nil {
+        try FirmwareConfigContent.install(into: devices.firmwareConfig, memory: memory, cpuCount: config.cpuCount,
+                                          bootOrder: FirmwareConfigContent.bootOrder(config: config))
+        if let kernelImage {
             // A directly booted kernel finds the IDE controller and the BIOS area as a BIOS
-            // would have left them.
+            // would have left them, and fw_cfg as QEMU's -kernel leaves it.
             devices.ide.setUpAsFirmware()
             devices.hostBridge.enableShadowRAM()
-        } else {
-            try FirmwareConfigContent.install(into: devices.firmwareConfig, memory: memory, cpuCount: config.cpuCount,
-                                              bootOrder: FirmwareConfigContent.bootOrder(config: config))
+            try FirmwareConfigContent.installKernel(into: devices.firmwareConfig, image: kernelImage,
+                                                    initrd: config.initrd.map(KernelLoader.splitPaths) ?? [],
+                                                    commandLine: config.commandLine)
         }
         if let interpreter = engine as? InterpreterEngine, let pic = devices.pic {
             if let lapic = devices.lapic, let ioapic = devices.ioapic {
@@ -300,7 +308,8 @@ public final class PCMachine {
     /// Counters for `swiftpc run --stats`.
     public func statisticsReport() -> String {
         var lines = ["engine: \(engine.engineName)" + (standbyEngine == nil ? "" : " (engine switches: \(engineSwitches))")
-                     + "; unclaimed port accesses: \(portBus.unclaimedAccesses); unclaimed MMIO accesses: \(mmioBus.unclaimedAccesses)"]
+                     + "; unclaimed port accesses: \(portBus.unclaimedAccesses); unclaimed MMIO accesses: \(mmioBus.unclaimedAccesses)",
+                     "engine choice: \(engineReason)"]
         if let interpreter = engine as? InterpreterEngine {
             let cpu = interpreter.cpu
             lines.append("instructions retired: \(cpu.instructionsRetired); page walks: \(cpu.pageWalks); TLB flushes: \(cpu.tlbFlushes)")

@@ -10,11 +10,12 @@ struct Run: ParsableCommand {
         abstract: "Boot a guest.",
         discussion: """
             Exit status: 0 when the guest powers off; (value << 1) | 1 when it writes value to the \
-            debug-exit port 0xf4; 2 for bad arguments or unreadable files; 4 for a triple fault; \
+            debug-exit port (0xf4-0xf7, QEMU's isa-debug-exit with iosize=4: a 1-, 2- or 4-byte \
+            write at any of the four ports; value is what was written); 2 for bad arguments or unreadable files; 4 for a triple fault; \
             6 for an engine failure; 8 when the guest resets and --no-reboot was given.
             """)
 
-    @Option(help: "CPU engine: auto (KVM when /dev/kvm works, else the interpreter), kvm, or interp.")
+    @Option(help: "CPU engine: auto (KVM when /dev/kvm works and a 10 ms probe finds it faster than the interpreter, else the interpreter; --stats says why), kvm (warns when the probe finds it slower), or interp.")
     var accel: String = "auto"
 
     @Option(name: [.customShort("m"), .customLong("memory")], help: "Guest RAM: MiB, or a size such as 512M or 2G.")
@@ -79,6 +80,7 @@ struct Run: ParsableCommand {
         do {
             let config = try makeConfig()
             let machine = try PCMachine(config: config)
+            if let notice = machine.engineNotice { FileHandleStderr.write("swiftpc: \(notice)\n") }
             // Display integration: the SDL window runs on its own thread around run().
             var window: SDLDisplay?
             if display == "sdl" {

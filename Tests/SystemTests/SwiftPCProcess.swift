@@ -23,9 +23,14 @@ enum SwiftPCProcess {
 
     /// Runs swiftpc with `arguments`; kills it after `timeout` seconds (and fails the test).
     /// `binary` overrides the swiftpc next to the test bundle (the release build, for Linux).
+    /// `environment` adds to (or overrides) the test process's own environment.
     static func run(binary path: String? = nil, _ arguments: [String], timeout: Double = 60, stdin: Data? = nil,
+                    environment: [String: String] = [:],
                     file: StaticString = #filePath, line: UInt = #line) throws -> Result {
         let process = Process()
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.executableURL = path.map { URL(fileURLWithPath: $0) } ?? binary
         process.arguments = arguments
         process.currentDirectoryURL = repoRoot

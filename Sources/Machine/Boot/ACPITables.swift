@@ -210,7 +210,10 @@ public enum ACPITables {
 
     /// The DSDT (§5.2.11.1): the PCI root bridge with its windows and the ISA devices behind
     /// it, the power button, and `\_S5` — `Package (4) {0, 0, 0, 0}`: SLP_TYP 0 enters S5
-    /// through PM1a_CNT (see `ACPIPowerControl`).
+    /// through PM1a_CNT (see `ACPIPowerControl`). There is no `\_S3` or `\_S4`: the machine
+    /// cannot suspend to RAM (nothing would resume a directly booted kernel), so an OS does
+    /// not offer those states; a guest that writes their SLP_TYP anyway is answered by
+    /// `ACPIPowerControl` without hanging.
     static func dsdt() -> [UInt8] {
         let hole = UInt32(GuestMemory.lowMemoryLimit)
         let isa = AML.device("ISA",
