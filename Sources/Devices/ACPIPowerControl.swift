@@ -44,8 +44,6 @@ public final class ACPIPowerControl: PortIODevice {
     private let events: ACPIPMEventBlock?
     private let initialValue: UInt16
     public private(set) var value: UInt16
-    /// How many sleeps were refused by waking at once (S3 and the unassigned SLP_TYP values).
-    public private(set) var refusedSleeps = 0
 
     /// `initialValue` is what the register holds at power-on; with SCI_EN set, an OS whose
     /// FADT has no SMI command port finds the machine already in ACPI mode.
@@ -60,7 +58,6 @@ public final class ACPIPowerControl: PortIODevice {
 
     public func reset() {
         value = initialValue
-        refusedSleeps = 0
     }
 
     public var portRanges: [PortRange] { [PortRange(base: base, count: Self.width)] }
@@ -90,7 +87,6 @@ public final class ACPIPowerControl: PortIODevice {
         case Self.sleepTypeS5, Self.sleepTypeS4:
             control.requestStop(.powerOff)
         default:
-            refusedSleeps += 1
             events?.setStatus(ACPIPMEventBlock.wakeStatus)
         }
     }
