@@ -11,9 +11,9 @@ import MachineCore
 ///   and the machine powers off, as QEMU does.
 /// - 1, S3 (suspend to RAM), and every other value: not offered (our DSDT has no \_S3, so an
 ///   OS that reads it never asks). The sleep is refused by ending it at once: WAK_STS is set
-///   in PM1_STS, as after a wake event (ACPI spec §4.8.3.1.1, §16.1.6 "Transitioning from the
-///   Working to the Sleeping State": the OS waits for WAK_STS), and the guest goes on with
-///   the instruction after its write. A guest that polls WAK_STS sees the sleep end instead
+///   in PM1_STS, as hardware sets it on a wake event (ACPI spec 6.4 §16.1 "Sleeping States";
+///   after SLP_EN the OS waits for WAK_STS), and the guest goes on with the instruction
+///   after its write. A guest that polls WAK_STS sees the sleep end instead
 ///   of spinning forever; Linux takes it as a sleep that failed and resumes.
 /// SLP_TYP is kept and reads back; SLP_EN is write-only and reads as zero.
 public final class ACPIPowerControl: PortIODevice {
