@@ -1,8 +1,9 @@
 ; A multiboot kernel that asks for the ACPI sleep states the machine does not offer, with
 ; QEMU's SLP_TYP values (\_S3 = 1, \_S4 = 2), the way an OS does: SLP_TYP with SLP_EN in
 ; PM1a_CNT, then wait for PM1_STS.WAK_STS (ACPI spec 6.4 ch. 16 "Waking and Sleeping").
-; S3 must end at once with WAK_STS set; S4 must power the machine off (status 0). The wait is bounded so that a machine that never wakes the guest is reported
-; (status 0x7F << 1 | 1) instead of hanging the test.
+; S3 must end at once with WAK_STS set; S4 must power the machine off (status 0). The wait
+; is bounded so that a machine that never wakes the guest is reported (status 0x7F << 1 | 1)
+; instead of hanging the test.
 %include "include/platform.inc"
 bits 32
 org 0x100000
