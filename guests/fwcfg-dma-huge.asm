@@ -2,7 +2,8 @@
 ; item into RAM at 2 MiB (QEMU docs/specs/fw_cfg.rst, "DMA interface"). The device copies
 ; "QEMU", writes zeros up to the end of RAM and reports the error bit (the transfer left
 ; RAM). Prints the control word, then exits with 1 (status 3) when "QEMU" arrived and the
-; error bit is set, 2 (status 5) otherwise.
+; error bit is set, 2 (status 5) otherwise. Assembled with REPEAT_FOREVER (fwcfg-dma-loop.asm)
+; it issues the same transfer again and again, for the stop-latency test.
 %include "include/platform.inc"
 bits 32
 org 0x100000
@@ -20,6 +21,8 @@ TARGET          equ 0x200000
 entry:
     cli
     mov esp, stack_top
+    PRINTLN "fw_cfg dma"
+.again:
     mov dword [TARGET], 0xAAAAAAAA
     ; The FWCfgDmaAccess fields are big-endian.
     mov eax, KEY_SIGNATURE << 16 | DMA_CTL_SELECT | DMA_CTL_READ
@@ -30,7 +33,6 @@ entry:
     mov eax, TARGET
     bswap eax
     mov [access.address + 4], eax
-    PRINTLN "fw_cfg dma"
     xor eax, eax
     mov dx, FW_CFG_DMA_HIGH
     out dx, eax
@@ -43,6 +45,9 @@ entry:
     bswap eax
     test eax, ~DMA_CTL_ERROR
     jnz .wait
+%ifdef REPEAT_FOREVER
+    jmp .again
+%endif
     PRINT "control "
     call puthex32
     call crlf

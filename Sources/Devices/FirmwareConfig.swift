@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import MachineCore
 
 /// QEMU's firmware configuration device ("fw_cfg", QEMU docs/specs/fw_cfg.rst): how the
@@ -233,7 +236,8 @@ public final class FirmwareConfig: PortIODevice {
                 item.withUnsafeBytes { p.copyMemory(from: $0.baseAddress! + position, byteCount: fromItem) }
                 position += fromItem
             }
-            if fromItem < n { (p + fromItem).initializeMemory(as: UInt8.self, repeating: 0, count: n - fromItem) }
+            // memset, not initializeMemory: unspecialized (debug) builds fill that byte by byte.
+            if fromItem < n { memset(p + fromItem, 0, n - fromItem) }
             onDMAWrite?(address, n)
             address += UInt64(n)
             left -= UInt64(n)

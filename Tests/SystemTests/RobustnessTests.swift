@@ -65,6 +65,32 @@ final class RobustnessTests: XCTestCase {
         print("RobustnessTests: SIGTERM during REP STOSB: exit after \(Int(latency * 1000)) ms")
     }
 
+    /// A guest that issues 4 GiB fw_cfg DMA reads one after the other (each one zero-fills
+    /// 2 GiB of RAM here): the device gives way to the stop request between its steps. The old
+    /// code took SIGTERM only after the transfer, about a minute later.
+    func testSIGTERMDuringHugeFirmwareConfigDMAsIsHonouredPromptly() throws {
+        try requireHostMemory(3 << 30)
+        let kernel = try SwiftPCProcess.guest("fwcfg-dma-loop")
+        let process = try start(["run", "--accel", "interp", "-m", "2G", "--kernel", kernel], waitingFor: "fw_cfg dma")
+        usleep(200_000)
+        XCTAssertTrue(process.isRunning)
+        let latency = secondsToExit(process, after: SIGTERM)
+        XCTAssertEqual(process.terminationStatus, 128 + SIGTERM)
+        XCTAssertLessThan(latency, 0.5, "SIGTERM to exit took \(latency) s")
+        print("RobustnessTests: SIGTERM during fw_cfg DMA: exit after \(Int(latency * 1000)) ms")
+    }
+
+    /// 64-bit code spinning in translated blocks: the block budget ends the slice as usual.
+    func testSIGTERMWhileTranslatedCodeSpinsIsHonouredPromptly() throws {
+        let kernel = try SwiftPCProcess.guest("spin64")
+        let process = try start(["run", "--accel", "interp", "--jit", "on", "--kernel", kernel], waitingFor: "spin")
+        usleep(300_000)
+        XCTAssertTrue(process.isRunning)
+        let latency = secondsToExit(process, after: SIGTERM)
+        XCTAssertEqual(process.terminationStatus, 128 + SIGTERM)
+        XCTAssertLessThan(latency, 0.5, "SIGTERM to exit took \(latency) s")
+    }
+
     /// A DMA read of 0xFFFFFFFF bytes: the item, then zeros to the end of RAM, done in well
     /// under a second (the old code allocated 4 GiB on the host and took about a minute).
     func testFirmwareConfigDMAOfFourGiBIsBoundedByGuestRAM() throws {
