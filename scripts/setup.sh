@@ -43,6 +43,9 @@ for rom in bios-256k.bin vgabios-stdvga.bin; do
 done
 
 echo "setup: building swiftpc (release)"
-swift build -c release 2>&1 | grep -E "error|warning: |Compiling|Build complete" | grep -v "^\[" || true
+# The filter's own "no match" must not hide the build's status (pipefail is on): a failed
+# build stops setup instead of leaving an old binary in place.
+build_filter() { grep -E "error|warning: |Compiling|Build complete" | { grep -v "^\[" || true; } || true; }
+swift build -c release 2>&1 | build_filter
 test -x .build/release/swiftpc
 echo "setup: done (.build/release/swiftpc)"

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import MachineCore
 
 /// QEMU's firmware configuration device ("fw_cfg", QEMU docs/specs/fw_cfg.rst): how the
@@ -194,23 +197,62 @@ public final class FirmwareConfig: PortIODevice {
     /// Runs one `FWCfgDmaAccess` (fw_cfg.rst, "DMA interface"): optional select, then a read,
     /// skip or (unsupported, so error) write of `length` bytes; the control word is then
     /// cleared, or left with only the error bit set.
+    ///
+    /// `length` is the guest's and may be anything up to 4 GiB: a read copies at most what
+    /// the selected item still holds, straight from the item into guest RAM, and writes the
+    /// rest as zeros (as QEMU does) in steps of `dmaStepBytes`, checking between steps for a
+    /// stop request. It ends at the end of the RAM the target lies in, with the error bit: no
+    /// host allocation depends on the guest, and the work is bounded by the guest's RAM.
     private func runDMA(at address: UInt64) {
         guard let control = try? memory.read32(address).bigEndian,
               let length = try? memory.read32(address + 4).bigEndian,
               let target = try? memory.read64(address + 8).bigEndian else { return }
         if control & DMAControl.select != 0 { select(UInt16(control >> 16)) }
         var ok = true
+        let remaining = max(0, (items[selected]?.count ?? 0) - position)
         if control & DMAControl.read != 0 {
-            var bytes = [UInt8](repeating: 0, count: Int(length))
-            for k in 0..<bytes.count { bytes[k] = nextByte() }
-            ok = (try? memory.write(bytes, at: target)) != nil
-            if ok { onDMAWrite?(target, bytes.count) }
+            ok = dmaRead(length: UInt64(length), to: target)
         } else if control & DMAControl.skip != 0 {
-            position += Int(length)
+            // Past the end nothing is left to skip: the position stays at the end.
+            position += min(Int(length), remaining)
         } else if control & DMAControl.write != 0 {
             ok = false    // no item here is guest-writable
         }
         try? memory.write32(address, (ok ? 0 : DMAControl.error).bigEndian)
+    }
+
+    /// Largest piece of a DMA read done between two looks at the machine's stop request.
+    public static let dmaStepBytes = 16 << 20
+    /// Checked before each step of a DMA read: true abandons it (with the error bit).
+    /// The machine sets it to its stop request, so that no guest transfer delays a stop.
+    public var shouldAbandonTransfer: (() -> Bool)?
+
+    /// The read part of a DMA access: `length` bytes from the selected item (zeros past its
+    /// end) to guest RAM at `target`. False when the range leaves RAM or a stop intervened.
+    private func dmaRead(length: UInt64, to target: UInt64) -> Bool {
+        var address = target
+        var left = length
+        let item = items[selected] ?? []
+        while left > 0 {
+            // Asked before every step: many DMA starts in one burst (REP OUTS under KVM)
+            // must not each do a step once a stop has been requested.
+            if shouldAbandonTransfer?() == true { return false }
+            let inRAM = memory.ramBytes(from: address)
+            guard inRAM > 0 else { return false }
+            let n = Int(min(left, inRAM, UInt64(Self.dmaStepBytes)))
+            guard let p = memory.ramPointer(address, length: n) else { return false }
+            let fromItem = min(n, max(0, item.count - position))
+            if fromItem > 0 {
+                item.withUnsafeBytes { p.copyMemory(from: $0.baseAddress! + position, byteCount: fromItem) }
+                position += fromItem
+            }
+            // memset, not initializeMemory: unspecialized (debug) builds fill that byte by byte.
+            if fromItem < n { memset(p + fromItem, 0, n - fromItem) }
+            onDMAWrite?(address, n)
+            address += UInt64(n)
+            left -= UInt64(n)
+        }
+        return true
     }
 
     private func le(_ value: UInt32, bytes: Int) -> [UInt8] { le(UInt64(value), bytes: bytes) }

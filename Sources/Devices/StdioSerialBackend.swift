@@ -7,8 +7,9 @@ import Glibc
 /// While the guest runs, a terminal on stdin is put in raw mode, so every key (Ctrl-C included)
 /// reaches the guest; Ctrl-A x asks to quit (reported through `onQuitRequest`) and Ctrl-A
 /// Ctrl-A sends one Ctrl-A, as QEMU's `-nographic` console does. The terminal settings are
-/// restored by `restore()`, at exit (atexit), and on SIGINT/SIGTERM/SIGHUP before the signal is
-/// re-raised with its default action, so a killed run never leaves the shell in raw mode.
+/// restored by `restore()`, at exit (atexit), and on every catchable signal whose default action
+/// ends the process, before that action is carried out, so a killed run never leaves the shell
+/// in raw mode (SIGKILL cannot be caught).
 /// Output is written to stdout unbuffered.
 public final class StdioSerialBackend: SerialBackend {
     /// The escape character: Ctrl-A.
@@ -134,33 +135,74 @@ enum TerminalState {
     /// The dispositions our handlers replaced, indexed by signal number.
     nonisolated(unsafe) static let previous = UnsafeMutablePointer<sigaction>.allocate(capacity: 65)
 
-    /// Installs the atexit hook and the SIGINT/SIGTERM/SIGHUP handlers (once per process).
-    /// A handler the program had installed before is chained: it runs after the terminal is
-    /// restored. A signal the program ignored stays ignored.
+    /// Signals whose default action ends the process (signal(7), "Standard signals"): any of
+    /// them must put the terminal back first. SIGKILL (and SIGSTOP) cannot be caught, so a
+    /// run killed with SIGKILL still leaves the terminal raw (`stty sane` repairs it).
+    /// SIGINT, SIGTERM and SIGHUP are normally blocked and taken by the machine's signal
+    /// thread (HostEventLoop); these handlers cover the time before and after it runs.
+    static let fatalSignals: [Int32] = [
+        SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE, SIGVTALRM, SIGPROF,
+        SIGXCPU, SIGXFSZ, SIGIO, SIGPWR, SIGSTKFLT,
+    ] + faultSignals
+
+    /// Crashes (a Swift runtime trap is SIGILL or SIGTRAP). A handler installed before ours
+    /// (the Swift runtime's crash report) still runs, after the terminal is restored; without
+    /// one, the handler returns, the instruction faults again and the default action follows.
+    /// For the other signals the default action is taken even over an earlier handler: the
+    /// Swift runtime also catches SIGQUIT, to print a backtrace and then wait for a key on
+    /// the terminal, which would keep a SIGQUIT from ending the run.
+    static let faultSignals: [Int32] = [SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT, SIGSYS]
+
+    /// Installs the atexit hook and the handlers for every signal that would end the process
+    /// (once per process). A signal the program ignored stays ignored. Real-time
+    /// signals (default: terminate) are covered only while nobody else handles them: the KVM
+    /// engine kicks vCPUs with one, and a kick must not restore the terminal.
     private static func installHandlers() {
         guard !handlersInstalled else { return }
         handlersInstalled = true
         atexit { TerminalState.restore() }
-        for sig in [SIGINT, SIGTERM, SIGHUP] {
+        var signals = fatalSignals
+        for sig in __libc_current_sigrtmin()...__libc_current_sigrtmax() {
+            var current = sigaction()
+            guard sigaction(sig, nil, &current) == 0 else { continue }
+            if current.__sigaction_handler.sa_handler == nil { signals.append(sig) }    // SIG_DFL
+        }
+        for sig in signals {
+            var current = sigaction()
+            guard sigaction(sig, nil, &current) == 0 else { continue }
+            if isIgnore(current) { continue }
             var action = sigaction()
-            action.__sigaction_handler.sa_handler = { signo in TerminalState.handleSignal(signo) }
+            action.__sigaction_handler.sa_sigaction = { signo, info, context in
+                TerminalState.handleSignal(signo, info, context)
+            }
             sigemptyset(&action.sa_mask)
-            action.sa_flags = 0
+            action.sa_flags = SA_SIGINFO
             sigaction(sig, &action, previous + Int(sig))
         }
     }
 
-    private static func handleSignal(_ signo: Int32) {
+    private static func isIgnore(_ action: sigaction) -> Bool {
+        let handler = action.__sigaction_handler.sa_handler
+        return (handler.map { unsafeBitCast($0, to: Int.self) } ?? 0) == 1    // SIG_IGN
+    }
+
+    private static func handleSignal(_ signo: Int32, _ info: UnsafeMutablePointer<siginfo_t>?,
+                                     _ context: UnsafeMutableRawPointer?) {
         let old = previous[Int(signo)]
-        let handler = old.__sigaction_handler.sa_handler
-        let raw = handler.map { unsafeBitCast($0, to: Int.self) } ?? 0
-        if raw == 1 { return } // SIG_IGN
+        if isIgnore(old) { return }
         restore()
-        if raw != 0, old.sa_flags & Int32(SA_SIGINFO) == 0, let chained = handler {
-            chained(signo)
-            return
+        if faultSignals.contains(signo) {
+            if old.sa_flags & SA_SIGINFO != 0, let chained = old.__sigaction_handler.sa_sigaction {
+                chained(signo, info, context)
+                return
+            }
+            if let chained = old.__sigaction_handler.sa_handler {
+                chained(signo)
+                return
+            }
         }
-        // Default action: re-raise so the exit status shows the signal.
+        // Default action: re-raise so that the process ends as the signal says (the exit
+        // status shows it). The signal is blocked until this handler returns.
         signal(signo, SIG_DFL)
         raise(signo)
     }

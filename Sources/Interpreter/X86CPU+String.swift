@@ -3,7 +3,8 @@ import X86Decoder
 
 /// String instructions with REP/REPE/REPNE (SDM Vol. 2B, "REP/REPE/REPZ/REPNE/REPNZ").
 /// A repeated instruction runs a bounded number of iterations per step and then re-executes
-/// itself (RIP is moved back), so it is interruptible and restartable as on hardware.
+/// itself (RIP is moved back), so it is interruptible and restartable as on hardware; such a
+/// step also ends the run slice, so that requests are seen between runs of iterations.
 extension X86CPU {
     static let stringIterationsPerStep = 4096
 
@@ -77,6 +78,10 @@ extension X86CPU {
                 // before the next instruction.
                 rip = (rip &- UInt64(d.length)) & (codeBits == 64 ? ~0 : (codeBits == 32 ? 0xFFFF_FFFF : 0xFFFF))
                 flagsBase |= RFLAGS.rf
+                // A bounded run of iterations ends the slice too: the engine then looks at
+                // interrupt and stop requests, so one long REP (RCX = 2^30, say) delays
+                // them by one run, not by a slice of such runs.
+                if iterations >= X86CPU.stringIterationsPerStep { sliceEnd = true }
                 return
             }
         }

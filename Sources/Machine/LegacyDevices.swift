@@ -110,6 +110,8 @@ public final class LegacyDevices {
         ide = PIIX3IDE(portBus: portBus, memory: memory, irq14: line(IRQ.idePrimary), irq15: line(IRQ.ideSecondary))
         try ide.register(on: pciBus)
         firmwareConfig = FirmwareConfig(memory: memory)
+        // A long fw_cfg DMA read gives way to a stop request between its steps.
+        firmwareConfig.shouldAbandonTransfer = { [unowned control] in control.isStopRequested }
         coprocessorError = CoprocessorErrorPort(irq: line(CoprocessorErrorPort.irqNumber))
 
         try serial.attach(to: portBus)

@@ -146,6 +146,18 @@ public final class GuestMemory: @unchecked Sendable {
         return nil
     }
 
+    /// Bytes of RAM (not ROM) from `address` to the end of the contiguous run holding it: 0
+    /// when `address` is not RAM. Bounds a device's transfer to what the guest really has.
+    public func ramBytes(from address: UInt64) -> UInt64 {
+        if address < lowRAMSize {
+            if address >= holeStart && address < holeEnd { return 0 }
+            return (address < holeStart ? holeStart : lowRAMSize) - address
+        }
+        let high = address &- GuestMemory.highMemoryBase
+        if address >= GuestMemory.highMemoryBase && high < highRAMSize { return highRAMSize - high }
+        return 0
+    }
+
     /// Like `pointer` but throws for ranges outside RAM; for loaders and tests.
     public func checkedPointer(_ address: UInt64, length: Int) throws(MachineError) -> UnsafeMutableRawPointer {
         guard let p = pointer(address, length: length) else { throw .addressNotInRAM(address, length: length) }

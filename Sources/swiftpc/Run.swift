@@ -18,8 +18,11 @@ struct Run: ParsableCommand {
     @Option(help: "CPU engine: auto (KVM when /dev/kvm works and a 10 ms probe finds it faster than the interpreter, else the interpreter; --stats says why), kvm (warns when the probe finds it slower), or interp.")
     var accel: String = "auto"
 
-    @Option(name: [.customShort("m"), .customLong("memory")], help: "Guest RAM: MiB, or a size such as 512M or 2G.")
+    @Option(name: [.customShort("m"), .customLong("memory")], help: "Guest RAM: MiB, or a size such as 512M or 2G (at most the host's physical memory).")
     var memory: String = "256M"
+
+    @Flag(help: "Accept -m larger than the host's physical memory (a guest that uses it all can exhaust the host).")
+    var allowOvercommit = false
 
     @Option(help: "Number of vCPUs.")
     var smp: Int = 1
@@ -122,6 +125,7 @@ struct Run: ParsableCommand {
         }
         config.accel = accelKind
         config.memorySize = try MachineConfig.parseMemorySize(memory)
+        if !allowOvercommit { try HostMemory.check(size: config.memorySize, text: memory) }
         guard smp == 1 else { throw .badConfiguration("--smp \(smp): only one vCPU is supported so far") }
         config.cpuCount = smp
         config.kernel = kernel
@@ -159,6 +163,10 @@ struct Run: ParsableCommand {
             config.vgaBIOS = FirmwareSearch.defaultVGABIOS()
         }
         if kernel == nil, initrd != nil { throw .badConfiguration("--initrd needs --kernel") }
+        for (option, path) in [("--vga-dump", vgaDump), ("--vga-dump-text", vgaDumpText), ("--firmware-log", firmwareLog)] {
+            if let path { try OutputPaths.requireWritable(path, option: option) }
+        }
+        if case .file(let path) = config.serial { try OutputPaths.requireWritable(path, option: "--serial") }
         return config
     }
 }
