@@ -156,8 +156,10 @@ main_loop:
     inc dword [op_index]
     call rand
     and eax, 0xFF
-    cmp eax, 72
+    cmp eax, 60
     jb .port
+    cmp eax, 72
+    jb .vga
     cmp eax, 112
     jb .mmio
     cmp eax, 142
@@ -174,6 +176,10 @@ main_loop:
     jmp main_loop
 .port:
     call op_port
+    inc dword [cnt_port]
+    jmp main_loop
+.vga:
+    call op_vga
     inc dword [cnt_port]
     jmp main_loop
 .mmio:
@@ -316,6 +322,62 @@ pick_port:
     and eax, 0xFFFF
     pop edx
     pop ecx
+    ret
+
+; The VGA's indexed registers and the Bochs VBE (DISPI) registers with plausible and absurd
+; values: modes the renderer (--vga-dump at the end of the run) must survive.
+op_vga:
+    pushad
+    call rand
+    mov ebx, eax
+    test bl, 1
+    jz .indexed
+    ; DISPI: index 0-10 (random one time in 8), value from the table or random.
+    mov ecx, 11
+    call rand_below
+    test bl, 0x0E
+    jnz .dispi_index
+    call rand
+.dispi_index:
+    mov edx, 0x1CE
+    mov ecx, 2
+    call port_write
+    call rand
+    and eax, 0x0F
+    movzx eax, word [vbe_values + eax * 2]
+    test bl, 0x30
+    jnz .dispi_value
+    call rand
+.dispi_value:
+    inc edx
+    call port_write
+    popad
+    ret
+.indexed:
+    ; Sequencer, graphics controller, CRTC (colour or mono), attribute controller, DAC.
+    mov eax, ebx
+    shr eax, 1
+    and eax, 7
+    movzx edx, word [vga_index_ports + eax * 2]
+    mov ecx, 1
+    cmp edx, 0x3C0
+    jne .pair
+    ; Attribute controller: reset the flip-flop, then index and data through 0x3C0.
+    push edx
+    mov edx, 0x3DA
+    call port_read
+    pop edx
+.pair:
+    call rand
+    and eax, 0x3F
+    call port_write
+    cmp edx, 0x3C0
+    je .data
+    inc edx
+.data:
+    call rand
+    call port_write
+    popad
     ret
 
 ; A random value for a write: mostly random, sometimes all ones, zero or a small number.
@@ -470,6 +532,14 @@ op_mmio:
     and eax, 7
     cmp eax, 5
     jae .string
+    ; KVM's instruction emulator cannot complete SSE accesses to MMIO (an internal error
+    ; ends the run): 8-byte accesses are interpreter-only.
+    cmp eax, 4
+    jne .size_ok
+    cmp byte [kvm_mode], 0
+    je .size_ok
+    mov eax, 2
+.size_ok:
     test bl, 0x18
     jz .read
     ; A write of size 1/2/4/8.
@@ -2302,6 +2372,10 @@ atapi_opcodes:
 fwcfg_keys:
     dw 0x0000, 0x0001, 0x0002, 0x0003, 0x0005, 0x000E, 0x000F, 0x0019
     dw 0x0020, 0x0021, 0x0022, 0x0023, 0x8000, 0x8001, 0x8003, 0xFFFF
+vbe_values:
+    dw 0, 1, 8, 15, 16, 24, 32, 0x41, 0x61, 640, 480, 1024, 4096, 0x7FFF, 0xFFFF, 0xB0C5
+vga_index_ports:
+    dw 0x3C4, 0x3CE, 0x3D4, 0x3B4, 0x3C0, 0x3C8, 0x3C7, 0x3C4
 hostile_lengths:
     dd 0xFFFFFFFF, 0xFFFFFFF8, 0x80000000, 0x10000001
 

@@ -78,6 +78,7 @@ run_seed() {
     [ "$accel" = kvm ] && append="$append fuzz.kvm=1"
     (cd "$dir" && TMPDIR="$dir/tmp" HOME="$dir" timeout -k 5 "$limit" "${tracer[@]}" "$binary" run --accel "$accel" \
         -m 64M --no-reboot --kernel "$guest" --append "$append" --disk disk.img --cdrom cd.iso \
+        --vga-dump screen.png --vga-dump-text screen.txt \
         < /dev/null > "$dir/stdout" 2> "$dir/stderr")
     status=$?
     done_ops=0 detail="status $status"
@@ -98,7 +99,7 @@ run_seed() {
     if [ -n "$stray" ] && [ "$class" = ok ]; then class=stray detail="wrote $stray"; fi
     echo "$seed $class ${done_ops:-0} $detail" > "$dir/result"
     if [ "$class" = ok ] && [ $keep -eq 0 ]; then
-        rm -rf "$dir/tmp" "$dir/disk.img" "$dir/cd.iso" "$dir/stdout" "$dir/stderr" "$dir/files.trace"
+        rm -rf "$dir/tmp" "$dir/disk.img" "$dir/cd.iso" "$dir/stdout" "$dir/stderr" "$dir/files.trace" "$dir/screen.png" "$dir/screen.txt"
     fi
 }
 
