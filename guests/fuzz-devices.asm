@@ -502,6 +502,12 @@ op_mmio:
     test bl, 0x30
     jz .lapic_any
     and eax, 0xFF0
+    test bl, 0x40
+    jnz .lapic_any
+    ; The timer registers (LVT timer, initial count, divide) and the ICR.
+    shr eax, 4
+    and eax, 3
+    mov eax, [lapic_timer_regs + eax * 4]
 .lapic_any:
     lea edi, [eax + LAPIC_BASE]
     jmp .chosen
@@ -1124,9 +1130,19 @@ ide_atapi:
 .features:
     mov esi, eax            ; bit 0: DMA
     call port_write
-    ; Byte count limit.
+    ; Byte count limit: 0, 1, odd, all ones, one sector, or random.
     lea edx, [ebp + 4]
     call rand
+    push eax
+    and eax, 7
+    movzx eax, word [byte_count_limits + eax * 2]
+    pop ecx
+    test ecx, 0x100
+    jnz .limit
+    mov eax, ecx
+    shr eax, 16
+.limit:
+    mov ecx, 1
     call port_write
     inc edx
     shr eax, 8
@@ -1220,8 +1236,10 @@ build_packet:
 .lba_in:
     bswap eax
     mov [PACKET_BUF + 2], eax
-    ; Transfer length: small (READ(10) bytes 7-8, READ(12) bytes 6-9).
+    ; Transfer length: small (READ(10) bytes 7-8, READ(12) bytes 6-9), huge one time in 8.
     call rand
+    test eax, 0x7000
+    jz .huge
     and eax, 0x0F
     mov dword [PACKET_BUF + 6], 0
     cmp byte [PACKET_BUF], 0x28
@@ -1230,6 +1248,9 @@ build_packet:
     jmp .done
 .len10:
     mov [PACKET_BUF + 8], al
+    jmp .done
+.huge:
+    mov dword [PACKET_BUF + 6], 0xFFFFFFFF
 .done:
     popad
     ret
@@ -1355,15 +1376,43 @@ op_fwcfg:
     xor esi, esi
     test bl, 0x70
     jnz .address
+    ; Elsewhere: in RAM above GUARD (a copy of the descriptor goes there), or past the end
+    ; of RAM, where reading it fails.
     call rand
+    test bl, 0x08
+    jz .past_ram
+    mov ecx, [ram_end]
+    sub ecx, GUARD_END + 16
+    mul ecx
+    lea eax, [edx + GUARD_END]
+    push edi
     mov edi, eax
-    push ecx
     mov ecx, 16
-    call is_unsafe_range
-    pop ecx
-    jnc .high_half
+    call is_unsafe_range    ; the copy is a CPU write: mind A20 aliasing
+    jnc .copy_ok
     or edi, 0x01000000
-.high_half:
+.copy_ok:
+    mov eax, edi
+    pop edi
+    mov ecx, [edi]
+    mov [eax], ecx
+    mov ecx, [edi + 4]
+    mov [eax + 4], ecx
+    mov ecx, [edi + 8]
+    mov [eax + 8], ecx
+    mov ecx, [edi + 12]
+    mov [eax + 12], ecx
+    mov edi, eax
+    jmp .address
+.past_ram:
+    and eax, 0x0FFFFFFF
+    add eax, [ram_end]
+    mov edi, eax
+    test bl, 0x01
+    jz .address
+    call rand
+    mov esi, eax            ; above 4 GiB
+
     test bl, 0x08
     jz .address
     call rand
@@ -1381,7 +1430,9 @@ op_fwcfg:
     bswap eax
     mov edx, 0x518
     mov ecx, 4
+    mov byte [fwcfg_own], 1
     call port_write
+    mov byte [fwcfg_own], 0
     popad
     ret
 .traditional:
@@ -1623,14 +1674,36 @@ port_write:
 .kbc_data:
     mov ebx, 0x60
     call byte_index
-    jnc .pm
+    jnc .fwcfg
     cmp byte [kbc_d1], 0
     je .kbc_data_plain
     bts eax, esi
 .kbc_data_plain:
     cmp edx, 0x60
-    jne .pm
+    jne .fwcfg
     mov byte [kbc_d1], 0
+.fwcfg:
+    ; fw_cfg DMA trigger (a dword at 0x518) from a random write: the descriptor would be
+    ; whatever RAM holds there, with any target. Point it past the end of RAM instead.
+    cmp edx, 0x518
+    jne .pm
+    cmp ecx, 4
+    jne .pm
+    cmp byte [fwcfg_own], 0
+    jne .pm
+    mov ebx, eax
+    bswap ebx
+    cmp ebx, [ram_end]
+    jae .pm
+    cmp ebx, 0xA0000
+    jb .fwcfg_away
+    cmp ebx, 0xC0000
+    jb .pm
+.fwcfg_away:
+    and ebx, 0xFFFFF0
+    add ebx, [ram_end]
+    bswap ebx
+    mov eax, ebx
 .pm:
     ; PM1a control high byte bit 5 (SLP_EN), wherever PMBA put the block.
     mov ebx, [pm_cnt]
@@ -2352,6 +2425,7 @@ sensitive_ports:
     dw 0x0092, 0x0093
     dw 0x00E9, 0x00EA
     dw 0x00F4, 0x00F8
+    dw 0x0518, 0x051C
     dw 0x0CF8, 0x0D00
     dw 0, 0
 
@@ -2372,6 +2446,10 @@ atapi_opcodes:
 fwcfg_keys:
     dw 0x0000, 0x0001, 0x0002, 0x0003, 0x0005, 0x000E, 0x000F, 0x0019
     dw 0x0020, 0x0021, 0x0022, 0x0023, 0x8000, 0x8001, 0x8003, 0xFFFF
+byte_count_limits:
+    dw 0, 1, 3, 0xFFFF, 0x800, 0xFFFE, 0x8000, 0x0200
+lapic_timer_regs:
+    dd 0x320, 0x380, 0x3E0, 0x300
 vbe_values:
     dw 0, 1, 8, 15, 16, 24, 32, 0x41, 0x61, 640, 480, 1024, 4096, 0x7FFF, 0xFFFF, 0xB0C5
 vga_index_ports:
@@ -2429,3 +2507,4 @@ cnt_filtered:   dd 0
 in_window:      db 0
 in_sanitize:    db 0
 kbc_d1:         db 0
+fwcfg_own:      db 0

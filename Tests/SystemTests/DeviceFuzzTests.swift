@@ -29,9 +29,12 @@ final class DeviceFuzzTests: XCTestCase {
                        strayFiles: fields["stray-files"] ?? -1)
     }
 
-    func fuzz(accel: String, seeds: Int, operations: Int, timeout: Double) throws {
+    /// Runs seeds 1...`seeds` (`debugSeeds` with the debug binary, ten times slower).
+    func fuzz(accel: String, seeds releaseSeeds: Int, debugSeeds: Int, operations: Int, timeout: Double) throws {
         _ = try SwiftPCProcess.guest("fuzz-devices")    // skips without nasm
-        let binary = FileManager.default.fileExists(atPath: Self.release) ? Self.release : SwiftPCProcess.binary.path
+        let hasRelease = FileManager.default.fileExists(atPath: Self.release)
+        let binary = hasRelease ? Self.release : SwiftPCProcess.binary.path
+        let seeds = hasRelease ? releaseSeeds : debugSeeds
         let r = try SwiftPCProcess.run(binary: "/bin/bash", [
             Self.script, "--accel", accel, "--seeds", "1:\(seeds)", "--ops", "\(operations)", "--jobs", "2",
             "--timeout", "120", "--binary", binary,
@@ -46,13 +49,13 @@ final class DeviceFuzzTests: XCTestCase {
 
     /// The interpreter: every device model in userspace.
     func testInterpreterSurvivesHostileGuests() throws {
-        try fuzz(accel: "interp", seeds: 16, operations: 20000, timeout: 600)
+        try fuzz(accel: "interp", seeds: 20, debugSeeds: 4, operations: 20000, timeout: 600)
     }
 
     /// KVM: the same guest with the in-kernel interrupt controllers and timer.
     func testKVMSurvivesHostileGuests() throws {
         try SwiftPCProcess.requireKVM()
-        try fuzz(accel: "kvm", seeds: 2, operations: 20000, timeout: 300)
+        try fuzz(accel: "kvm", seeds: 2, debugSeeds: 2, operations: 20000, timeout: 300)
     }
 
     /// The summary parser and the runner's verdicts: a run killed by a signal is a crash, one
