@@ -1567,7 +1567,11 @@ op_window:
     mov dword [window_irqs], 0
     mov byte [in_window], 1
     sti
-    times 16 nop
+    times 8 nop
+    ; A port read exits to the VMM with IF set, where a paravirtual KVM (kvm_pvm) injects
+    ; what is pending; it cannot fault, so the window still holds only interrupts.
+    in al, 0x61
+    times 8 nop
     cli
     mov byte [in_window], 0
     ret
@@ -2330,9 +2334,19 @@ isr_common:
 .nmi:
     inc dword [cnt_nmi]
 .ret:
+    cmp byte [kvm_mode], 0
+    jne .ret_kvm
     popad
     add esp, 4
     iret
+.ret_kvm:
+    ; kvm_pvm cannot emulate this IRET (an internal error ends the run): return by hand.
+    ; An interrupt taken between POPFD and RETF returns to the RETF at the same depth.
+    popad
+    add esp, 4
+    push dword [esp + 8]
+    popfd
+    retf 4
 .fault:
     mov esi, msg_fault
     call dputs
