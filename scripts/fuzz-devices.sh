@@ -18,33 +18,38 @@ set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 first=1 count=200 ops=20000 limit=60 jobs=2 accel=interp binary="" fwcfg_max=0 keep=0
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+die() { echo "fuzz-devices: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
-        --seeds) [ $# -ge 2 ] || usage; first=${2%%:*}; count=${2#*:}; shift 2 ;;
-        --ops) [ $# -ge 2 ] || usage; ops=$2; shift 2 ;;
-        --timeout) [ $# -ge 2 ] || usage; limit=$2; shift 2 ;;
-        --jobs) [ $# -ge 2 ] || usage; jobs=$2; shift 2 ;;
-        --accel) [ $# -ge 2 ] || usage; accel=$2; shift 2 ;;
-        --binary) [ $# -ge 2 ] || usage; binary=$2; shift 2 ;;
-        --fwcfg-max) [ $# -ge 2 ] || usage; fwcfg_max=$2; shift 2 ;;
-        --keep) keep=1; shift ;;
-        -h|--help) usage ;;
-        *) echo "fuzz-devices: unknown option $1" >&2; usage ;;
+        --keep) keep=1; shift; continue ;;
+        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --seeds|--ops|--timeout|--jobs|--accel|--binary|--fwcfg-max) [ $# -ge 2 ] || die "$1 needs a value" ;;
+        *) die "unknown option $1 (see --help)" ;;
     esac
+    case "$1" in
+        --seeds) first=${2%%:*}; count=${2#*:}; [ "$first:$count" = "$2" ] || die "--seeds FIRST:COUNT, not '$2'" ;;
+        --ops) ops=$2 ;;
+        --timeout) limit=$2 ;;
+        --jobs) jobs=$2 ;;
+        --accel) accel=$2 ;;
+        --binary) binary=$2 ;;
+        --fwcfg-max) fwcfg_max=$2 ;;
+    esac
+    shift 2
 done
 for n in "$first" "$count" "$ops" "$limit" "$jobs" "$fwcfg_max"; do
-    case "$n" in ''|*[!0-9]*) echo "fuzz-devices: '$n' is not a number" >&2; exit 2 ;; esac
+    case "$n" in ''|*[!0-9]*) die "'$n' is not a number" ;; esac
 done
-case "$accel" in interp|kvm) ;; *) echo "fuzz-devices: --accel interp or kvm" >&2; exit 2 ;; esac
+[ "$jobs" -ge 1 ] && [ "$limit" -ge 1 ] || die "--jobs and --timeout must be at least 1"
+case "$accel" in interp|kvm) ;; *) die "--accel interp or kvm, not '$accel'" ;; esac
 if [ -z "$binary" ]; then
     for candidate in "$root/.build/release/swiftpc" "$root/.build/debug/swiftpc"; do
         [ -x "$candidate" ] && { binary=$candidate; break; }
     done
 fi
-[ -n "$binary" ] && [ -x "$binary" ] || { echo "fuzz-devices: no swiftpc binary (swift build, or --binary)" >&2; exit 2; }
+[ -n "$binary" ] && [ -x "$binary" ] || die "no swiftpc binary (swift build, or --binary PATH)"
 binary=$(cd "$(dirname "$binary")" && pwd)/$(basename "$binary")
-make -s -C "$root/guests" OUT="$root/guest-images/guests" || { echo "fuzz-devices: cannot assemble the guest (nasm)" >&2; exit 2; }
+make -s -C "$root/guests" OUT="$root/guest-images/guests" || die "cannot assemble the guest (is nasm installed?)"
 guest="$root/guest-images/guests/fuzz-devices.bin"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/swiftpc-fuzz.XXXXXX")
