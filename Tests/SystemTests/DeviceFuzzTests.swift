@@ -49,7 +49,7 @@ final class DeviceFuzzTests: XCTestCase {
 
     /// The interpreter: every device model in userspace.
     func testInterpreterSurvivesHostileGuests() throws {
-        try fuzz(accel: "interp", seeds: 20, debugSeeds: 4, operations: 20000, timeout: 600)
+        try fuzz(accel: "interp", seeds: 16, debugSeeds: 3, operations: 20000, timeout: 600)
     }
 
     /// KVM: the same guest with the in-kernel interrupt controllers and timer.
