@@ -610,8 +610,7 @@ op_mmio:
     popad
     ret
 .string:
-    ; rep movsd/stosd/lodsd of 1..256 dwords between the target and the PIO buffer (or
-    ; from the target to the VGA window).
+    ; rep movsd/stosd/lodsd of 1..256 dwords between the target and the PIO buffer.
     call rand
     and eax, 0xFF
     inc eax
@@ -631,10 +630,10 @@ op_mmio:
     pop ecx
     jc .filtered
     mov eax, edi
-    and eax, 0xFFE00000
-    cmp eax, 0xFEE00000
+    call .apic_area
     je .filtered
-    cmp eax, 0xFEC00000
+    lea eax, [edi + ecx * 4 - 1]
+    call .apic_area
     je .filtered
     test bl, 0x10
     jz .stos
@@ -662,6 +661,14 @@ op_mmio:
 .filtered:
     inc dword [cnt_filtered]
     popad
+    ret
+; ZF set when EAX lies in the IOAPIC's or the local APIC's 2 MiB.
+.apic_area:
+    and eax, 0xFFE00000
+    cmp eax, 0xFEE00000
+    je .apic_done
+    cmp eax, 0xFEC00000
+.apic_done:
     ret
 
 ; With fuzz.kvm=1, APIC writes lose delivery modes that take the vCPU away (INIT, SIPI,
