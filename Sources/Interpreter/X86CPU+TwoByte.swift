@@ -166,8 +166,11 @@ extension X86CPU {
         if accumulator == dest {
             try writeRM(d, size, reg(d.reg, size))
         } else {
-            // The destination is written back unchanged (a locked RMW cycle), then rAX loaded.
-            try writeRM(d, size, dest)
+            // A memory destination gets its write cycle back unchanged (the locked RMW); a
+            // register destination is not written at all, so a 32-bit one keeps its upper
+            // half (SDM Vol. 2A "CMPXCHG": DEST is written only when equal; AMD APM Vol. 3
+            // agrees). rAX is loaded, with the 32-bit form's zero extension.
+            if d.hasMemory { try writeMemoryOperand(d, size, dest) }
             setReg(0, size, dest)
         }
     }
