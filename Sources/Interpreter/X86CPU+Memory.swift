@@ -355,7 +355,13 @@ extension X86CPU {
         } else if last > UInt64(s.limit) || last < offset {
             throw seg == Seg.ss ? .ss() : .gp()
         }
-        if protectedMode && !v86Mode && s.unusable { throw seg == Seg.ss ? .ss() : .gp() }
+        if protectedMode && !v86Mode {
+            if s.unusable { throw seg == Seg.ss ? .ss() : .gp() }
+            // The segment's type as loaded (SDM Vol. 3A §5.4, §6.15 "#GP"): a write needs a
+            // writable data segment (a code segment or read-only data faults), a read any
+            // segment but an execute-only code one. SS always holds writable data.
+            if write ? s.type & 0xA != 0x2 : s.type & 0xA == 0x8 { throw .gp() }
+        }
         return (s.base &+ offset) & 0xFFFF_FFFF
     }
 
