@@ -169,6 +169,15 @@ extension X86CPU {
         guard cpl == 0 else { throw .gp() }
         let n = Int(d.reg)
         let size = codeBits == 64 ? 8 : 4
+        // General detect: any MOV to or from a debug register (0F 21, 0F 23) faults with #DB
+        // before it runs, even in a MOV SS shadow; DR6.BD says why (SDM Vol. 3B §17.2.4,
+        // §17.3.1.3; delivering the #DB clears GD). A fault: the frame carries RF = 1
+        // (§17.3.1.1). #UD for DR4/DR5 under CR4.DE comes first.
+        if d.opcode & 1 != 0 && dr7 & DR7.generalDetect != 0 && !(cr4 & CR4.de != 0 && (n == 4 || n == 5)) {
+            dr6 |= DR6.bd
+            flagsBase |= RFLAGS.rf
+            throw CPUException(CPUException.Vector.debug)
+        }
         switch d.opcode {
         case 0x20:
             let v: UInt64
