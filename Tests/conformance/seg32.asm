@@ -55,6 +55,32 @@ POP_SREG_TEST pop_ss_o32_stack16, pop ss, STACK16
 ; POP SS loading a 32-bit stack segment: the increment still has the width of the stack the
 ; selector came from (StackAddrSize is fixed when the instruction starts).
 POP_SREG_TEST pop_ss_o32_to_big_stack_uses_old_width, pop ss, KDATA
+CODE16    equ TEST_SEL + 32         ; 16-bit code, base LOAD_ADDRESS, limit 0xFFFF
+; POP Sreg with an operand-size prefix in 16-bit code (as real-mode-era code writes it).
+%macro POP_SREG16_TEST 3
+TEST %1
+    DESC CODE16, 0x0000FFFF, 0x00009A10
+    mov dword [SCRATCH + 0xFFFC], %3
+    ON_STACK16 0x0002FFFC
+    jmp CODE16:(.c16 - LOAD_ADDRESS)
+bits 16
+.c16:
+    o32 %2
+    mov [dword HANDLER_ESP], esp
+    jmp dword KCODE:.back
+bits 32
+.back:
+    OFF_STACK16
+    mov ax, KDATA
+    mov ds, ax
+    mov es, ax
+    CHECK dword [HANDLER_ESP], 0x00020000
+ENDTEST
+%endmacro
+POP_SREG16_TEST pop_ds_o32_code16_stack16, pop ds, KDATA
+POP_SREG16_TEST pop_es_o32_code16_stack16, pop es, KDATA
+POP_SREG16_TEST pop_ss_o32_code16_stack16, pop ss, STACK16
+POP_SREG16_TEST pop_fs_o32_code16_stack16, pop fs, KDATA
 TEST pop_ds_o16_stack16
     mov word [SCRATCH + 0xFFFE], KDATA
     ON_STACK16 0x0005FFFE
