@@ -178,4 +178,36 @@ KTEST sysret64_tf_traps_after_first_instruction, REQ_SYSCALL | REQ_SINGLESTEP
     CHECK qword [fault_cs], UCODE
     CHECK rbx, 1
 ENDTEST
+KTEST sysret_tf_then_int_no_db_in_handler, REQ_SYSCALL | REQ_SINGLESTEP
+    ; SYSRET sets TF; the first user instruction is INT 0x80, which clears TF on its way to
+    ; the handler: the first event is the INT itself (its frame at CPL 3, after the INT),
+    ; not a single-step #DB at the handler's first instruction.
+    mov ecx, MSR_EFER
+    rdmsr
+    or eax, 1
+    wrmsr
+    WRMSR64 MSR_STAR, (0x18 << 48) | (KCODE << 32)
+    mov ecx, 0xC0000083                         ; CSTAR
+    lea rax, [.entry]
+    xor edx, edx
+    wrmsr
+    WRMSR64 MSR_FMASK, TFLAG
+    mov [SCRATCH + 0x3000], rsp
+    lea rcx, [.user]
+    mov r11, 0x202 | TFLAG
+    mov rsp, USTACK_TOP - 0x200
+    EXPECT_FAULT .r
+    sysret
+bits 32
+.user:
+    int 0x80
+.n: nop
+.r: syscall
+bits 64
+.entry:
+    mov rsp, [SCRATCH + 0x3000]
+    CHECKV 0x80
+    CHECK qword [fault_rip], .n
+    CHECK qword [fault_cs], UCODE32
+ENDTEST
 %include "include/end64.inc"
