@@ -224,6 +224,7 @@ public final class X86CPU {
         nmiPending = s.nmiPending
         nmiBlocked = false
         dataBreakpointHit = 0
+        heldBreakpointHits = 0
         shutdownReason = nil
         updateMode()
         tlb.flushAll()
