@@ -60,8 +60,9 @@ struct DataBreakpoints {
 ///   frame) and its implicit supervisor accesses (descriptor tables, TSS) do not report data
 ///   breakpoints; nor does an instruction that faults (its hits are dropped with it).
 /// - LEN = 10 means 8 bytes, as on every processor with long mode.
-/// - Not modelled: the #DB of an instruction that loads SS is not held back to the end of the
-///   next instruction (SDM Vol. 3A §6.8.3); DR7.GD (general detect) and DR6.BD.
+/// - The data-breakpoint #DB of an instruction that loads SS is held back to the end of the
+///   next instruction (SDM Vol. 3A §6.8.3; X86CPU+Execute.swift). DR7.GD makes MOV DRn a
+///   #DB fault with DR6.BD (X86CPU+System.swift).
 extension X86CPU {
     /// DR7 bit fields (SDM Vol. 3B §17.2.4, Figure 17-1).
     enum DR7 {
@@ -74,6 +75,16 @@ extension X86CPU {
         /// L0-L3 and LE: cleared by a task switch (SDM Vol. 3B §17.2.4).
         static let localEnables: UInt64 = 0x55 | (1 << 8)
         static let rwExecute: UInt64 = 0, rwWrite: UInt64 = 1, rwIO: UInt64 = 2, rwReadWrite: UInt64 = 3
+        /// GD: MOV to or from a debug register raises #DB (SDM Vol. 3B §17.2.4).
+        static let generalDetect: UInt64 = 1 << 13
+    }
+
+    /// DR6 status bits (SDM Vol. 3B §17.2.3).
+    enum DR6 {
+        /// BD: the #DB is a general-detect fault.
+        static let bd: UInt64 = 1 << 13
+        /// BS: the #DB is a single-step trap.
+        static let bs: UInt64 = 1 << 14
     }
 
     /// Called after any change of DR0-DR3, DR7 or CR4.DE: recomputes which breakpoints are

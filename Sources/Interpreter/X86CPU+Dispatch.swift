@@ -30,10 +30,7 @@ extension X86CPU {
         case 0x06, 0x0E, 0x16, 0x1E:
             try push(UInt64(segs[Int(op >> 3)].selector), osz)
         case 0x07, 0x17, 0x1F:
-            let v = try peek(0, osz)
-            try loadSegment(Int(op >> 3), UInt16(truncatingIfNeeded: v))
-            _ = try pop(osz)
-            if op == 0x17 { interruptShadow = true; shadowFromSTI = false }
+            try popSegment(Int(op >> 3), osz)
         case 0x27: daa()
         case 0x2F: das()
         case 0x37: aaa()
@@ -265,6 +262,29 @@ extension X86CPU {
         }
     }
 
+    /// POP ES/SS/DS/FS/GS. The stack pointer moves by the operand size with the width of the
+    /// stack the selector came from: a 16-bit SS changes only SP, even for POP SS loading a
+    /// 32-bit one (SDM Vol. 2B "POP": StackAddrSize is the instruction's, fixed before the
+    /// load). The selector is read before and loaded before SP moves, so a fault changes nothing.
+    func popSegment(_ seg: Int, _ osz: Int) throws(CPUException) {
+        let size = codeBits == 64 && osz == 4 ? 8 : osz
+        let v = try peek(0, size)
+        let newSP = stackPointer(adding: UInt64(size))
+        try loadSegment(seg, UInt16(truncatingIfNeeded: v))
+        regs[4] = newSP
+        if seg == Seg.ss { interruptShadow = true; shadowFromSTI = false }
+    }
+
+    /// The whole RSP after moving it by `delta` with the current stack width (upper bits kept
+    /// on a 16-bit stack, cleared on a 32-bit one).
+    @inline(__always) func stackPointer(adding delta: UInt64) -> UInt64 {
+        switch stackBits {
+        case 16: return (regs[4] & ~0xFFFF) | ((regs[4] &+ delta) & 0xFFFF)
+        case 32: return (regs[4] &+ delta) & 0xFFFF_FFFF
+        default: return regs[4] &+ delta
+        }
+    }
+
     /// LES/LDS/LSS/LFS/LGS: offset then selector from memory.
     func loadFarPointer(_ d: InstructionRef, _ seg: Int) throws(CPUException) {
         let osz = opBytes(d)
@@ -284,7 +304,10 @@ extension X86CPU {
         let savedSP = regs[4], savedBP = regs[5]
         do {
             try push(reg(5, osz), osz)
-            let frameTemp = reg(4, stackBits / 8)
+            // The frame pointer is the whole stack pointer register: an o32 ENTER on a 16-bit
+            // stack moves only SP, yet EBP (and the pushed frame pointer) get all of ESP
+            // (SDM Vol. 2A "ENTER": EBP := FrameTemp; i386 manual: frame-ptr := eSP).
+            let frameTemp = regs[4]
             if level > 0 {
                 var bp = reg(5, stackBits / 8)
                 for _ in 1..<level {

@@ -145,18 +145,49 @@ extension X86CPU {
         // RF suppresses instruction breakpoints for one instruction only (SDM Vol. 3A §17.3.1.1).
         flagsBase &= ~RFLAGS.rf
         let shadowed = interruptShadow
+        // This instruction runs in a MOV SS / POP SS shadow (not an STI one).
+        let afterMovSS = shadowed && !shadowFromSTI
         // Single-step: TF set when the instruction starts traps after it (SDM Vol. 3A §17.3.1.4).
         let singleStep = flagsBase & RFLAGS.tf != 0
+        softwareEvent = SoftwareEvent.none
         do {
             try step()
-            // Data/I/O breakpoints hit by the instruction: #DB trap after it (X86CPU+Debug.swift).
-            if dataBreakpointHit != 0 { dataBreakpointTrap(deferredToSingleStep: singleStep) }
             // MOV SS / POP SS hold a single-step trap back until after the next instruction,
             // which starts with TF still set and traps then (SDM Vol. 3A §6.8.3); STI does not.
             let movSSShadow = !shadowed && interruptShadow && !shadowFromSTI
-            if singleStep && !movSSShadow { singleStepTrap() }
+            var trap = singleStep && !movSSShadow
+            switch softwareEvent {
+            case SoftwareEvent.int1:
+                // INT1 is itself a trap-like #DB (SDM Vol. 3A §17.3.1, Table 17-2): it clears
+                // TF and takes a trap held back by MOV SS with it, one #DB with DR6 as it was.
+                trap = false
+            case SoftwareEvent.interrupt:
+                // INT n / INT3 / INTO clear TF as they enter the handler: no single-step trap
+                // of their own; one held back by MOV SS is delivered after the transfer, at
+                // the handler's first instruction (SDM Vol. 3A §6.8.3).
+                trap = trap && afterMovSS
+            default:
+                break
+            }
+            if movSSShadow {
+                // The data breakpoints MOV SS / POP SS hit wait with its single-step trap for
+                // the end of the next instruction (SDM Vol. 3A §6.8.3).
+                heldBreakpointHits = dataBreakpointHit
+                dataBreakpointHit = 0
+            } else if heldBreakpointHits != 0 {
+                // INT1's own #DB takes them with it, as it does a held single-step trap;
+                // after INT n / INT3 / INTO they are delivered at the handler's first
+                // instruction (kvm-unit-tests x86/debug.c "MOV SS + watchpoint").
+                if softwareEvent != SoftwareEvent.int1 { dataBreakpointHit |= heldBreakpointHits }
+                heldBreakpointHits = 0
+            }
+            // Data/I/O breakpoints hit by the instruction: #DB trap after it (X86CPU+Debug.swift).
+            if dataBreakpointHit != 0 { dataBreakpointTrap(deferredToSingleStep: trap) }
+            if trap { singleStepTrap() }
         } catch {
             rip = start
+            // A fault ends the instruction and the traps it held (SDM Vol. 3A §6.9, Table 6-2).
+            heldBreakpointHits = 0
             deliverException(error)
         }
         if shadowed {
@@ -196,7 +227,7 @@ extension X86CPU {
 
     /// The #DB trap after an instruction executed with TF set: DR6.BS, then vector 1.
     func singleStepTrap() {
-        dr6 |= 1 << 14
+        dr6 |= DR6.bs
         deliverException(CPUException(CPUException.Vector.debug))
     }
 

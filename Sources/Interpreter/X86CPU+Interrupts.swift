@@ -23,6 +23,9 @@ extension X86CPU {
         // instruction breakpoint again; traps (and the instruction-breakpoint #DB) push the
         // current RF (SDM Vol. 3A §17.3.1.1; the classes of Table 6-1).
         if e.isFault { flagsBase |= RFLAGS.rf }
+        // Entering the #DB handler clears DR7.GD, so that it may use the debug registers
+        // (SDM Vol. 3B §17.2.4).
+        if e.vector == CPUException.Vector.debug && dr7 & DR7.generalDetect != 0 { dr7 &= ~DR7.generalDetect }
         do {
             try deliver(vector: e.vector, errorCode: e.errorCode, kind: .exception)
         } catch let second {
@@ -56,6 +59,16 @@ extension X86CPU {
     func softwareInterrupt(_ vector: UInt8, _ d: InstructionRef, icebp: Bool = false) throws(CPUException) {
         if v86Mode && iopl < 3 && !icebp && cr4 & CR4.vme == 0 { throw .gp() }
         try deliver(vector: vector, errorCode: nil, kind: icebp ? .external : .software)
+        softwareEvent = icebp ? SoftwareEvent.int1 : SoftwareEvent.interrupt
+    }
+
+    /// What `softwareEvent` records.
+    enum SoftwareEvent {
+        static let none: UInt8 = 0
+        /// INT n, INT3, INTO: a software interrupt delivered through the IDT.
+        static let interrupt: UInt8 = 1
+        /// INT1 (ICEBP, F1): a trap-like #DB.
+        static let int1: UInt8 = 2
     }
 
     /// An external interrupt (from the PIC), delivered between instructions.

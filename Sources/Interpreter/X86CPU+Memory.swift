@@ -42,6 +42,11 @@ extension X86CPU {
         }
     }
 
+    /// 32-bit paging's 4-MiB PDE with PSE-36 and MAXPHYADDR 40 (CPUID 80000008H of the model):
+    /// bits 20:13 are physical address bits 39:32, bit 21 is reserved (SDM Vol. 3A Table 4-4).
+    static let pse36AddressBits: UInt64 = 0x1F_E000
+    static let pse36Reserved: UInt64 = 0x20_0000
+
     /// Walks the page tables for `linear`. Sets accessed/dirty bits. Returns the physical address.
     func walk(_ linear: UInt64, _ access: Access, user: Bool) throws(CPUException) -> UInt64 {
         guard pagingEnabled else { return linear & 0xFFFF_FFFF }
@@ -72,8 +77,11 @@ extension X86CPU {
             guard pde & 1 != 0 else { throw fault(false) }
             userOK = pde & 4 != 0; writeOK = pde & 2 != 0
             if pde & 0x80 != 0 && cr4 & CR4.pse != 0 {
+                // A 4-MiB page: with PSE-36, bits (M-20):13 hold physical bits (M-1):32 and
+                // bits 21:(M-19) are reserved (SDM Vol. 3A §4.3, Table 4-4; M = 40 here).
+                if pde & Self.pse36Reserved != 0 { throw fault(true, reserved: true) }
                 leaf = pde; leafAddress = pdeAddress
-                physical = (pde & 0xFFC0_0000) | ((pde & 0x1_E000) << 19) | (linear & 0x3F_FFFF)
+                physical = (pde & 0xFFC0_0000) | ((pde & Self.pse36AddressBits) << 19) | (linear & 0x3F_FFFF)
             } else {
                 entryAddresses.0 = pdeAddress; entrySizes = 1
                 let pteAddress = (pde & 0xFFFF_F000) | ((linear >> 10) & 0xFFC)
@@ -125,6 +133,11 @@ extension X86CPU {
             // PS in a PDPTE is reserved unless the model advertises 1-GiB pages (SDM Vol. 3A
             // §4.5, Table 4-16).
             if isLarge && level == 3 && model.ext1EDX & CPUIDBits.page1GB == 0 { throw fault(true, reserved: true) }
+            // PS is reserved in a PML4E; a large page's address field below its alignment is
+            // reserved too: bits 20:13 of a 2-MiB PDE, 29:13 of a 1-GiB PDPTE (bit 12 is PAT)
+            // (SDM Vol. 3A §4.5, Tables 4-15, 4-17 and 4-18; §4.4.2, Table 4-9 for PAE).
+            if level == 4 && entry & 0x80 != 0 { throw fault(true, reserved: true) }
+            if isLarge && entry & (level == 3 ? 0x3FFF_E000 : 0x1F_E000) != 0 { throw fault(true, reserved: true) }
             if level == 1 || isLarge {
                 if isLarge && level == 3 && inLongMode {
                     physical = (entry & 0x000F_FFFF_C000_0000) | (linear & 0x3FFF_FFFF)
@@ -342,7 +355,13 @@ extension X86CPU {
         } else if last > UInt64(s.limit) || last < offset {
             throw seg == Seg.ss ? .ss() : .gp()
         }
-        if protectedMode && !v86Mode && s.unusable { throw seg == Seg.ss ? .ss() : .gp() }
+        if protectedMode && !v86Mode {
+            if s.unusable { throw seg == Seg.ss ? .ss() : .gp() }
+            // The segment's type as loaded (SDM Vol. 3A §5.4, §6.15 "#GP"): a write needs a
+            // writable data segment (a code segment or read-only data faults), a read any
+            // segment but an execute-only code one. SS always holds writable data.
+            if write ? s.type & 0xA != 0x2 : s.type & 0xA == 0x8 { throw .gp() }
+        }
         return (s.base &+ offset) & 0xFFFF_FFFF
     }
 

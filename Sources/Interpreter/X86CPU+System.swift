@@ -24,6 +24,7 @@ extension X86CPU {
             let desc = try readDescriptor(selector, wide: inLongMode)
             guard !desc.s, desc.type == 2 else { throw .gp(UInt32(selector & 0xFFFC)) }
             guard desc.present else { throw .np(UInt32(selector & 0xFFFC)) }
+            try checkWideSystemDescriptor(desc, selector)
             segs[Seg.ldtr] = desc.segment(selector: selector)
         case 3: // LTR
             guard cpl == 0 else { throw .gp() }
@@ -32,6 +33,7 @@ extension X86CPU {
             let desc = try readDescriptor(selector, wide: inLongMode)
             guard !desc.s, desc.type == 1 || desc.type == 9 else { throw .gp(UInt32(selector & 0xFFFC)) }
             guard desc.present else { throw .np(UInt32(selector & 0xFFFC)) }
+            try checkWideSystemDescriptor(desc, selector)
             // Mark the TSS busy.
             let base = gdtr.base &+ UInt64(selector & 0xFFF8)
             try writeSystem(base &+ 5, 1, ((desc.low >> 40) & 0xFF) | 2)
@@ -96,17 +98,37 @@ extension X86CPU {
             let limit = try read(seg, ea, 2)
             var base = try read(seg, (ea &+ 2) & addressMask(d), baseSize)
             if codeBits != 64 && opBytes(d) == 2 { base &= 0xFF_FFFF }
+            // A 64-bit descriptor-table base must be canonical (AMD APM Vol. 3 "LGDT", "LIDT":
+            // #GP(0) for a non-canonical base), else every later access through it would be.
+            if codeBits == 64 && !isCanonical(base) { throw .gp() }
             let table = DescriptorTableRegister(base: base, limit: UInt16(limit))
             if d.reg & 7 == 2 { gdtr = table } else { idtr = table }
         case 4: try writeRM(d, 2, cr0 & 0xFFFF)  // SMSW m16
         case 6: try lmsw(try readRM(d, 2))
         case 7: // INVLPG
+            // No limit or canonical check: an address that cannot be mapped has no TLB entry
+            // to drop, so INVLPG of it is a no-op (SDM Vol. 2A "INVLPG": only #GP(0) at CPL > 0
+            // and #UD for a register operand; "INVLPG of a non-canonical address is a NOP").
             guard cpl == 0 else { throw .gp() }
-            let linear = try linearAddress(seg, ea, 1)
-            tlb.flush(linearPage: linear >> 12)
+            let base = codeBits == 64 ? (seg >= Seg.fs ? segs[seg].base : 0) : segs[seg].base
+            let linear = codeBits == 64 ? base &+ ea : (base &+ ea) & 0xFFFF_FFFF
+            if codeBits != 64 || isCanonical(linear) { tlb.flush(linearPage: linear >> 12) }
         default:
             throw unimplementedInstruction(d)
         }
+    }
+
+    /// In IA-32e mode LDT and TSS descriptors are 16 bytes with a 64-bit base, which must be
+    /// canonical: #GP(selector) otherwise (SDM Vol. 3A §8.2.3; AMD APM Vol. 2 §4.8.3).
+    func checkWideSystemDescriptor(_ desc: Descriptor, _ selector: UInt16) throws(CPUException) {
+        guard inLongMode else { return }
+        if !isCanonical(desc.base) { throw .gp(UInt32(selector & 0xFFFC)) }
+    }
+
+    /// Bits 63:47 all equal (SDM Vol. 1 §3.3.7.1).
+    @inline(__always) func isCanonical(_ a: UInt64) -> Bool {
+        let top = a >> 47
+        return top == 0 || top == 0x1FFFF
     }
 
     /// LMSW: loads PE, MP, EM, TS; cannot clear PE (SDM Vol. 2A, "LMSW").
@@ -147,6 +169,15 @@ extension X86CPU {
         guard cpl == 0 else { throw .gp() }
         let n = Int(d.reg)
         let size = codeBits == 64 ? 8 : 4
+        // General detect: any MOV to or from a debug register (0F 21, 0F 23) faults with #DB
+        // before it runs, even in a MOV SS shadow; DR6.BD says why (SDM Vol. 3B §17.2.4,
+        // §17.3.1.3; delivering the #DB clears GD). A fault: the frame carries RF = 1
+        // (§17.3.1.1). #UD for DR4/DR5 under CR4.DE comes first.
+        if d.opcode & 1 != 0 && dr7 & DR7.generalDetect != 0 && !(cr4 & CR4.de != 0 && (n == 4 || n == 5)) {
+            dr6 |= DR6.bd
+            flagsBase |= RFLAGS.rf
+            throw CPUException(CPUException.Vector.debug)
+        }
         switch d.opcode {
         case 0x20:
             let v: UInt64

@@ -40,10 +40,7 @@ extension X86CPU {
         case 0x90...0x9F:
             try writeRM(d, 1, condition(op & 0xF) ? 1 : 0)
         case 0xA0, 0xA8: try push(UInt64(segs[op == 0xA0 ? Seg.fs : Seg.gs].selector), codeBits == 64 && osz == 4 ? 8 : osz)
-        case 0xA1, 0xA9:
-            let size = codeBits == 64 && osz == 4 ? 8 : osz
-            try loadSegment(op == 0xA1 ? Seg.fs : Seg.gs, UInt16(truncatingIfNeeded: try peek(0, size)))
-            _ = try pop(size)
+        case 0xA1, 0xA9: try popSegment(op == 0xA1 ? Seg.fs : Seg.gs, osz)
         case 0xA2: cpuid()
         case 0xA3, 0xAB, 0xB3, 0xBB: try bitTest(d, kind: Int((op >> 3) & 3), bitOffset: reg(d.reg, osz), fromRegister: true)
         case 0xBA:
@@ -166,8 +163,11 @@ extension X86CPU {
         if accumulator == dest {
             try writeRM(d, size, reg(d.reg, size))
         } else {
-            // The destination is written back unchanged (a locked RMW cycle), then rAX loaded.
-            try writeRM(d, size, dest)
+            // A memory destination gets its write cycle back unchanged (the locked RMW); a
+            // register destination is not written at all, so a 32-bit one keeps its upper
+            // half (SDM Vol. 2A "CMPXCHG": DEST is written only when equal; AMD APM Vol. 3
+            // agrees). rAX is loaded, with the 32-bit form's zero extension.
+            if d.hasMemory { try writeMemoryOperand(d, size, dest) }
             setReg(0, size, dest)
         }
     }

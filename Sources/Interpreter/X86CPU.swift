@@ -106,6 +106,12 @@ public final class X86CPU {
     var nmiBlocked = false
     /// The interrupt shadow was set by STI (not MOV SS / POP SS): it blocks INTR but not NMI.
     var shadowFromSTI = false
+    /// The software interrupt the current instruction delivered (`SoftwareEvent`), read by the
+    /// careful step for the single-step rules (X86CPU+Execute.swift).
+    var softwareEvent: UInt8 = 0
+    /// DR6.B0-B3 of data breakpoints a MOV SS / POP SS hit, held back until the end of the
+    /// next instruction (SDM Vol. 3A §6.8.3).
+    var heldBreakpointHits: UInt64 = 0
     /// Exception being delivered, for the double-fault rules.
     var deliveringVector: Int = -1
     /// Why the uninterrupted run loop must stop after the current instruction (`LoopExit`
@@ -218,6 +224,7 @@ public final class X86CPU {
         nmiPending = s.nmiPending
         nmiBlocked = false
         dataBreakpointHit = 0
+        heldBreakpointHits = 0
         shutdownReason = nil
         updateMode()
         tlb.flushAll()

@@ -49,7 +49,7 @@ final class AssemblySuiteTests: XCTestCase {
         // The group files all contributed.
         let groups = Set(report.results.map(\.group))
         for g in ["alu", "shift", "muldiv", "bcd", "string", "control", "stack", "bit", "cmpxchg", "x87", "sse",
-                  "seg", "paging", "exceptions", "interrupts", "syscall", "cpuid-msr", "paging32", "task", "v86"] {
+                  "seg", "paging", "exceptions", "interrupts", "syscall", "cpuid-msr", "paging32", "task", "v86", "seg32"] {
             XCTAssertTrue(groups.contains(g), "group \(g) missing")
         }
     }

@@ -136,4 +136,107 @@ TEST xchg_eax_eax_zero_extends
     xchg eax, eax                   ; 87 C0, not the NOP 90 (nasm encodes it so)
     CHECK rax, 0xFFFFFFFF
 ENDTEST
+TEST cmpxchg_r32_unequal_keeps_dest
+    ; A register destination is written only when equal: no zero extension on a mismatch
+    ; (SDM Vol. 2A CMPXCHG); the accumulator is loaded, zero-extended.
+    mov rcx, 0xAAAAAAAA00000007
+    mov rax, 0xBBBBBBBB00000005
+    mov ebx, 9
+    cmpxchg ecx, ebx
+    CHECKF ZF, 0
+    CHECK rcx, 0xAAAAAAAA00000007
+    CHECK rax, 7
+ENDTEST
+TEST cmpxchg_r32_equal_zero_extends_dest
+    mov rcx, 0xAAAAAAAA00000005
+    mov rax, 0xBBBBBBBB00000005
+    mov rbx, 0xCCCCCCCC00000009
+    cmpxchg ecx, ebx
+    CHECKF ZF, ZF
+    CHECK rcx, 9
+    CHECK rax, 0xBBBBBBBB00000005    ; the accumulator is not written when equal
+ENDTEST
+TEST cmpxchg_r16_unequal_keeps_dest
+    mov rcx, 0xAAAAAAAAAAAA0007
+    mov rax, 0xBBBBBBBBBBBB0005
+    mov ebx, 9
+    cmpxchg cx, bx
+    CHECK rcx, 0xAAAAAAAAAAAA0007
+    CHECK rax, 0xBBBBBBBBBBBB0007
+ENDTEST
+TEST cmpxchg_r8_unequal_keeps_dest
+    mov rcx, 0xAAAAAAAAAAAAAA07
+    mov rax, 0xBBBBBBBBBBBBBB05
+    mov ebx, 9
+    cmpxchg cl, bl
+    CHECK rcx, 0xAAAAAAAAAAAAAA07
+    CHECK rax, 0xBBBBBBBBBBBBBB07
+ENDTEST
+TEST cmpxchg_r64_unequal_keeps_dest
+    mov rcx, 0xAAAAAAAA00000007
+    mov rax, 5
+    mov ebx, 9
+    cmpxchg rcx, rbx
+    CHECK rcx, 0xAAAAAAAA00000007
+    CHECK rax, 0xAAAAAAAA00000007
+ENDTEST
+TEST cmpxchg_r32_same_register_unequal
+    ; CMPXCHG ECX, ECX with EAX different: nothing but EAX changes.
+    mov rcx, 0xAAAAAAAA00000007
+    mov rax, 0xBBBBBBBB00000005
+    cmpxchg ecx, ecx
+    CHECK rcx, 0xAAAAAAAA00000007
+    CHECK rax, 7
+ENDTEST
+TEST cmpxchg_m32_unequal_zero_extends_rax
+    mov dword [SCRATCH], 7
+    mov rax, 0xBBBBBBBB00000005
+    mov ebx, 9
+    lock cmpxchg [SCRATCH], ebx
+    CHECK rax, 7
+    CHECK32 dword [SCRATCH], 7
+ENDTEST
+TEST cmpxchg8b_equal_keeps_rax_rdx_upper
+    ; EDX:EAX are loaded only on a mismatch (SDM Vol. 2A CMPXCHG8B).
+    mov dword [SCRATCH], 1
+    mov dword [SCRATCH + 4], 2
+    mov rax, 0xAAAAAAAA00000001
+    mov rdx, 0xBBBBBBBB00000002
+    xor ebx, ebx
+    xor ecx, ecx
+    cmpxchg8b [SCRATCH]
+    CHECKF ZF, ZF
+    CHECK rax, 0xAAAAAAAA00000001
+    CHECK rdx, 0xBBBBBBBB00000002
+ENDTEST
+TEST cmpxchg8b_unequal_zero_extends
+    mov dword [SCRATCH], 3
+    mov dword [SCRATCH + 4], 4
+    mov rax, 0xAAAAAAAA00000001
+    mov rdx, 0xBBBBBBBB00000002
+    cmpxchg8b [SCRATCH]
+    CHECKF ZF, 0
+    CHECK rax, 3
+    CHECK rdx, 4
+ENDTEST
+TEST xadd_r32_zero_extends_both
+    mov rax, 0xAAAAAAAA00000001
+    mov rbx, 0xBBBBBBBB00000002
+    xadd eax, ebx
+    CHECK rax, 3
+    CHECK rbx, 1
+ENDTEST
+TEST xadd_same_register
+    ; TEMP = SRC + DEST, SRC = DEST, DEST = TEMP: with one register the sum wins.
+    mov rax, 0xAAAAAAAA00000003
+    xadd eax, eax
+    CHECK rax, 6
+ENDTEST
+TEST xchg_m32_zero_extends
+    mov dword [SCRATCH], 0x12345678
+    mov rax, -1
+    xchg [SCRATCH], eax
+    CHECK rax, 0x12345678
+    CHECK32 dword [SCRATCH], 0xFFFFFFFF
+ENDTEST
 %include "include/end64.inc"

@@ -111,4 +111,166 @@ KTEST ist_stack_used, REQ_CPL0EMU
     mov rax, [tss + 0x24]
     CHECK rax, IST_TOP
 ENDTEST
+KTEST icebp_in_mov_ss_shadow_one_db, REQ_SINGLESTEP | REQ_DEBUGREG
+    ; TF set, MOV SS holds its single-step trap back, then INT1: one #DB, the trap-like one
+    ; of INT1 after it, with neither DR6.BS nor a second #DB in the handler (SDM Vol. 3A
+    ; §17.3.1 Table 17-2, §6.8.3).
+    xor eax, eax
+    mov dr6, rax
+    mov ax, ss
+    pushfq
+    or qword [rsp], TFLAG
+    EXPECT_FAULT .r
+    popfq                           ; TF from the next instruction on
+    mov ss, ax                      ; its trap is held back
+    db 0xF1                         ; INT1
+.n: nop
+.r: CHECKV 1
+    CHECK qword [fault_rip], .n
+    mov rax, dr6
+    CHECK rax, 0xFFFF0FF0
+ENDTEST
+KTEST icebp_with_tf_no_second_db, REQ_SINGLESTEP | REQ_DEBUGREG
+    ; INT1 executed with TF set clears TF as it enters the handler: no single-step trap of
+    ; its own (the handler would see a second #DB at its first instruction).
+    xor eax, eax
+    mov dr6, rax
+    pushfq
+    or qword [rsp], TFLAG
+    EXPECT_FAULT .r
+    popfq
+    db 0xF1
+.n: nop
+.r: CHECKV 1
+    CHECK qword [fault_rip], .n
+    mov rax, dr6
+    CHECK rax, 0xFFFF0FF0
+ENDTEST
+KTEST int_n_with_tf_traps_after_return, REQ_SINGLESTEP | REQ_CPL0EMU
+    ; INT n with TF set: the handler runs without a single-step trap; IRETQ restores TF and
+    ; the trap comes after the instruction that follows the INT.
+    mov qword [SCRATCH + 0x3100], 0
+    mov eax, 0x45
+    lea rdx, [.handler]
+    mov cl, 0x8E
+    call set_gate
+    pushfq
+    or qword [rsp], TFLAG
+    EXPECT_FAULT .r
+    popfq
+    int 0x45
+.n: nop
+.t: nop
+.r: mov eax, 0x45
+    lea rdx, [isr_stubs + 0x45 * 16]
+    mov cl, 0x8E
+    call set_gate
+    CHECKV 1
+    CHECK qword [fault_rip], .t
+    CHECK qword [SCRATCH + 0x3100], 1
+    jmp .end
+.handler:
+    mov qword [SCRATCH + 0x3100], 1
+    iretq
+.end:
+ENDTEST
+KTEST dr7_gd_faults_before_mov_dr, REQ_DEBUGREG
+    ; DR7.GD: a MOV to or from a debug register is a #DB fault (RIP at the MOV, DR6.BD set,
+    ; RF = 1 in the frame); entering the handler clears GD (SDM Vol. 3B §17.2.4, §17.3.1.3).
+    xor eax, eax
+    mov dr6, rax
+    mov eax, 0x2400
+    mov dr7, rax
+    EXPECT_FAULT .r
+.f: mov rbx, dr0
+.r: CHECKV 1
+    CHECK qword [fault_rip], .f
+    mov rbx, [fault_rflags]
+    and ebx, 0x10000
+    CHECK rbx, 0x10000
+    mov rax, dr6
+    CHECK rax, 0xFFFF2FF0
+    mov rax, dr7
+    CHECK rax, 0x400
+ENDTEST
+KTEST dr7_gd_in_mov_ss_shadow, REQ_SINGLESTEP | REQ_DEBUGREG
+    ; MOV SS does not hold back the general-detect fault; the fault drops the single-step trap
+    ; MOV SS held (the MOV DR6 did not complete), so DR6 shows BD alone.
+    xor eax, eax
+    mov dr6, rax
+    mov eax, 0x2400
+    mov dr7, rax
+    xor ecx, ecx
+    mov ax, ss
+    pushfq
+    or qword [rsp], TFLAG
+    EXPECT_FAULT .r
+    popfq
+    mov ss, ax
+.f: mov dr6, rcx
+    nop
+.r: CHECKV 1
+    CHECK qword [fault_rip], .f
+    mov rax, dr6
+    CHECK rax, 0xFFFF2FF0
+    mov rax, dr7
+    CHECK rax, 0x400
+ENDTEST
+; WATCH_SS_SELECTOR: DR0 watches reads and writes of the word at SCRATCH + 0x3200, which
+; holds KDATA for a MOV SS to load; DR6 cleared; RSP saved for UNWATCH.
+%macro WATCH_SS_SELECTOR 0
+    xor eax, eax
+    mov dr6, rax
+    mov word [SCRATCH + 0x3200], KDATA
+    mov rax, SCRATCH + 0x3200
+    mov dr0, rax
+    mov eax, 0x400 | 1 | (3 << 16) | (1 << 18)  ; L0, R/W0 = 11 (read or write), LEN0 = 2 bytes
+    mov dr7, rax
+    mov [SCRATCH + 0x3208], rsp
+%endmacro
+%macro UNWATCH 0
+    mov rsp, [SCRATCH + 0x3208]
+    mov eax, 0x400
+    mov dr7, rax
+%endmacro
+KTEST mov_ss_data_breakpoint_held_one_instruction, REQ_DEBUGREG
+    ; MOV SS reading a watched selector: its #DB waits for the end of the next instruction
+    ; (SDM Vol. 3A §6.8.3).
+    WATCH_SS_SELECTOR
+    EXPECT_FAULT .r
+    mov ss, [SCRATCH + 0x3200]
+.n: nop
+.t: nop
+.r: UNWATCH
+    CHECKV 1
+    CHECK qword [fault_rip], .t
+    mov rax, dr6
+    and eax, 0xF
+    CHECK rax, 1
+ENDTEST
+KTEST mov_ss_data_breakpoint_then_int3, REQ_DEBUGREG | REQ_CPL0EMU
+    ; The held #DB comes after INT3's transfer, at the #BP handler's first instruction
+    ; (kvm-unit-tests x86/debug.c "MOV SS + watchpoint + INT3"; CVE-2018-8897).
+    WATCH_SS_SELECTOR
+    EXPECT_FAULT .r
+    mov ss, [SCRATCH + 0x3200]
+    int3
+.r: UNWATCH
+    CHECKV 1
+    lea rax, [isr_stubs + 3 * 16]
+    CHECK qword [fault_rip], rax
+ENDTEST
+KTEST mov_ss_data_breakpoint_then_icebp, REQ_DEBUGREG
+    ; INT1's #DB takes the held one with it: one #DB, after INT1 (kvm-unit-tests x86/debug.c
+    ; "MOV SS + watchpoint + ICEBP").
+    WATCH_SS_SELECTOR
+    EXPECT_FAULT .r
+    mov ss, [SCRATCH + 0x3200]
+    db 0xF1
+.n: nop
+.r: UNWATCH
+    CHECKV 1
+    CHECK qword [fault_rip], .n
+    CHECK qword [fault_count], 1
+ENDTEST
 %include "include/end64.inc"

@@ -162,6 +162,48 @@ KTEST pdpte_ps_reserved_without_1g_pages
     CHECKV 14
     CHECKERR 8 | 1
 ENDTEST
+%assign rbit 13
+%rep 8
+KTEST pf_2m_pde_reserved_bit_ %+ rbit
+    ; Bits 20:13 of a 2-MiB PDE lie below the page's alignment: reserved, #PF with RSVD
+    ; (SDM Vol. 3A §4.5, Table 4-17).
+    mov rax, 0x600000 | P | RW | US | PS | (1 << rbit)
+    mov [T_PD + 24], rax
+    invlpg [T_LIN + 0x600000]
+    EXPECT_FAULT .r
+    mov rax, [T_LIN + 0x600000 + 0x40]
+.r: mov qword [T_PD + 24], 0
+    invlpg [T_LIN + 0x600000]
+    CHECKV 14
+    CHECKERR 8 | 1
+    CHECK qword [fault_cr2], T_LIN + 0x600000 + 0x40
+ENDTEST
+%assign rbit rbit + 1
+%endrep
+KTEST large_page_2m_pat_bit_is_not_reserved
+    ; Bit 12 of a 2-MiB PDE is PAT, not an address bit.
+    mov qword [0x600000 + 0x48], 0x77
+    mov qword [T_PD + 24], 0x600000 | P | RW | US | PS | (1 << 12)
+    invlpg [T_LIN + 0x600000]
+    mov rax, [T_LIN + 0x600000 + 0x48]
+    mov qword [T_PD + 24], 0
+    invlpg [T_LIN + 0x600000]
+    CHECK rax, 0x77
+ENDTEST
+KTEST pml4e_ps_reserved
+    ; PS (bit 7) is reserved in a PML4E (SDM Vol. 3A §4.5, Table 4-15).
+    mov qword [PML4_ADDRESS + 8], PDPT | P | RW | US | PS     ; linear 512 GiB -> the runner's PDPT
+    mov rax, cr3
+    mov cr3, rax
+    mov rbx, 0x8000000000 + SCRATCH + 0x40
+    EXPECT_FAULT .r
+    mov rax, [rbx]
+.r: mov qword [PML4_ADDRESS + 8], 0
+    mov rax, cr3
+    mov cr3, rax
+    CHECKV 14
+    CHECKERR 8 | 1
+ENDTEST
 KTEST invlpg_needed_for_new_mapping
     mov qword [T_PHYS + 0x8000], 1
     mov qword [T_PHYS + 0x9000], 2

@@ -163,4 +163,38 @@ TEST pae_pdpte_reserved_gp, REQ_PAE
 .r: CHECKV 13
     CHECKERR 0
 ENDTEST
+TEST paging32_pse36_reserved_bit21, REQ_PAGING32
+    ; A 4-MiB PDE with PSE-36 and MAXPHYADDR 40: bit 21 is reserved (SDM Vol. 3A Table 4-4).
+    PAGING32
+    mov dword [PD + 0x101 * 4], 0x400000 | P | RW | PS | (1 << 21)
+    EXPECT_FAULT .r
+    mov eax, [T_LIN + 0x400000 + 0x20]
+.r: CHECKV 14
+    CHECKERR 8 | 1
+ENDTEST
+TEST paging32_pse36_high_address_bits, REQ_PAGING32
+    ; Bits 20:13 of a 4-MiB PDE are physical address bits 39:32: a page above 4 GiB (no RAM
+    ; there, so reads see all ones) is not the page at the low 32 bits.
+    mov dword [0x400000 + 0x24], 0x1234
+    PAGING32
+    mov dword [PD + 0x101 * 4], 0x400000 | P | RW | PS | (1 << 20)  ; physical 0x80_0040_0000
+    mov eax, [T_LIN + 0x400000 + 0x24]
+    CHECK eax, 0xFFFFFFFF
+ENDTEST
+TEST pae_2m_pde_reserved_bit13, REQ_PAE
+    PAEPAGING
+    mov dword [PAE_PD1 + 8], 0x600000 | P | RW | PS | (1 << 13)
+    EXPECT_FAULT .r
+    mov eax, [T_LIN + 0x200000 + 0x10]
+.r: CHECKV 14
+    CHECKERR 8 | 1
+ENDTEST
+TEST pae_2m_pde_reserved_bit20, REQ_PAE
+    PAEPAGING
+    mov dword [PAE_PD1 + 8], 0x600000 | P | RW | PS | (1 << 20)
+    EXPECT_FAULT .r
+    mov eax, [T_LIN + 0x200000 + 0x10]
+.r: CHECKV 14
+    CHECKERR 8 | 1
+ENDTEST
 %include "include/end32.inc"

@@ -166,4 +166,127 @@ bits 64
 .back:
     CHECK qword [fault_vector], 12
 ENDTEST
+; RESTORE_TR: the harness's TSS back in TR, whatever a test loaded (keeps RAX).
+%macro RESTORE_TR 0
+    push rax
+    and byte [gdt + TSS_SEL + 5], ~2
+    mov ax, TSS_SEL
+    ltr ax
+    pop rax
+%endmacro
+KTEST lgdt_noncanonical_base_gp
+    ; A 64-bit descriptor-table base must be canonical: #GP(0), GDTR unchanged.
+    mov word [SCRATCH], 0xFF
+    mov rax, 0x0000800000000000
+    mov [SCRATCH + 2], rax
+    EXPECT_FAULT .r
+    lgdt [SCRATCH]
+.r: CHECKV 13
+    CHECKERR 0
+    sgdt [SCRATCH + 0x10]
+    lea rbx, [gdt]
+    CHECK qword [SCRATCH + 0x12], rbx
+ENDTEST
+KTEST lidt_noncanonical_base_gp
+    mov word [SCRATCH], 0xFF
+    mov rax, 0xFFFF7FFFFFFFF000
+    mov [SCRATCH + 2], rax
+    EXPECT_FAULT .r
+    lidt [SCRATCH]
+.r: CHECKV 13
+    CHECKERR 0
+    sidt [SCRATCH + 0x10]
+    lea rbx, [idt]
+    CHECK qword [SCRATCH + 0x12], rbx
+ENDTEST
+KTEST lidt_canonical_high_base_loads
+    ; The top half of the address space is canonical: loaded as given.
+    sidt [SCRATCH + 0x20]
+    mov word [SCRATCH], 0xFF
+    mov rax, 0xFFFF800000001000
+    mov [SCRATCH + 2], rax
+    lidt [SCRATCH]
+    sidt [SCRATCH + 0x10]
+    lidt [SCRATCH + 0x20]
+    CHECK qword [SCRATCH + 0x12], 0xFFFF800000001000
+ENDTEST
+KTEST ltr_noncanonical_base_gp
+    ; An available 64-bit TSS whose 16-byte descriptor has a non-canonical base: #GP(selector).
+    mov rax, 0x0000890000000067
+    mov [gdt + TEST_SEL], rax
+    mov qword [gdt + TEST_SEL + 8], 0x00008000  ; base 63:32 = 0x8000: bit 47 set, 63:48 clear
+    mov ax, TEST_SEL
+    EXPECT_FAULT .r
+    ltr ax
+.r: xor eax, eax
+    str ax
+    mov bl, [gdt + TEST_SEL + 5]
+    RESTORE_TR
+    CHECKV 13
+    CHECKERR TEST_SEL
+    CHECK rax, TSS_SEL
+    and ebx, 0xFF
+    CHECK rbx, 0x89                             ; not marked busy
+ENDTEST
+KTEST lldt_noncanonical_base_gp
+    mov rax, 0x0000820000000FFF                 ; LDT, present, limit 0xFFF
+    mov [gdt + TEST_SEL], rax
+    mov eax, 0xFFFF0000                         ; base 63:32 = 0xFFFF0000: 63:48 set, 47 clear
+    mov [gdt + TEST_SEL + 8], rax
+    mov ax, TEST_SEL
+    EXPECT_FAULT .r
+    lldt ax
+.r: CHECKV 13
+    CHECKERR TEST_SEL
+    xor eax, eax
+    sldt ax
+    CHECK rax, 0
+ENDTEST
+KTEST lldt_canonical_loads
+    mov rax, 0x0000820000000FFF
+    mov [gdt + TEST_SEL], rax
+    mov eax, 0xFFFFFFFF                         ; base 0xFFFFFFFF00000000: canonical
+    mov [gdt + TEST_SEL + 8], rax
+    mov ax, TEST_SEL
+    lldt ax
+    xor ebx, ebx
+    sldt bx
+    xor eax, eax
+    lldt ax
+    CHECK rbx, TEST_SEL
+ENDTEST
+KTEST invlpg_noncanonical_is_nop
+    ; INVLPG of a non-canonical address is a NOP, not a fault (SDM Vol. 2A "INVLPG").
+    mov rax, 0x0000800000000000
+    invlpg [rax]
+    mov rax, 0x8000000000001000
+    invlpg [rax]
+    mov rbx, 0x1234
+    CHECK rbx, 0x1234
+ENDTEST
+KTEST invlpg_compat_beyond_limit_no_fault
+    ; No limit check either: INVLPG past a 4 KiB DS limit in compatibility mode.
+    mov rax, 0x0040920000000FFF
+    mov [gdt + TEST_SEL], rax
+    sub rsp, 8
+    lea rax, [.back]
+    mov [rsp], eax
+    mov dword [rsp + 4], KCODE
+    push KCODE32
+    lea rax, [.compat]
+    push rax
+    retfq
+bits 32
+.compat:
+    mov ax, TEST_SEL
+    mov es, ax
+    invlpg [es:0x5000]
+    mov ax, KDATA
+    mov es, ax
+    mov ebx, 0x77
+    retf
+bits 64
+.back:
+    CHECK rbx, 0x77
+ENDTEST
 %include "include/end64.inc"

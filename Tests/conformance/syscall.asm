@@ -120,4 +120,94 @@ KTEST sysenter_msrs_round_trip
     rdmsr
     CHECK rax, KCODE
 ENDTEST
+KTEST sysret_tf_traps_after_first_compat_instruction, REQ_SYSCALL | REQ_SINGLESTEP
+    ; SYSRET loading TF from R11 into 32-bit code: like POPF, no trap after the SYSRET itself;
+    ; the #DB comes after the first user instruction (SDM Vol. 3B §17.3.1.4), at CPL 3.
+    mov ecx, MSR_EFER
+    rdmsr
+    or eax, 1
+    wrmsr
+    WRMSR64 MSR_STAR, (0x18 << 48) | (KCODE << 32)
+    mov ecx, 0xC0000083                         ; CSTAR
+    lea rax, [.entry]
+    xor edx, edx
+    wrmsr
+    WRMSR64 MSR_FMASK, TFLAG
+    mov [SCRATCH + 0x3000], rsp
+    lea rcx, [.user]
+    mov r11, 0x202 | TFLAG
+    mov rsp, USTACK_TOP - 0x200
+    EXPECT_FAULT .r
+    sysret                                      ; 32-bit SYSRET: compatibility mode
+bits 32
+.user:
+    mov ebx, 1
+.n: mov ebx, 2
+.r: syscall                                     ; resumed here at CPL 3 with TF clear
+bits 64
+.entry:
+    mov rsp, [SCRATCH + 0x3000]
+    CHECKV 1
+    CHECK qword [fault_rip], .n
+    CHECK qword [fault_cs], UCODE32
+    CHECK rbx, 1
+ENDTEST
+KTEST sysret64_tf_traps_after_first_instruction, REQ_SYSCALL | REQ_SINGLESTEP
+    mov ecx, MSR_EFER
+    rdmsr
+    or eax, 1
+    wrmsr
+    WRMSR64 MSR_STAR, (0x18 << 48) | (KCODE << 32)
+    lea rax, [.entry]
+    WRMSR64 MSR_LSTAR, rax
+    WRMSR64 MSR_FMASK, TFLAG
+    mov [SCRATCH + 0x3000], rsp
+    lea rcx, [.user]
+    mov r11, 0x202 | TFLAG
+    mov rsp, USTACK_TOP - 0x200
+    EXPECT_FAULT .r
+    o64 sysret
+.user:
+    mov ebx, 1
+.n: mov ebx, 2
+.r: syscall
+.entry:
+    mov rsp, [SCRATCH + 0x3000]
+    CHECKV 1
+    CHECK qword [fault_rip], .n
+    CHECK qword [fault_cs], UCODE
+    CHECK rbx, 1
+ENDTEST
+KTEST sysret_tf_then_int_no_db_in_handler, REQ_SYSCALL | REQ_SINGLESTEP
+    ; SYSRET sets TF; the first user instruction is INT 0x80, which clears TF on its way to
+    ; the handler: the first event is the INT itself (its frame at CPL 3, after the INT),
+    ; not a single-step #DB at the handler's first instruction.
+    mov ecx, MSR_EFER
+    rdmsr
+    or eax, 1
+    wrmsr
+    WRMSR64 MSR_STAR, (0x18 << 48) | (KCODE << 32)
+    mov ecx, 0xC0000083                         ; CSTAR
+    lea rax, [.entry]
+    xor edx, edx
+    wrmsr
+    WRMSR64 MSR_FMASK, TFLAG
+    mov [SCRATCH + 0x3000], rsp
+    lea rcx, [.user]
+    mov r11, 0x202 | TFLAG
+    mov rsp, USTACK_TOP - 0x200
+    EXPECT_FAULT .r
+    sysret
+bits 32
+.user:
+    int 0x80
+.n: nop
+.r: syscall
+bits 64
+.entry:
+    mov rsp, [SCRATCH + 0x3000]
+    CHECKV 0x80
+    CHECK qword [fault_rip], .n
+    CHECK qword [fault_cs], UCODE32
+ENDTEST
 %include "include/end64.inc"
