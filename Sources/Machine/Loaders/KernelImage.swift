@@ -2,7 +2,8 @@ import MachineCore
 
 /// The kinds of kernel image `--kernel` accepts.
 public enum KernelKind: String, Equatable, Sendable {
-    /// A Linux bzImage, booted with the 64-bit boot protocol.
+    /// A Linux bzImage, booted with the 64-bit boot protocol, or the 32-bit one when it has
+    /// no 64-bit entry (XLF_KERNEL_64 clear: an i386 kernel).
     case bzImage
     /// An ELF kernel with a Xen PVH entry note (Linux vmlinux built with CONFIG_PVH).
     case pvh

@@ -34,6 +34,9 @@ public enum KernelLoader {
                             into memory: GuestMemory, memoryMap: E820Map? = nil,
                             rsdpAddress: UInt64 = 0) throws(MachineError) -> BootSetup {
         let map = memoryMap ?? E820Map(memory: memory)
+        // What the BIOS would have left in low memory, before the image is loaded: a
+        // multiboot image may legitimately sit right above the BDA.
+        try BIOSDataArea.write(into: memory, map: map)
         switch image.format {
         case .bzImage(let header):
             return try BzImageLoader.load(image, header: header, initrd: initrd, commandLine: commandLine,

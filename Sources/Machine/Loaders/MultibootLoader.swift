@@ -5,8 +5,15 @@ import MachineCore
 /// aligned right after the kernel, in order (which meets flag bit 0 whatever the kernel asks);
 /// then the boot information and a 32-bit protected-mode entry with EAX = 0x2BADB002 and EBX
 /// pointing to the information.
-/// The kernel's cmdline is the command line exactly as given; each module's string is its path.
+/// The kernel's cmdline is its path, then the command line given (`<path> <append>`), as GRUB
+/// and QEMU pass it: multiboot programs take the first word as argv[0]. Each module's string
+/// is its path.
 public enum MultibootLoader {
+    /// The string a multiboot kernel gets as its command line.
+    static func kernelCommandLine(path: String, arguments: String) -> String {
+        arguments.isEmpty ? path : path + " " + arguments
+    }
+
     static func load(_ image: KernelImage, header: MultibootHeader, elf: ELFImage?, modules paths: [String],
                      commandLine: String, into memory: GuestMemory, map: E820Map) throws(MachineError) -> BootSetup {
         let kernel: Range<UInt64>
@@ -46,7 +53,8 @@ public enum MultibootLoader {
             cursor = alignUp(address + size, LoadPlacement.page)
         }
 
-        let commandLineAddress = try LoadPlacement.writeCommandLine(commandLine, maximum: BootLayout.commandLineSize - 1,
+        let commandLineAddress = try LoadPlacement.writeCommandLine(kernelCommandLine(path: image.path, arguments: commandLine),
+                                                                    maximum: BootLayout.commandLineSize - 1,
                                                                     into: memory)
         let info = try MultibootBootConfigurator.write(commandLineAddress: commandLineAddress, modules: modules,
                                                        memoryMap: map, textFramebuffer: header.videoModeType != nil,
