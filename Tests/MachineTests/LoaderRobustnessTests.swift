@@ -48,8 +48,9 @@ final class LoaderRobustnessTests: XCTestCase {
             do {
                 let image = try KernelImage.detect(bytes: bytes, path: "mutant")
                 let setup = try KernelLoader.load(image, commandLine: "console=ttyS0", into: memory)
-                switch setup.kind {
-                case .bzImage: XCTAssertEqual(setup.cpu.rip, setup.kernel.lowerBound + 0x200)
+                switch image.format {
+                case .bzImage(let h):
+                    XCTAssertEqual(setup.cpu.rip, setup.kernel.lowerBound + (h.has64BitEntry ? 0x200 : 0))
                 case .pvh, .multiboot: XCTAssertTrue(setup.kernel.contains(setup.entryPoint))
                 }
                 XCTAssertTrue(memory.isRAM(setup.kernel.lowerBound, length: Int(setup.kernel.upperBound - setup.kernel.lowerBound)))
