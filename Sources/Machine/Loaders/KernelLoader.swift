@@ -8,7 +8,7 @@ public enum KernelLoader {
     /// Loads `kernel`.
     /// - Parameters:
     ///   - initrd: files to pass along. A Linux kernel (bzImage or PVH) gets them
-    ///     concatenated as one initrd; a multiboot kernel gets one module per file.
+    ///     concatenated as one initrd; a multiboot (v1 or 2) kernel gets one module per file.
     ///   - commandLine: the kernel command line.
     ///   - memoryMap: the map to describe to the kernel; defaults to `E820Map(memory:)`.
     ///     A board passes its own to reserve ranges for firmware tables.
@@ -47,6 +47,9 @@ public enum KernelLoader {
         case .multiboot(let header, let elf):
             return try MultibootLoader.load(image, header: header, elf: elf, modules: initrd, commandLine: commandLine,
                                             into: memory, map: map)
+        case .multiboot2(let header, let elf):
+            return try Multiboot2Loader.load(image, header: header, elf: elf, modules: initrd, commandLine: commandLine,
+                                             into: memory, map: map, rsdpAddress: rsdpAddress)
         }
     }
 
