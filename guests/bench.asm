@@ -15,7 +15,9 @@ mb_header:
 entry32:
     cli
     mov esp, stack_top
-    mov ebp, [ebx + 16]                 ; multiboot command line
+    mov esi, [ebx + 16]                 ; multiboot command line: "<path> <workload>"
+    call skip_argv0
+    mov ebp, esi
     mov edi, pml4
     mov eax, pdpt + 3
     mov [edi], eax
@@ -44,6 +46,8 @@ entry32:
     mov cr0, eax
     lgdt [gdt_desc]
     jmp 0x08:entry64
+
+%include "include/cmdline32.inc"
 
 bits 64
 entry64:

@@ -29,6 +29,7 @@ entry:
     mov esi, cmd_label
     call puts32
     mov esi, [ebp + 16]
+    call skip_argv0             ; the kernel's path comes first
     call puts32
     mov esi, crlf
     call puts32
@@ -38,6 +39,7 @@ entry:
     call poweroff32
 
 %include "include/serial32.inc"
+%include "include/cmdline32.inc"
 
 banner:    db "swiftpc demo kernel: hello, world!", 13, 10, 0
 mem_label: db "memory: ", 0

@@ -6,6 +6,14 @@
 #   guest-images/initramfs.cpio.gz  a busybox-static initramfs whose /init
 #                                   (guests/initramfs/init) prints SWIFTPC-INIT-OK and
 #                                   runs a shell on the console
+#   guest-images/bzImage-686        the 32-bit kernel of Debian's linux-image-686-pae (i386),
+#                                   booted through the 32-bit boot protocol
+#   guest-images/initramfs-686.cpio.gz  the same initramfs with busybox-static:i386
+#
+# The i386 packages need the i386 architecture in dpkg (`dpkg --add-architecture i386`,
+# then `apt-get update`); as root the script adds it itself. They are downloaded with
+# `apt-get download` and unpacked with `dpkg -x` into a temporary directory, never installed.
+# SWIFTPC_NO_I386=1 skips the i386 images.
 #
 # Idempotent: each output is rebuilt only when it is missing or older than its inputs (the
 # kernel package version apt resolves; the init script, busybox and this script).
@@ -88,7 +96,7 @@ else
         echo "$m" >>"$MODDIR/order.tmp"
     done
     mv "$MODDIR/order.tmp" "$MODDIR/order"
-    echo "$WANT" >"$KSTAMP"
+    echo "$WANT" >"$KSTAMP.tmp" && mv "$KSTAMP.tmp" "$KSTAMP"
     say "kernel: wrote guest-images/bzImage from $(basename "$VMLINUZ") ($(stat -c %s "$OUT/bzImage") bytes)"
 fi
 
@@ -139,6 +147,93 @@ else
     } | gzip -9 -n >"$INITRAMFS.tmp"
     mv "$INITRAMFS.tmp" "$INITRAMFS"
     say "initramfs: wrote guest-images/initramfs.cpio.gz ($(stat -c %s "$INITRAMFS") bytes)"
+fi
+
+# --- (c) 32-bit kernel and (d) its initramfs ---------------------------------------------
+
+if [ "${SWIFTPC_NO_I386:-0}" = 1 ]; then
+    say "i386: skipped (SWIFTPC_NO_I386=1)"
+    say "done: $OUT"
+    exit 0
+fi
+
+if ! dpkg --print-foreign-architectures | grep -qx i386; then
+    [ "$(id -u)" -eq 0 ] || die "the i386 images need the i386 architecture in dpkg; as root: dpkg --add-architecture i386 && apt-get update (or set SWIFTPC_NO_I386=1)"
+    say "i386: adding the i386 architecture to dpkg and updating the package lists"
+    dpkg --add-architecture i386
+    apt-get update >"$TMP/update.log" 2>&1 || { cat "$TMP/update.log" >&2; die "apt-get update failed"; }
+fi
+
+# Resolves an i386 package to the version apt would take: prints "name version".
+i386_candidate() {
+    local v
+    v="$(apt-cache policy "$1:i386" 2>/dev/null | sed -n 's/^ *Candidate: //p')"
+    [ -n "$v" ] && [ "$v" != "(none)" ] || die "no installable version of $1:i386 (run apt-get update after dpkg --add-architecture i386)"
+    echo "$1 $v"
+}
+
+# Downloads package $1 (i386) at version $2 and unpacks it into $TMP/$3.
+i386_unpack() {
+    local pkg="$1" ver="$2" dest="$3" deb
+    (cd "$TMP" && apt-get download "$pkg:i386=$ver" >"$TMP/download-$dest.log" 2>&1) \
+        || { cat "$TMP/download-$dest.log" >&2; die "apt-get download $pkg:i386=$ver failed"; }
+    deb="$(ls "$TMP"/"$pkg"_*_i386.deb 2>/dev/null | head -n 1)"
+    [ -n "$deb" ] || die "apt-get download left no .deb for $pkg:i386"
+    dpkg -x "$deb" "$TMP/$dest" || die "dpkg -x $(basename "$deb") failed"
+}
+
+KPKG32="$(apt-cache depends linux-image-686-pae:i386 2>/dev/null \
+    | sed -n 's/^ *Depends: \(linux-image-[0-9][^ ]*-686-pae\)\(:i386\)\{0,1\}$/\1/p' | head -n 1)"
+[ -n "$KPKG32" ] || die "cannot resolve the kernel package linux-image-686-pae:i386 depends on (run apt-get update after dpkg --add-architecture i386)"
+WANT32="$(i386_candidate "$KPKG32")"
+KSTAMP32="$OUT/bzImage-686.package"
+if [ -f "$OUT/bzImage-686" ] && [ -f "$KSTAMP32" ] && [ "$(cat "$KSTAMP32")" = "$WANT32" ] && [ "$OUT/bzImage-686" -nt "$SCRIPT" ]; then
+    say "i386 kernel: guest-images/bzImage-686 is up to date ($WANT32)"
+else
+    say "i386 kernel: downloading $WANT32"
+    i386_unpack "$KPKG32" "${WANT32#* }" kernel32
+    VMLINUZ="$(ls "$TMP"/kernel32/boot/vmlinuz-* 2>/dev/null | head -n 1)"
+    [ -n "$VMLINUZ" ] || die "$KPKG32 contains no /boot/vmlinuz-*"
+    cp "$VMLINUZ" "$OUT/bzImage-686.tmp"
+    mv "$OUT/bzImage-686.tmp" "$OUT/bzImage-686"
+    echo "$WANT32" >"$KSTAMP32.tmp" && mv "$KSTAMP32.tmp" "$KSTAMP32"
+    say "i386 kernel: wrote guest-images/bzImage-686 from $(basename "$VMLINUZ") ($(stat -c %s "$OUT/bzImage-686") bytes)"
+fi
+
+WANTBB32="$(i386_candidate busybox-static)"
+INITRAMFS32="$OUT/initramfs-686.cpio.gz"
+BBSTAMP32="$OUT/initramfs-686.package"
+up_to_date=1
+[ -f "$INITRAMFS32" ] && [ -f "$BBSTAMP32" ] && [ "$(cat "$BBSTAMP32")" = "$WANTBB32" ] || up_to_date=0
+for input in "$INIT_SRC" "$SCRIPT"; do
+    [ -f "$INITRAMFS32" ] && [ "$INITRAMFS32" -nt "$input" ] || up_to_date=0
+done
+if [ "$up_to_date" -eq 1 ]; then
+    say "i386 initramfs: guest-images/initramfs-686.cpio.gz is up to date ($WANTBB32)"
+else
+    say "i386 initramfs: downloading $WANTBB32"
+    i386_unpack busybox-static "${WANTBB32#* }" busybox32
+    BB32="$TMP/busybox32/bin/busybox"
+    [ -x "$BB32" ] || die "busybox-static:i386 contains no /bin/busybox"
+    STAGE="$TMP/initramfs32"
+    mkdir -p "$STAGE"/{bin,sbin,dev,proc,sys,tmp,root,etc,usr/bin,usr/sbin,mnt}
+    cp "$BB32" "$STAGE/bin/busybox"
+    # The applet list comes from the i386 binary when the host runs 32-bit programs, else
+    # from the host's busybox-static (the same source and configuration).
+    APPLETS="$("$BB32" --list 2>/dev/null || "$BUSYBOX" --list)"
+    for applet in $APPLETS; do
+        [ "$applet" = busybox ] || ln -sf busybox "$STAGE/bin/$applet"
+    done
+    install -m 0755 "$INIT_SRC" "$STAGE/init"
+    say "i386 initramfs: packing newc cpio with gzip"
+    {
+        (cd "$STAGE" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet)
+        newc_entry dev/console $((0020600)) 5 1 1
+        newc_entry 'TRAILER!!!' 0 0 0 0
+    } | gzip -9 -n >"$INITRAMFS32.tmp"
+    mv "$INITRAMFS32.tmp" "$INITRAMFS32"
+    echo "$WANTBB32" >"$BBSTAMP32.tmp" && mv "$BBSTAMP32.tmp" "$BBSTAMP32"
+    say "i386 initramfs: wrote guest-images/initramfs-686.cpio.gz ($(stat -c %s "$INITRAMFS32") bytes)"
 fi
 
 say "done: $OUT"

@@ -188,9 +188,10 @@ public final class PCMachine {
     /// Loads a kernel with its initrd and command line, and the ACPI tables a BIOS would
     /// have left; returns the entry state.
     static func loadKernel(_ image: KernelImage, config: MachineConfig, memory: GuestMemory) throws(MachineError) -> CPUState {
+        // The tables first: a Multiboot2 kernel gets a copy of the RSDP in its boot information.
+        try ACPITables.install(into: memory)
         let setup = try KernelLoader.load(image, initrd: config.initrd.map(KernelLoader.splitPaths) ?? [],
                                           commandLine: config.commandLine, into: memory, rsdpAddress: ACPITables.base)
-        try ACPITables.install(into: memory)
         return setup.cpu
     }
 

@@ -27,7 +27,7 @@ struct Run: ParsableCommand {
     @Option(help: "Number of vCPUs.")
     var smp: Int = 1
 
-    @Option(help: "Kernel: a Linux bzImage, an ELF vmlinux with a PVH note, or a multiboot v1 image.")
+    @Option(help: "Kernel: a Linux bzImage (64- or 32-bit), an ELF vmlinux with a PVH note, or a multiboot v1 or Multiboot2 image (its command line is '<path> <append>').")
     var kernel: String?
 
     @Option(help: "Initial ramdisk (Linux, PVH) or comma-separated modules (multiboot).")

@@ -219,6 +219,64 @@ final class BzImageLoaderTests: XCTestCase {
                               contains: "kernel needs RAM")
     }
 
+    /// Checks the entry state of the 32-bit boot protocol (boot.rst, "32-bit BOOT PROTOCOL").
+    private func checkProtectedModeEntry(_ setup: BootSetup, memory: GuestMemory, loadAddress: UInt64,
+                                         file: StaticString = #filePath, line: UInt = #line) throws {
+        let cpu = setup.cpu
+        XCTAssertEqual(cpu.rip, loadAddress, "code32_start", file: file, line: line)
+        XCTAssertEqual(setup.entryPoint, loadAddress, file: file, line: line)
+        XCTAssertEqual(cpu.rsi, BootLayout.bootInfo, "ESI: the zero page", file: file, line: line)
+        XCTAssertEqual([cpu.rbx, cpu.rbp, cpu.rdi], [0, 0, 0], "EBX, EBP and EDI must be zero", file: file, line: line)
+        XCTAssertEqual(cpu.rflags & RFLAGS.if, 0, "interrupts must be off", file: file, line: line)
+        XCTAssertEqual(cpu.cr0 & (CR0.pe | CR0.pg), CR0.pe, "protected mode, paging off", file: file, line: line)
+        XCTAssertEqual(cpu.msr.efer & (EFER.lme | EFER.lma), 0, file: file, line: line)
+        XCTAssertEqual(cpu.cs.selector, 0x10, "__BOOT_CS", file: file, line: line)
+        XCTAssertTrue(cpu.cs.db, file: file, line: line)
+        XCTAssertFalse(cpu.cs.l, file: file, line: line)
+        for s in [cpu.cs, cpu.ds, cpu.es, cpu.ss] {
+            XCTAssertEqual(s.base, 0, file: file, line: line)
+            XCTAssertEqual(s.limit, 0xFFFF_FFFF, file: file, line: line)
+        }
+        for s in [cpu.ds, cpu.es, cpu.ss] { XCTAssertEqual(s.selector, 0x18, "__BOOT_DS", file: file, line: line) }
+        // The GDT in memory: 0x10 a flat 32-bit execute/read segment, 0x18 flat read/write.
+        XCTAssertEqual(cpu.gdtr.base, BootLayout.gdt, file: file, line: line)
+        XCTAssertEqual(try memory.read64(BootLayout.gdt + 0x10), 0x00CF_9B00_0000_FFFF, file: file, line: line)
+        XCTAssertEqual(try memory.read64(BootLayout.gdt + 0x18), 0x00CF_9300_0000_FFFF, file: file, line: line)
+        XCTAssertEqual(try memory.read32(BootLayout.bootInfo + UInt64(SetupHeader.code32Start)), UInt32(loadAddress),
+                       file: file, line: line)
+    }
+
+    func testThirtyTwoBitKernelIsEnteredInProtectedModeAtCode32Start() throws {
+        var b = BzImageBuilder()
+        b.xloadflags = 0
+        let kernel = try dir.file("bz32", b.build())
+        let initrd = try dir.file("rd", pattern(3000, seed: 3))
+        let memory = try GuestMemory(size: 64 << 20)
+        let setup = try KernelLoader.load(kernel: kernel, initrd: [initrd], commandLine: "console=ttyS0", into: memory)
+        XCTAssertEqual(setup.kind, .bzImage)
+        XCTAssertEqual(setup.kernel, 0x100_0000..<0x180_0000)
+        XCTAssertEqual(try memory.read(0x100_0000, count: b.kernelSize), b.kernelBytes)
+        try checkProtectedModeEntry(setup, memory: memory, loadAddress: 0x100_0000)
+        XCTAssertEqual(try memory.cString(at: UInt64(try memory.read32(BootLayout.bootInfo + 0x228))), "console=ttyS0")
+        XCTAssertEqual(UInt64(try memory.read32(BootLayout.bootInfo + 0x218)), setup.modules.first?.address)
+        try checkE820(memory, expected: E820Map(memory: memory))
+    }
+
+    func testRealDebian686Kernel() throws {
+        let kernel = try GuestImages.kernel686()
+        let fileBytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: kernel)))
+        XCTAssertEqual(try XCTUnwrap(ByteView(fileBytes).u16(SetupHeader.xloadflags)) & SetupHeader.xlfKernel64, 0,
+                       "the 686-pae kernel has no 64-bit entry")
+        let memory = try GuestMemory(size: 128 << 20)
+        let setup = try KernelLoader.load(kernel: kernel, initrd: [try GuestImages.initramfs686()],
+                                          commandLine: "console=ttyS0", into: memory)
+        let pref = try XCTUnwrap(ByteView(fileBytes).u64(SetupHeader.prefAddress))
+        XCTAssertEqual(setup.kernel.lowerBound, pref)
+        let offset = (Int(fileBytes[SetupHeader.setupSects]) + 1) * 512
+        XCTAssertEqual(try memory.read(pref, count: 4096), Array(fileBytes[offset..<(offset + 4096)]))
+        try checkProtectedModeEntry(setup, memory: memory, loadAddress: pref)
+    }
+
     func testMissingInitrdFile() throws {
         let kernel = try dir.file("bz", BzImageBuilder().build())
         let memory = try GuestMemory(size: 64 << 20)

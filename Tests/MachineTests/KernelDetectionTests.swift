@@ -142,13 +142,25 @@ final class KernelDetectionTests: XCTestCase {
         XCTAssertMachineError(try detect("old", b.build()), contains: "2.05", "older than 2.06", check: isBadImage)
     }
 
-    func testBzImageWithout64BitEntry() {
+    /// A 32-bit kernel (no XLF_KERNEL_64, or a 2.10/2.11 header from before xloadflags) is a
+    /// bzImage for the 32-bit protocol; only a header without init_size (before 2.10) is refused.
+    func testBzImageWithout64BitEntryIsAThirtyTwoBitKernel() throws {
         var b = BzImageBuilder()
         b.xloadflags = 0
-        XCTAssertMachineError(try detect("no64", b.build()), contains: "XLF_KERNEL_64", check: isBadImage)
+        let image = try detect("no64", b.build())
+        XCTAssertEqual(image.kind, .bzImage)
+        guard case .bzImage(let h) = image.format else { return XCTFail("not a bzImage") }
+        XCTAssertFalse(h.has64BitEntry)
+        XCTAssertEqual(h.initSize, b.initSize)
+
         b = BzImageBuilder()
         b.version = 0x020A  // before xloadflags existed
-        XCTAssertMachineError(try detect("210", b.build()), contains: "no 64-bit entry point")
+        guard case .bzImage(let old) = try detect("210", b.build()).format else { return XCTFail("not a bzImage") }
+        XCTAssertFalse(old.has64BitEntry, "xloadflags is not read before 2.12")
+
+        b.version = 0x0209
+        XCTAssertMachineError(try detect("209", b.build()), contains: "2.09", "older than 2.10", check: isBadImage)
+        XCTAssertTrue(try detect("64", BzImageBuilder().build()).kind == .bzImage)
     }
 
     func testZImage() {
@@ -272,4 +284,7 @@ enum GuestImages {
 
     static func kernel() throws -> String { try path("bzImage") }
     static func initramfs() throws -> String { try path("initramfs.cpio.gz") }
+    /// Debian's i386 686-pae kernel (no 64-bit entry) and its busybox initramfs.
+    static func kernel686() throws -> String { try path("bzImage-686") }
+    static func initramfs686() throws -> String { try path("initramfs-686.cpio.gz") }
 }

@@ -48,9 +48,10 @@ final class LoaderRobustnessTests: XCTestCase {
             do {
                 let image = try KernelImage.detect(bytes: bytes, path: "mutant")
                 let setup = try KernelLoader.load(image, commandLine: "console=ttyS0", into: memory)
-                switch setup.kind {
-                case .bzImage: XCTAssertEqual(setup.cpu.rip, setup.kernel.lowerBound + 0x200)
-                case .pvh, .multiboot: XCTAssertTrue(setup.kernel.contains(setup.entryPoint))
+                switch image.format {
+                case .bzImage(let h):
+                    XCTAssertEqual(setup.cpu.rip, setup.kernel.lowerBound + (h.has64BitEntry ? 0x200 : 0))
+                case .pvh, .multiboot, .multiboot2: XCTAssertTrue(setup.kernel.contains(setup.entryPoint))
                 }
                 XCTAssertTrue(memory.isRAM(setup.kernel.lowerBound, length: Int(setup.kernel.upperBound - setup.kernel.lowerBound)))
                 loaded += 1
@@ -93,6 +94,24 @@ final class LoaderRobustnessTests: XCTestCase {
         e.notesInSection = true
         let seed = e.build()
         let r = try run(seed: seed, window: seed.count, iterations: 3000, salt: 3)
+        XCTAssertGreaterThan(r.loaded, 0)
+        XCTAssertGreaterThan(r.refused, 0)
+    }
+
+    func testMutatedMultiboot2Images() throws {
+        let kludge = multiboot2KludgeImage(size: 0x1000, extraTags: [(type: 1, flags: 0, body: words(1, 4, 6))])
+        var r = try run(seed: kludge, window: 0x80, iterations: 3000, salt: 6)
+        XCTAssertGreaterThan(r.loaded, 0)
+        XCTAssertGreaterThan(r.refused, 0)
+
+        var e = ELFBuilder()
+        e.is64 = false
+        e.entry = 0x10_0000
+        e.segments = [.init(physical: 0x10_0000, virtual: 0x10_0000,
+                            data: multiboot2Header(tags: [(type: 3, flags: 0, body: words(0x10_0010))]) + pattern(64),
+                            memorySize: 0x1000)]
+        let elf = e.build()
+        r = try run(seed: elf, window: elf.count, iterations: 3000, salt: 7)
         XCTAssertGreaterThan(r.loaded, 0)
         XCTAssertGreaterThan(r.refused, 0)
     }

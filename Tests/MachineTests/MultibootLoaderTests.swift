@@ -41,7 +41,8 @@ final class MultibootLoaderTests: XCTestCase {
         XCTAssertEqual(flags & (1 << 12), 0, "no framebuffer info unless asked")
         XCTAssertEqual(try memory.read32(mbi + 4), 639, "mem_lower")
         XCTAssertEqual(try memory.read32(mbi + 8), (64 << 10) - 1024, "mem_upper")
-        XCTAssertEqual(try memory.cString(at: UInt64(try memory.read32(mbi + 16))), "quiet exit=21 tail")
+        // The kernel's path comes first, as GRUB and QEMU pass it (programs take it as argv[0]).
+        XCTAssertEqual(try memory.cString(at: UInt64(try memory.read32(mbi + 16))), "\(kernel) quiet exit=21 tail")
         XCTAssertEqual(try memory.cString(at: UInt64(try memory.read32(mbi + 64))), "swiftpc")
 
         // Modules: page-aligned, in order, after the kernel, strings are the paths.
@@ -91,6 +92,13 @@ final class MultibootLoaderTests: XCTestCase {
         XCTAssertEqual(try memory.read32(setup.bootInfoAddress + 20), 0, "no modules")
     }
 
+    func testCommandLineWithoutArgumentsIsThePath() throws {
+        let kernel = try dir.file("bare.mb", multibootKludgeImage())
+        let memory = try GuestMemory(size: 16 << 20)
+        let setup = try KernelLoader.load(kernel: kernel, into: memory)
+        XCTAssertEqual(try memory.cString(at: UInt64(try memory.read32(setup.bootInfoAddress + 16))), kernel)
+    }
+
     func testTextModeRequestGetsFramebufferInfo() throws {
         let flags = MultibootHeader.flagAddressFields | MultibootHeader.flagVideoMode
         let memory = try GuestMemory(size: 16 << 20)
@@ -105,9 +113,10 @@ final class MultibootLoaderTests: XCTestCase {
 
     func testLoadAddressErrors() throws {
         let memory = try GuestMemory(size: 16 << 20)
-        XCTAssertMachineError(try KernelLoader.load(kernel: try dir.file("low.mb", multibootKludgeImage(load: 0x1000)),
+        // Only the interrupt vector table and BIOS data area below 0x500 are fixed.
+        XCTAssertMachineError(try KernelLoader.load(kernel: try dir.file("low.mb", multibootKludgeImage(load: 0x100)),
                                                     into: memory),
-                              contains: "overlaps the boot structures")
+                              contains: "at 0x100-0x5100", "overlaps the interrupt vector table and BIOS data area at 0x0-0x500")
         XCTAssertMachineError(try KernelLoader.load(kernel: try dir.file("high.mb", multibootKludgeImage(load: 0x200_0000)),
                                                     into: memory),
                               contains: "outside guest RAM (16 MiB)")
@@ -116,12 +125,86 @@ final class MultibootLoaderTests: XCTestCase {
                               contains: "outside guest RAM")
     }
 
+    /// Checks that nothing the loader wrote for a multiboot kernel overlaps `kernel`.
+    private func checkStructuresOutside(_ kernel: [Range<UInt64>], setup: BootSetup, memory: GuestMemory,
+                                        file: StaticString = #filePath, line: UInt = #line) throws {
+        let mbi = setup.bootInfoAddress
+        var written: [(String, Range<UInt64>)] = [
+            ("info", mbi..<(mbi + UInt64(MultibootInfo.size))),
+            ("cmdline", setup.commandLineAddress..<(setup.commandLineAddress + UInt64(try memory.cString(at: setup.commandLineAddress).utf8.count + 1))),
+            ("GDT", setup.cpu.gdtr.base..<(setup.cpu.gdtr.base + UInt64(setup.cpu.gdtr.limit) + 1)),
+            ("stack top", (setup.cpu.rsp - 16)..<setup.cpu.rsp),
+        ]
+        let mmap = UInt64(try memory.read32(mbi + 48)), mmapLength = UInt64(try memory.read32(mbi + 44))
+        written.append(("mmap", mmap..<(mmap + mmapLength)))
+        let count = UInt64(try memory.read32(mbi + 20)), mods = UInt64(try memory.read32(mbi + 24))
+        if count > 0 { written.append(("module list", mods..<(mods + count * 16))) }
+        let name = UInt64(try memory.read32(mbi + 64))
+        written.append(("loader name", name..<(name + 8)))
+        for m in setup.modules { written.append(("module \(m.path)", m.range)) }
+        for (what, range) in written {
+            for k in kernel {
+                XCTAssertFalse(range.overlaps(k), "\(what) at \(range) overlaps the kernel at \(k)", file: file, line: line)
+            }
+            XCTAssertGreaterThanOrEqual(range.lowerBound, 0x500, "\(what) clobbers the BIOS data area", file: file, line: line)
+        }
+        for (i, a) in written.enumerated() {
+            for b in written[(i + 1)...] where a.1.overlaps(b.1) { XCTFail("\(a.0) overlaps \(b.0)", file: file, line: line) }
+        }
+    }
+
+    /// An ELF kernel linked at 0x8000, right where fixed boot structures used to be: the loader
+    /// puts the information, command line, GDT, stack and modules around it.
+    func testELFKernelLinkedLowGetsItsStructuresElsewhere() throws {
+        var e = ELFBuilder()
+        e.is64 = false
+        e.entry = 0x8010
+        e.segments = [.init(physical: 0x8000, virtual: 0x8000,
+                            data: multibootHeader(flags: MultibootHeader.flagMemoryInfo) + pattern(0x100), memorySize: 0x2_0000)]
+        let kernel = try dir.file("low.elf", e.build())
+        let module = try dir.file("mod", pattern(0x3000, seed: 8))
+        let memory = try GuestMemory(size: 16 << 20)
+        let setup = try KernelLoader.load(kernel: kernel, initrd: [module], commandLine: "x=1", into: memory)
+        XCTAssertEqual(setup.cpu.rip, 0x8010)
+        XCTAssertEqual(setup.kernel, 0x8000..<0x2_8000)
+        XCTAssertEqual(try memory.read32(0x8000), MultibootHeader.magic, "the image is intact")
+        XCTAssertEqual(try memory.read(0x8000 + 48, count: 0x100), pattern(0x100))
+        XCTAssertEqual(try memory.cString(at: setup.commandLineAddress), "\(kernel) x=1")
+        XCTAssertEqual(try memory.read(setup.modules[0].address, count: 0x3000), pattern(0x3000, seed: 8))
+        try checkStructuresOutside([0x8000..<0x2_8000], setup: setup, memory: memory)
+    }
+
+    /// A kernel that fills conventional memory leaves room only above 1 MiB; two segments with a
+    /// gap between them: the gap is free.
+    func testStructuresGoAboveAKernelThatFillsLowMemory() throws {
+        var e = ELFBuilder()
+        e.is64 = false
+        e.entry = 0x600
+        e.segments = [.init(physical: 0x500, virtual: 0x500,
+                            data: multibootHeader(flags: MultibootHeader.flagMemoryInfo) + pattern(0x40), memorySize: 0x9_F700),
+                      .init(physical: 0x20_0000, virtual: 0x20_0000, data: pattern(0x10), memorySize: 0x1000)]
+        let memory = try GuestMemory(size: 16 << 20)
+        let setup = try KernelLoader.load(kernel: try dir.file("fill.elf", e.build()), commandLine: "a b", into: memory)
+        let kernel: [Range<UInt64>] = [0x500..<0x9_FC00, 0x20_0000..<0x20_1000]
+        try checkStructuresOutside(kernel, setup: setup, memory: memory)
+        XCTAssertGreaterThanOrEqual(setup.bootInfoAddress, 0x10_0000)
+        XCTAssertLessThan(setup.bootInfoAddress, 0x20_0000, "the lowest free RAM: between the segments")
+    }
+
+    func testDefaultKernelKeepsStructuresOutsideTheImage() throws {
+        let kernel = try dir.file("k.mb", multibootKludgeImage())
+        let module = try dir.file("m", pattern(100))
+        let memory = try GuestMemory(size: 16 << 20)
+        let setup = try KernelLoader.load(kernel: kernel, initrd: [module], commandLine: "c", into: memory)
+        try checkStructuresOutside([setup.kernel], setup: setup, memory: memory)
+    }
+
     func testModuleTooBig() throws {
         let memory = try GuestMemory(size: 64 << 20)
         let big = try dir.sparseFile("big", size: 96 << 20)
         XCTAssertMachineError(try KernelLoader.load(kernel: try dir.file("k.mb", multibootKludgeImage()), initrd: [big],
                                                     into: memory),
-                              contains: "module", "(96 MiB) does not fit", "64 MiB of memory")
+                              contains: "module", "(96 MiB) does not fit", "64 MiB of memory", "0x100000-0x105000")
     }
 
     func testSplitPaths() {

@@ -19,11 +19,40 @@ enum GuestScenarios {
 
     static func multibootGuestReadsCommandLineAndModule(_ accel: String) throws {
         let module = try SwiftPCProcess.temporaryFile("module.txt", contents: Data("payload-from-module".utf8))
-        let r = try SwiftPCProcess.run(["run", "--accel", accel, "--kernel", try SwiftPCProcess.guest("multiboot-args"),
+        let kernel = try SwiftPCProcess.guest("multiboot-args")
+        let r = try SwiftPCProcess.run(["run", "--accel", accel, "--kernel", kernel,
                                         "--initrd", module, "--append", "quiet exit=21 tail"])
         XCTAssertEqual(r.status, (21 << 1) | 1, r.stderr)
-        XCTAssertTrue(r.stdout.contains("cmdline: quiet exit=21 tail\r\n"), r.stdout)
+        // The kernel's path comes first, as GRUB and QEMU pass it.
+        XCTAssertTrue(r.stdout.contains("cmdline: \(kernel) quiet exit=21 tail\r\n"), r.stdout)
         XCTAssertTrue(r.stdout.contains("module: payload-from-module\r\n"), r.stdout)
+    }
+
+    static func multiboot2GuestReadsItsBootInformation(_ accel: String) throws {
+        let module = try SwiftPCProcess.temporaryFile("module2.txt", contents: Data("payload-from-module".utf8))
+        let kernel = try SwiftPCProcess.guest("multiboot2-args")
+        let r = try SwiftPCProcess.run(["run", "--accel", accel, "-m", "64M", "--kernel", kernel,
+                                        "--initrd", module, "--append", "quiet exit=22"])
+        XCTAssertEqual(r.status, (22 << 1) | 1, "the boot magic was 0x36d76289 and the tags ended right\n\(r.stdout)\n\(r.stderr)")
+        for line in ["cmdline: \(kernel) quiet exit=22", "loader: swiftpc", "module: payload-from-module",
+                     // 639 KiB below the EBDA, 63 MiB above 1 MiB; four e820 entries.
+                     "mem_lower: 639 mem_upper: 64512", "mmap: 4 entries, ram_kib: 65151", "acpi: RSD PTR ",
+                     "total_size: ok"] {
+            XCTAssertTrue(r.stdout.contains(line + "\r\n"), "'\(line)' missing from:\n\(r.stdout)")
+        }
+    }
+
+    /// A 32-bit bzImage: entered through the 32-bit boot protocol, with the BIOS data area
+    /// filled as firmware would.
+    static func thirtyTwoBitBzImageGetsTheProtectedModeEntry(_ accel: String) throws {
+        let r = try SwiftPCProcess.run(["run", "--accel", accel, "--kernel", try SwiftPCProcess.guest("bzimage32"),
+                                        "--append", "quiet exit=9"])
+        XCTAssertEqual(r.status, (9 << 1) | 1, r.stdout + r.stderr)
+        for line in ["bzImage32: cs=0010 ds=0018 es=0018 ss=0018", "ebx|ebp|edi=00000000 if=0 pg=0",
+                     "zero page: 00007000 HdrS code32_start=00100000 e820=4", "cmdline: quiet exit=9",
+                     "bda: ebda=9fc0 base_kib=639 com1=03f8"] {
+            XCTAssertTrue(r.stdout.contains(line + "\r\n"), "'\(line)' missing from:\n\(r.stdout)")
+        }
     }
 
     static func timerInterruptsFromThePITThroughThePIC(_ accel: String) throws {

@@ -8,6 +8,8 @@ final class KVMGuestTests: XCTestCase {
     func testRealModeGuestPrintsOverTheUART() throws { try GuestScenarios.realModeGuestPrintsOverTheUART(accel) }
     func testLongModeGuestPrintsOverTheUART() throws { try GuestScenarios.longModeGuestPrintsOverTheUART(accel) }
     func testMultibootGuestReadsCommandLineAndModule() throws { try GuestScenarios.multibootGuestReadsCommandLineAndModule(accel) }
+    func testMultiboot2GuestReadsItsBootInformation() throws { try GuestScenarios.multiboot2GuestReadsItsBootInformation(accel) }
+    func testThirtyTwoBitBzImage() throws { try GuestScenarios.thirtyTwoBitBzImageGetsTheProtectedModeEntry(accel) }
     func testTimerInterruptsFromThePITThroughThePIC() throws { try GuestScenarios.timerInterruptsFromThePITThroughThePIC(accel) }
     func testRTCGuestReadsHostTime() throws { try GuestScenarios.rtcGuestReadsHostTime(accel) }
     func testDemoKernelGreetsAndPowersOff() throws { try GuestScenarios.demoKernelGreetsAndPowersOff(accel) }
@@ -31,6 +33,8 @@ final class InterpreterGuestTests: XCTestCase {
     func testRealModeGuestPrintsOverTheUART() throws { try GuestScenarios.realModeGuestPrintsOverTheUART(accel) }
     func testLongModeGuestPrintsOverTheUART() throws { try GuestScenarios.longModeGuestPrintsOverTheUART(accel) }
     func testMultibootGuestReadsCommandLineAndModule() throws { try GuestScenarios.multibootGuestReadsCommandLineAndModule(accel) }
+    func testMultiboot2GuestReadsItsBootInformation() throws { try GuestScenarios.multiboot2GuestReadsItsBootInformation(accel) }
+    func testThirtyTwoBitBzImage() throws { try GuestScenarios.thirtyTwoBitBzImageGetsTheProtectedModeEntry(accel) }
     func testTimerInterruptsFromThePITThroughThePIC() throws { try GuestScenarios.timerInterruptsFromThePITThroughThePIC(accel) }
     func testRTCGuestReadsHostTime() throws { try GuestScenarios.rtcGuestReadsHostTime(accel) }
     func testDemoKernelGreetsAndPowersOff() throws { try GuestScenarios.demoKernelGreetsAndPowersOff(accel) }

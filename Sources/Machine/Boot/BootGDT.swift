@@ -63,10 +63,13 @@ public enum BootGDT {
         return [0, 0, code, data, tss, 0]
     }
 
-    /// Writes the table at `BootLayout.gdt`.
-    public static func write(into memory: GuestMemory, longMode: Bool) throws(MachineError) {
+    /// Writes the table at `address` (by default `BootLayout.gdt`).
+    public static func write(into memory: GuestMemory, longMode: Bool, at address: UInt64 = BootLayout.gdt) throws(MachineError) {
         for (i, d) in descriptors(longMode: longMode).enumerated() {
-            try memory.write64(BootLayout.gdt + UInt64(i * 8), d)
+            try memory.write64(address + UInt64(i * 8), d)
         }
     }
+
+    /// The table's size in bytes.
+    public static var size: UInt64 { UInt64(entryCount * 8) }
 }

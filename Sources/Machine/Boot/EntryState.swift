@@ -12,14 +12,16 @@ public enum EntryState {
     /// 32-bit protected mode, paging off, flat CS/DS/ES/FS/GS/SS from `BootGDT` (written with
     /// `longMode: false`), interrupts off: the entry state of PVH (xen docs/misc/pvh.pandoc)
     /// and multiboot (Multiboot Specification 0.6.96 §3.2, "Machine state").
-    public static func protectedMode32(entry: UInt32) -> CPUState {
+    /// `gdt` is where the table was written, `stack` the initial ESP.
+    public static func protectedMode32(entry: UInt32, gdt: UInt64 = BootLayout.gdt,
+                                       stack: UInt64 = BootLayout.stackTop) -> CPUState {
         var cpu = CPUState()
         let code = SegmentRegister.flat(selector: BootGDT.codeSelector, code: true)
         let data = SegmentRegister.flat(selector: BootGDT.dataSelector, code: false)
         cpu.cs = code
         cpu.ds = data; cpu.es = data; cpu.fs = data; cpu.gs = data; cpu.ss = data
         cpu.tr = taskRegister
-        cpu.gdtr = DescriptorTableRegister(base: BootLayout.gdt, limit: BootGDT.limit)
+        cpu.gdtr = DescriptorTableRegister(base: gdt, limit: BootGDT.limit)
         // No IDT: an exception before the kernel installs its own becomes a visible triple fault.
         cpu.idtr = DescriptorTableRegister(base: 0, limit: 0)
         // PE only (ET is hard-wired to 1 on every CPU since the i486); CD/NW cleared.
@@ -30,7 +32,7 @@ public enum EntryState {
         cpu.msr.mtrrDefType = MTRR.firmwareDefType
         cpu.rflags = RFLAGS.reserved1
         cpu.rip = UInt64(entry)
-        cpu.rsp = BootLayout.stackTop
+        cpu.rsp = stack
         return cpu
     }
 

@@ -38,7 +38,7 @@ public enum MultibootInfo {
 }
 
 /// The multiboot configurator: writes the information structure, module list, memory map and
-/// strings for a kernel loaded by `MultibootLoader`.
+/// strings for a kernel loaded by `MultibootLoader`, each where `area` finds room.
 public enum MultibootBootConfigurator {
     public struct Module {
         public var loaded: LoadedModule
@@ -48,69 +48,56 @@ public enum MultibootBootConfigurator {
 
     /// Writes everything and returns the information structure's address.
     @discardableResult
-    public static func write(commandLineAddress: UInt64, modules: [Module], memoryMap: E820Map,
-                             textFramebuffer: Bool, into memory: GuestMemory) throws(MachineError) -> UInt64 {
-        let info = BootLayout.bootInfo
-        func at(_ offset: Int) -> UInt64 { info + UInt64(offset) }
-        try memory.fill(info, count: MultibootInfo.size)
+    static func write(commandLineAddress: UInt64, modules: [Module], memoryMap: E820Map, textFramebuffer: Bool,
+                      area: inout BootRegionAllocator, into memory: GuestMemory) throws(MachineError) -> UInt64 {
+        let limit = MultibootLoader.structureLimit(memoryMap)
+        func place(_ bytes: [UInt8], _ what: String, alignment: UInt64 = 8) throws(MachineError) -> UInt32 {
+            UInt32(try area.place(bytes, alignment: alignment, floor: BIOSDataArea.end, limit: limit, what: what,
+                                  into: memory))
+        }
+        var block = [UInt8](repeating: 0, count: MultibootInfo.size)
+        func put32(_ offset: Int, _ v: UInt32) { for i in 0..<4 { block[offset + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) } }
+        func put64(_ offset: Int, _ v: UInt64) { for i in 0..<8 { block[offset + i] = UInt8(truncatingIfNeeded: v >> (8 * i)) } }
 
         var flags = MultibootInfo.flagMemory | MultibootInfo.flagCommandLine | MultibootInfo.flagModules
             | MultibootInfo.flagMemoryMap | MultibootInfo.flagLoaderName
-        try memory.write32(at(MultibootInfo.memLowerOffset), memoryMap.lowerMemoryKiB)
-        try memory.write32(at(MultibootInfo.memUpperOffset), memoryMap.upperMemoryKiB)
-        try memory.write32(at(MultibootInfo.cmdlineOffset), UInt32(commandLineAddress))
+        put32(MultibootInfo.memLowerOffset, memoryMap.lowerMemoryKiB)
+        put32(MultibootInfo.memUpperOffset, memoryMap.upperMemoryKiB)
+        put32(MultibootInfo.cmdlineOffset, UInt32(commandLineAddress))
+        put32(MultibootInfo.bootLoaderNameOffset, try place(Array(BootLayout.loaderName.utf8) + [0], "boot loader name", alignment: 1))
 
-        // Strings: the loader name first, then one per module.
-        var stringCursor = BootLayout.strings
-        func putString(_ s: String) throws(MachineError) -> UInt32 {
-            let bytes = Array(s.utf8) + [0]
-            guard stringCursor + UInt64(bytes.count) <= BootLayout.strings + BootLayout.stringsSize else {
-                throw .badConfiguration("module names are too long for the multiboot string area (\(BootLayout.stringsSize) bytes)")
+        // Module entries: mod_start, mod_end, string, reserved.
+        var list = [UInt8]()
+        for m in modules {
+            let string = try place(Array(m.string.utf8) + [0], "module string", alignment: 1)
+            for v in [UInt32(m.loaded.address), UInt32(m.loaded.address + m.loaded.size), string, 0] {
+                list += withUnsafeBytes(of: v.littleEndian, Array.init)
             }
-            let address = stringCursor
-            try memory.write(bytes, at: address)
-            stringCursor += UInt64(bytes.count)
-            return UInt32(address)
         }
-        try memory.write32(at(MultibootInfo.bootLoaderNameOffset), try putString(BootLayout.loaderName))
+        put32(MultibootInfo.modsCountOffset, UInt32(modules.count))
+        put32(MultibootInfo.modsAddrOffset, list.isEmpty ? 0 : try place(list, "module list"))
 
-        guard UInt64(modules.count * MultibootInfo.moduleEntrySize) <= BootLayout.moduleListSize else {
-            throw .badConfiguration("too many multiboot modules (\(modules.count))")
+        // Memory map: size-prefixed entries.
+        var mmap = [UInt8]()
+        for e in memoryMap.entries {
+            mmap += withUnsafeBytes(of: MultibootInfo.mmapEntrySizeField.littleEndian, Array.init)
+            mmap += withUnsafeBytes(of: e.base.littleEndian, Array.init)
+            mmap += withUnsafeBytes(of: e.size.littleEndian, Array.init)
+            mmap += withUnsafeBytes(of: e.type.rawValue.littleEndian, Array.init)
         }
-        try memory.write32(at(MultibootInfo.modsCountOffset), UInt32(modules.count))
-        try memory.write32(at(MultibootInfo.modsAddrOffset), UInt32(BootLayout.moduleList))
-        for (i, m) in modules.enumerated() {
-            let e = BootLayout.moduleList + UInt64(i * MultibootInfo.moduleEntrySize)
-            try memory.write32(e, UInt32(m.loaded.address))
-            try memory.write32(e + 4, UInt32(m.loaded.address + m.loaded.size))
-            try memory.write32(e + 8, try putString(m.string))
-            try memory.write32(e + 12, 0)
-        }
-
-        let entries = memoryMap.entries
-        guard UInt64(entries.count * MultibootInfo.mmapEntrySize) <= BootLayout.memoryMapSize else {
-            throw .badConfiguration("memory map has too many entries (\(entries.count)) for the multiboot structures")
-        }
-        for (i, m) in entries.enumerated() {
-            let e = BootLayout.memoryMap + UInt64(i * MultibootInfo.mmapEntrySize)
-            try memory.write32(e, MultibootInfo.mmapEntrySizeField)
-            try memory.write64(e + 4, m.base)
-            try memory.write64(e + 12, m.size)
-            try memory.write32(e + 20, m.type.rawValue)
-        }
-        try memory.write32(at(MultibootInfo.mmapLengthOffset), UInt32(entries.count * MultibootInfo.mmapEntrySize))
-        try memory.write32(at(MultibootInfo.mmapAddrOffset), UInt32(BootLayout.memoryMap))
+        put32(MultibootInfo.mmapLengthOffset, UInt32(mmap.count))
+        put32(MultibootInfo.mmapAddrOffset, try place(mmap, "memory map"))
 
         if textFramebuffer {
             flags |= MultibootInfo.flagFramebuffer
-            try memory.write64(at(MultibootInfo.framebufferAddrOffset), MultibootInfo.textBuffer)
-            try memory.write32(at(MultibootInfo.framebufferPitchOffset), MultibootInfo.textColumns * 2)
-            try memory.write32(at(MultibootInfo.framebufferWidthOffset), MultibootInfo.textColumns)
-            try memory.write32(at(MultibootInfo.framebufferHeightOffset), MultibootInfo.textRows)
-            try memory.write8(at(MultibootInfo.framebufferBppOffset), 16)
-            try memory.write8(at(MultibootInfo.framebufferTypeOffset), MultibootInfo.framebufferTypeEGAText)
+            put64(MultibootInfo.framebufferAddrOffset, MultibootInfo.textBuffer)
+            put32(MultibootInfo.framebufferPitchOffset, MultibootInfo.textColumns * 2)
+            put32(MultibootInfo.framebufferWidthOffset, MultibootInfo.textColumns)
+            put32(MultibootInfo.framebufferHeightOffset, MultibootInfo.textRows)
+            block[MultibootInfo.framebufferBppOffset] = 16
+            block[MultibootInfo.framebufferTypeOffset] = MultibootInfo.framebufferTypeEGAText
         }
-        try memory.write32(at(MultibootInfo.flagsOffset), flags)
-        return info
+        put32(MultibootInfo.flagsOffset, flags)
+        return UInt64(try place(block, "multiboot information"))
     }
 }

@@ -53,6 +53,8 @@ public enum SetupHeader {
     public static let bootFlagMagic: UInt16 = 0xAA55
     /// Oldest protocol accepted: 2.06 added cmdline_size.
     public static let minimumVersion: UInt16 = 0x0206
+    /// 2.10 added pref_address and init_size, which the loader places the kernel by.
+    public static let initSizeVersion: UInt16 = 0x020A
 
     // loadflags bits
     /// LOADED_HIGH: the protected-mode code is loaded at 0x100000 (a bzImage, not a zImage).
@@ -91,6 +93,10 @@ public struct BzImageHeader: Equatable, Sendable {
     /// File offset and length of the protected-mode kernel.
     public var kernelOffset: Int
     public var kernelSize: Int
+
+    /// Whether the kernel has the 64-bit entry point (load address + 0x200); a kernel
+    /// without it (an i386 build) is entered through the 32-bit one, at the load address.
+    public var has64BitEntry: Bool { xloadflags & SetupHeader.xlfKernel64 != 0 }
 
     public var versionString: String { "\(version >> 8).\(String(format2: version & 0xFF))" }
 
@@ -131,12 +137,13 @@ public struct BzImageHeader: Equatable, Sendable {
         h.minimumAlignmentShift = minAlign
         h.commandLineSize = cmdlineSize
         // xloadflags exists from 2.12, pref_address and init_size from 2.10; an older header
-        // has no 64-bit entry point at all.
+        // has no 64-bit entry point at all. A kernel without XLF_KERNEL_64 (a 32-bit kernel)
+        // is booted through the 32-bit protocol, which still needs init_size to place it.
         if version >= 0x020C, headerEnd > SetupHeader.xloadflags + 1 {
             h.xloadflags = view.u16(SetupHeader.xloadflags) ?? 0
         }
-        guard h.xloadflags & SetupHeader.xlfKernel64 != 0 else {
-            throw bad("bzImage (boot protocol \(h.versionString)) has no 64-bit entry point (XLF_KERNEL_64 not set)")
+        guard version >= SetupHeader.initSizeVersion else {
+            throw bad("Linux boot protocol \(h.versionString) is older than 2.10 (no init_size to place the kernel by); swiftpc needs a newer kernel")
         }
         guard let pref = view.u64(SetupHeader.prefAddress), let initSize = view.u32(SetupHeader.initSize) else {
             throw bad("truncated bzImage: the setup header is cut off")

@@ -1,11 +1,14 @@
 import MachineCore
 
-/// Loads a Linux bzImage for the 64-bit boot protocol (Documentation/arch/x86/boot.rst):
-/// the protected-mode kernel (the file after its (setup_sects + 1) * 512 bytes of real-mode
-/// setup) goes to its preferred address when the room init_size asks for fits there, else to
-/// 1 MiB rounded up to kernel_alignment (relocatable kernels only); the initrd goes as high as
-/// possible below initrd_addr_max; the zero page, command line, GDT and identity-mapping page
-/// tables go to `BootLayout`; the vCPU starts in long mode at the 64-bit entry (load + 0x200).
+/// Loads a Linux bzImage (Documentation/arch/x86/boot.rst): the protected-mode kernel (the
+/// file after its (setup_sects + 1) * 512 bytes of real-mode setup) goes to its preferred
+/// address when the room init_size asks for fits there, else to 1 MiB rounded up to
+/// kernel_alignment (relocatable kernels only); the initrd goes as high as possible below
+/// initrd_addr_max; the zero page, command line and GDT go to `BootLayout`. A kernel with
+/// XLF_KERNEL_64 starts in long mode at the 64-bit entry (load + 0x200) with the identity map
+/// of `IdentityPageTables` ("64-bit BOOT PROTOCOL"); one without it (an i386 kernel) starts in
+/// flat 32-bit protected mode, paging off, at code32_start = the load address ("32-bit BOOT
+/// PROTOCOL"). Both get ESI/RSI = the zero page.
 public enum BzImageLoader {
     /// The 64-bit entry point's offset from the start of the protected-mode kernel.
     public static let entryOffset: UInt64 = 0x200
@@ -28,10 +31,22 @@ public enum BzImageLoader {
             initrd: module, memoryMap: map, rsdpAddress: rsdpAddress)
         try LinuxBootConfigurator.write(parameters, into: memory, at: BootLayout.bootInfo)
 
-        try BootGDT.write(into: memory, longMode: true)
-        let cr3 = try IdentityPageTables.write(into: memory)
-        let entry = loadAddress + entryOffset
-        var cpu = EntryState.longMode(entry: entry, pageTables: cr3)
+        let entry: UInt64
+        var cpu: CPUState
+        if h.has64BitEntry {
+            try BootGDT.write(into: memory, longMode: true)
+            let cr3 = try IdentityPageTables.write(into: memory)
+            entry = loadAddress + entryOffset
+            cpu = EntryState.longMode(entry: entry, pageTables: cr3)
+        } else {
+            // boot.rst, "32-bit BOOT PROTOCOL": protected mode, paging off, __BOOT_CS (0x10)
+            // execute/read and __BOOT_DS (0x18) read/write, both flat 4 GiB, interrupts off,
+            // the entry at code32_start (which the zero page gives as the load address), ESI the
+            // zero page, and EBP, EDI and EBX zero (a fresh CPUState has them zero).
+            try BootGDT.write(into: memory, longMode: false)
+            entry = loadAddress
+            cpu = EntryState.protectedMode32(entry: UInt32(entry))
+        }
         cpu.rsi = BootLayout.bootInfo
         return BootSetup(cpu: cpu, kind: .bzImage, kernel: loadAddress..<kernelEnd, entryPoint: entry,
                          bootInfoAddress: BootLayout.bootInfo, commandLineAddress: commandLineAddress,

@@ -4,11 +4,11 @@ extension ELFImage {
     /// Copies every PT_LOAD segment to its physical address (p_paddr) and zero-fills the part
     /// of p_memsz past p_filesz (the bss). Ranges are checked before anything is written.
     func loadSegments(from bytes: [UInt8], into memory: GuestMemory, map: E820Map, path: String,
-                      below4G: Bool) throws(MachineError) {
+                      below4G: Bool, fixedStructures: Bool = true) throws(MachineError) {
         for (i, s) in loadSegments.enumerated() {
             try LoadPlacement.requireLoadable(s.physicalAddress..<(s.physicalAddress + s.memorySize),
                                               what: "ELF segment \(i)", path: path, map: map, memory: memory,
-                                              below4G: below4G)
+                                              below4G: below4G, fixedStructures: fixedStructures)
         }
         for s in loadSegments {
             let start = Int(s.fileOffset)
@@ -17,6 +17,11 @@ extension ELFImage {
                 try memory.fill(s.physicalAddress + s.fileSize, count: Int(s.memorySize - s.fileSize))
             }
         }
+    }
+
+    /// The physical ranges the segments occupy.
+    var physicalRanges: [Range<UInt64>] {
+        loadSegments.map { $0.physicalAddress..<($0.physicalAddress + $0.memorySize) }
     }
 
     /// The physical address of virtual address `address` when a segment maps it, else

@@ -8,7 +8,7 @@ public enum KernelLoader {
     /// Loads `kernel`.
     /// - Parameters:
     ///   - initrd: files to pass along. A Linux kernel (bzImage or PVH) gets them
-    ///     concatenated as one initrd; a multiboot kernel gets one module per file.
+    ///     concatenated as one initrd; a multiboot (v1 or 2) kernel gets one module per file.
     ///   - commandLine: the kernel command line.
     ///   - memoryMap: the map to describe to the kernel; defaults to `E820Map(memory:)`.
     ///     A board passes its own to reserve ranges for firmware tables.
@@ -34,6 +34,9 @@ public enum KernelLoader {
                             into memory: GuestMemory, memoryMap: E820Map? = nil,
                             rsdpAddress: UInt64 = 0) throws(MachineError) -> BootSetup {
         let map = memoryMap ?? E820Map(memory: memory)
+        // What the BIOS would have left in low memory, before the image is loaded: a
+        // multiboot image may legitimately sit right above the BDA.
+        try BIOSDataArea.write(into: memory, map: map)
         switch image.format {
         case .bzImage(let header):
             return try BzImageLoader.load(image, header: header, initrd: initrd, commandLine: commandLine,
@@ -44,6 +47,9 @@ public enum KernelLoader {
         case .multiboot(let header, let elf):
             return try MultibootLoader.load(image, header: header, elf: elf, modules: initrd, commandLine: commandLine,
                                             into: memory, map: map)
+        case .multiboot2(let header, let elf):
+            return try Multiboot2Loader.load(image, header: header, elf: elf, modules: initrd, commandLine: commandLine,
+                                             into: memory, map: map, rsdpAddress: rsdpAddress)
         }
     }
 

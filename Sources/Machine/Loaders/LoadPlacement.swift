@@ -5,13 +5,18 @@ enum LoadPlacement {
     static let fourGiB: UInt64 = 1 << 32
     static let page: UInt64 = 0x1000
 
-    /// Refuses a kernel range that is not usable RAM, overlaps the loader's own structures or,
-    /// for kernels entered with paging off (`below4G`), reaches above 4 GiB.
+    /// Refuses a kernel range that is not usable RAM, overlaps the loader's own structures (at
+    /// fixed addresses below `BootLayout.end`; with `fixedStructures` false, only the interrupt
+    /// vector table and BIOS data area below 0x500 are fixed) or, for kernels entered with
+    /// paging off (`below4G`), reaches above 4 GiB.
     static func requireLoadable(_ range: Range<UInt64>, what: String, path: String, map: E820Map,
-                                memory: GuestMemory, below4G: Bool) throws(MachineError) {
+                                memory: GuestMemory, below4G: Bool, fixedStructures: Bool = true) throws(MachineError) {
         let span = "\(hex(range.lowerBound))-\(hex(range.upperBound))"
-        if range.lowerBound < BootLayout.end {
-            throw .badImage(path: path, reason: "\(what) at \(span) overlaps the boot structures below \(hex(BootLayout.end))")
+        if fixedStructures, range.lowerBound < BootLayout.end {
+            throw .badImage(path: path, reason: "\(what) at \(span) overlaps the boot structures at \(hex(BootLayout.gdt))-\(hex(BootLayout.end))")
+        }
+        if !fixedStructures, range.lowerBound < BIOSDataArea.end {
+            throw .badImage(path: path, reason: "\(what) at \(span) overlaps the interrupt vector table and BIOS data area at 0x0-\(hex(BIOSDataArea.end))")
         }
         if below4G && range.upperBound > fourGiB {
             throw .badImage(path: path, reason: "\(what) at \(span) is above 4 GiB, out of reach of a 32-bit entry")
@@ -27,14 +32,20 @@ enum LoadPlacement {
     /// Writes the NUL-terminated command line at `BootLayout.commandLine`, refusing one
     /// longer than `maximum` bytes (without the NUL) or than the area holds.
     static func writeCommandLine(_ line: String, maximum: UInt64, into memory: GuestMemory) throws(MachineError) -> UInt64 {
+        try memory.write(try commandLineBytes(line, maximum: maximum), at: BootLayout.commandLine)
+        return BootLayout.commandLine
+    }
+
+    /// The command line as the NUL-terminated bytes the kernel gets, refusing one longer than
+    /// `maximum` bytes (without the NUL) or than `BootLayout`'s area holds.
+    static func commandLineBytes(_ line: String, maximum: UInt64) throws(MachineError) -> [UInt8] {
         let bytes = Array(line.utf8)
         if bytes.contains(0) { throw .badConfiguration("kernel command line contains a NUL byte") }
         let limit = min(maximum, BootLayout.commandLineSize - 1)
         guard UInt64(bytes.count) <= limit else {
             throw .badConfiguration("kernel command line is \(bytes.count) bytes; the kernel accepts at most \(limit)")
         }
-        try memory.write(bytes + [0], at: BootLayout.commandLine)
-        return BootLayout.commandLine
+        return bytes + [0]
     }
 
     /// Loads a Linux initrd — the files concatenated, each padded to 4 bytes, which the

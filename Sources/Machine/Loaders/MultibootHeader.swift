@@ -111,7 +111,7 @@ public struct MultibootHeader: Equatable, Sendable {
     }
 
     /// Checks the a.out-kludge addresses against each other and the file (§3.1.3).
-    private static func validate(_ f: AddressFields, view: ByteView, offset: Int,
+    static func validate(_ f: AddressFields, view: ByteView, offset: Int,
                                  bad: (String) -> MachineError) throws(MachineError) {
         guard f.headerAddress >= f.loadAddress else {
             throw bad("header_addr \(hex(UInt64(f.headerAddress))) is below load_addr \(hex(UInt64(f.loadAddress)))")
@@ -143,13 +143,27 @@ public struct MultibootHeader: Equatable, Sendable {
         }
     }
 
+    /// The file range an a.out-kludge image is copied from and the memory it occupies.
+    struct KludgeLayout {
+        var fileRange: Range<Int>
+        var loadAddress: UInt64
+        var loadEnd: UInt64
+        var bssEnd: UInt64
+    }
+
     /// Where an a.out-kludge image goes: the file range to copy and the memory it occupies.
-    func kludgeLayout(fileSize: Int) -> (fileRange: Range<Int>, loadAddress: UInt64, loadEnd: UInt64, bssEnd: UInt64)? {
+    func kludgeLayout(fileSize: Int) -> KludgeLayout? {
         guard let f = addresses else { return nil }
+        return MultibootHeader.kludgeLayout(f, headerOffset: offset, fileSize: fileSize)
+    }
+
+    /// The layout for address fields validated against a file whose header is at `headerOffset`.
+    static func kludgeLayout(_ f: AddressFields, headerOffset offset: Int, fileSize: Int) -> KludgeLayout {
         let fileStart = offset - Int(f.headerAddress - f.loadAddress)
         let length = f.loadEndAddress != 0 ? Int(f.loadEndAddress - f.loadAddress) : fileSize - fileStart
         let loadEnd = UInt64(f.loadAddress) + UInt64(length)
         let bssEnd = f.bssEndAddress != 0 ? UInt64(f.bssEndAddress) : loadEnd
-        return (fileStart..<(fileStart + length), UInt64(f.loadAddress), loadEnd, max(bssEnd, loadEnd))
+        return KludgeLayout(fileRange: fileStart..<(fileStart + length), loadAddress: UInt64(f.loadAddress),
+                            loadEnd: loadEnd, bssEnd: max(bssEnd, loadEnd))
     }
 }
