@@ -44,6 +44,10 @@ final class APICPlatform: InterruptSource, PlatformMSRs {
         }
     }
 
+    func ownsMSR(_ index: UInt32) -> Bool {
+        index == APICMSR.base || index == APICMSR.tscDeadline || (APICMSR.x2APICFirst...APICMSR.x2APICLast).contains(index)
+    }
+
     func writeMSR(_ index: UInt32, _ value: UInt64) -> Bool {
         lock.withLock {
             switch index {
