@@ -106,6 +106,7 @@ public final class PCMachine {
                 let cpu = interpreter.cpu
                 let platform = APICPlatform(lapic: lapic, ioapic: ioapic, pic: pic, lock: lock,
                                             tscKHz: config.cpuModel.tscKHz) { [unowned cpu] in cpu.timeStampCounter }
+                platform.connect(cpu)
                 apicPlatform = platform
                 interruptSource = platform
                 cpu.platformMSRs = platform
