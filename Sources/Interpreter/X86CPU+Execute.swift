@@ -223,6 +223,9 @@ extension X86CPU {
         return try fetchDecodedSlow(linear, bits)
     }
 
+    /// Out of line: the run loop inlines `fetchDecoded`, and this path (a new page, a miss,
+    /// a decode) must not weigh on its register allocation.
+    @inline(never)
     func fetchDecodedSlow(_ linear: UInt64, _ bits: Int) throws(CPUException) -> UnsafeMutablePointer<DecodedCodeCache.Entry> {
         let page = linear >> 12
         let physicalPage = try codeFrame(linear)

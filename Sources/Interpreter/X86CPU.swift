@@ -134,9 +134,6 @@ public final class X86CPU {
     /// Valid encodings the interpreter does not implement, by mnemonic; each raised #UD.
     public internal(set) var unimplemented: [String: Int] = [:]
     public internal(set) var unimplementedCount = 0
-    /// RDMSR/WRMSR of MSRs the CPU does not have (#GP raised), by index, and their total.
-    public internal(set) var unknownMSRs: [UInt32: Int] = [:]
-    public internal(set) var unknownMSRCount = 0
     /// Page-table walks and software-TLB flushes (for `swiftpc run --stats` and profiling).
     public internal(set) var pageWalks: UInt64 = 0
     /// All ones, or all but bit 20 while the A20 gate masks it (see `setA20(enabled:)`).
@@ -158,6 +155,10 @@ public final class X86CPU {
     let decoders: (X86Decoder, X86Decoder, X86Decoder)
     /// The ISA table's per-form records (read at decode time only).
     let formTable: UnsafeMutablePointer<FormInfo>
+    /// RDMSR/WRMSR of MSRs the CPU does not have (#GP raised), by index, and their total.
+    /// Last: new fields here leave the hot fields' offsets (and cache lines) as they were.
+    public internal(set) var unknownMSRs: [UInt32: Int] = [:]
+    public internal(set) var unknownMSRCount = 0
 
     public init(memory: GuestMemory, portBus: PortIOBus, mmioBus: MMIOBus, lock: Lock, model: CPUModel = .swiftpc) {
         self.memory = memory
