@@ -4,12 +4,17 @@ import MachineCore
 /// the xAPIC register page, the x2APIC MSRs, interrupt acceptance with IRR/ISR/TMR and the
 /// task and processor priorities, EOI (forwarded to the IOAPIC for level-triggered vectors),
 /// the timer in one-shot, periodic and TSC-deadline modes, LINT0 as the 8259's ExtINT
-/// input, and self-IPIs. Accessed with the machine lock held.
+/// input, and IPIs to itself (fixed, lowest priority, NMI). Accessed with the machine lock held.
 public final class LocalAPIC: MMIODevice {
     public static let defaultBase: UInt64 = 0xFEE0_0000
     public static let pageSize: UInt64 = 0x1000
-    /// Version 0x14 (an integrated APIC), six LVT entries (max LVT index 5 in bits 23:16).
+    /// Version 0x14 (an integrated APIC), six LVT entries (max LVT index 5 in bits 23:16): no
+    /// LVT CMCI (SDM §11.5.1: it exists only where the version reports a seventh entry), no
+    /// EOI-broadcast suppression (bit 24).
     public static let versionValue: UInt32 = 0x0005_0014
+    /// Physical address bits of the CPU model (CPUID 80000008H): IA32_APIC_BASE bits 63:40
+    /// are reserved.
+    public static let physicalAddressBits: UInt64 = 40
     /// The timer's input clock before the divider: 1 GHz, one count per nanosecond.
     public static let busHz: UInt64 = 1_000_000_000
 
@@ -25,7 +30,7 @@ public final class LocalAPIC: MMIODevice {
     private var svr: UInt32 = 0xFF
     private var esr: UInt32 = 0
     private var icr: UInt64 = 0
-    /// LVT entries: timer, thermal, performance, LINT0, LINT1, error, CMCI.
+    /// LVT entries: timer, thermal, performance, LINT0, LINT1, error.
     private var lvt: [UInt32]
     private var divide: UInt32 = 0
     private var initialCount: UInt32 = 0
@@ -43,12 +48,43 @@ public final class LocalAPIC: MMIODevice {
     public var extINTAcknowledge: () -> UInt8 = { 0 }
     /// EOI of a level-triggered vector: the IOAPIC clears its remote IRR.
     public var onLevelEOI: (UInt8) -> Void = { _ in }
+    /// An NMI sent to this APIC (an IPI in NMI delivery mode), not yet taken by the CPU.
+    public private(set) var nmiPending = false
+    /// Called when an IPI to itself made an interrupt or an NMI pending, so that the CPU
+    /// looks at the APIC before its next instruction rather than at its next routine check
+    /// (an IPI is delivered as soon as the ICR write completes).
+    public var onSelfIPI: () -> Void = {}
     /// The CPU's TSC now and its rate, for the TSC-deadline mode.
     public var currentTSC: () -> UInt64 = { 0 }
     public var tscKHz: UInt64 = 1_000_000
 
     private enum LVTIndex {
-        static let timer = 0, thermal = 1, performance = 2, lint0 = 3, lint1 = 4, error = 5, cmci = 6
+        static let timer = 0, thermal = 1, performance = 2, lint0 = 3, lint1 = 4, error = 5
+        static let count = Int((LocalAPIC.versionValue >> 16) & 0xFF) + 1
+    }
+
+    /// ESR bits (SDM §11.5.3, Figure 11-9).
+    private enum ESRBit {
+        static let sendIllegalVector: UInt32 = 1 << 5
+        static let receiveIllegalVector: UInt32 = 1 << 6
+    }
+
+    /// Bits software may set in a register (SDM §11.12.1.3: in x2APIC mode a WRMSR with any
+    /// other bit set raises #GP). The LVT masks include the read-only status bits (delivery
+    /// status, remote IRR), which software writes back as it read them and which are ignored.
+    private enum Writable {
+        static let tpr: UInt32 = 0xFF
+        static let svr: UInt32 = 0x13FF
+        static let divide: UInt32 = 0xB
+        static let lvtTimer: UInt32 = 0x7_10FF
+        static let lvtThermal: UInt32 = 0x1_07FF
+        static let lvtPerformance: UInt32 = 0x1_07FF
+        static let lvtLINT: UInt32 = 0x1_A7FF
+        static let lvtError: UInt32 = 0x1_00FF
+        static let lvtStatus: UInt32 = LVT.deliveryStatus | LVT.remoteIRR
+        /// ICR: vector, delivery mode, destination mode, level, trigger mode, shorthand (the
+        /// x2APIC ICR has no delivery status bit) and the 32-bit destination.
+        static let x2APICICR: UInt64 = 0xFFFF_FFFF_000C_CFFF
     }
 
     public init(id: UInt32 = 0, timers: TimerQueue) {
@@ -63,7 +99,7 @@ public final class LocalAPIC: MMIODevice {
     /// The power-on state, with LINT0 in ExtINT (virtual-wire) mode as on the bootstrap
     /// processor of a PC, so the 8259 reaches the CPU before the OS programs the APIC.
     private func resetLVT() -> [UInt32] {
-        var entries = [UInt32](repeating: LVT.masked, count: 7)
+        var entries = [UInt32](repeating: LVT.masked, count: LVTIndex.count)
         entries[LVTIndex.lint0] = APICDeliveryMode.extINT << LVT.deliveryModeShift
         entries[LVTIndex.lint1] = APICDeliveryMode.nmi << LVT.deliveryModeShift
         return entries
@@ -71,7 +107,7 @@ public final class LocalAPIC: MMIODevice {
 
     public func reset() {
         baseMSR = LocalAPIC.defaultBase | APICBase.globalEnable | APICBase.bsp
-        tpr = 0; ldr = 0; dfr = 0xFFFF_FFFF; svr = 0xFF; esr = 0; icr = 0
+        tpr = 0; ldr = 0; dfr = 0xFFFF_FFFF; svr = 0xFF; esr = 0; icr = 0; nmiPending = false
         lvt = resetLVT()
         divide = 0; initialCount = 0; counting = false; tscDeadline = 0
         for i in 0..<4 { irr[i] = 0; isr[i] = 0; tmr[i] = 0 }
@@ -87,11 +123,17 @@ public final class LocalAPIC: MMIODevice {
     /// SVR bit 8 (SDM §11.4.7.2).
     public var softwareEnabled: Bool { svr & 0x100 != 0 }
 
-    /// A write of IA32_APIC_BASE by the CPU. Returns false for an invalid transition (#GP):
-    /// x2APIC without the global enable (SDM §11.12.5, Figure 11-27).
+    /// A write of IA32_APIC_BASE by the CPU. Returns false (#GP) for a reserved bit or an
+    /// invalid mode transition (SDM §11.12.5, Figure 11-27): EXTD without EN, x2APIC straight
+    /// back to xAPIC, and disabled straight to x2APIC; x2APIC is left only by disabling.
     public func writeBaseMSR(_ value: UInt64) -> Bool {
-        if value & APICBase.x2APICEnable != 0 && value & APICBase.globalEnable == 0 { return false }
-        if value & ~(APICBase.baseMask | APICBase.bsp | APICBase.x2APICEnable | APICBase.globalEnable) != 0 { return false }
+        let reserved = ~(APICBase.addressMask | APICBase.bsp | APICBase.x2APICEnable | APICBase.globalEnable)
+        if value & reserved != 0 { return false }
+        let modeBits = APICBase.x2APICEnable | APICBase.globalEnable
+        let from = baseMSR & modeBits, to = value & modeBits
+        if to == APICBase.x2APICEnable { return false }
+        if from == modeBits && to == APICBase.globalEnable { return false }
+        if from == 0 && to == modeBits { return false }
         let wasEnabled = globallyEnabled
         baseMSR = value
         if wasEnabled && !globallyEnabled {
@@ -99,7 +141,7 @@ public final class LocalAPIC: MMIODevice {
             let keep = baseMSR
             reset()
             baseMSR = keep
-            lvt = [UInt32](repeating: LVT.masked, count: 7)
+            lvt = [UInt32](repeating: LVT.masked, count: LVTIndex.count)
         }
         return true
     }
@@ -172,14 +214,18 @@ public final class LocalAPIC: MMIODevice {
 
     // MARK: register access
 
+    /// The register page answers only in xAPIC mode: globally disabled, the APIC is as if
+    /// absent (SDM §11.4.3), and in x2APIC mode the page behaves as when disabled (§11.12.2).
+    private var pageEnabled: Bool { globallyEnabled && !x2APICMode }
+
     public func mmioRead(offset: UInt64, size: Int) -> UInt64 {
         // Registers are 32 bits on 16-byte boundaries; other bytes read as zero.
-        guard !x2APICMode, offset & 0xF == 0 else { return 0 }
+        guard pageEnabled, offset & 0xF == 0 else { return 0 }
         return UInt64(read(offset) ?? 0) & allOnes(size: size)
     }
 
     public func mmioWrite(offset: UInt64, size: Int, value: UInt64) {
-        guard !x2APICMode, offset & 0xF == 0, size == 4 else { return }
+        guard pageEnabled, offset & 0xF == 0, size == 4 else { return }
         write(offset, UInt32(truncatingIfNeeded: value))
     }
 
@@ -197,27 +243,46 @@ public final class LocalAPIC: MMIODevice {
         }
     }
 
-    /// An x2APIC MSR write; false raises #GP.
+    /// An x2APIC MSR write; false raises #GP: not in x2APIC mode, a register that does not
+    /// exist or is read-only in x2APIC mode, or a reserved bit set (SDM §11.12.1.2, Table 11-6;
+    /// §11.12.1.3).
     public func writeMSR(_ index: UInt32, _ value: UInt64) -> Bool {
         guard x2APICMode, index >= APICMSR.x2APICFirst, index <= APICMSR.x2APICLast else { return false }
         let offset = UInt64(index - APICMSR.x2APICFirst) << 4
+        // Every register but the ICR is 32 bits: bits 63:32 are reserved.
+        if offset != LAPICReg.icrLow && value >> 32 != 0 { return false }
+        let v = UInt32(truncatingIfNeeded: value)
+        func checked(_ writable: UInt32) -> Bool {
+            guard v & ~writable == 0 else { return false }
+            write(offset, v)
+            return true
+        }
         switch offset {
         case LAPICReg.icrLow:
+            guard value & ~Writable.x2APICICR == 0 else { return false }
             icr = value
             sendIPI()
             return true
         case LAPICReg.selfIPI:
-            acceptInterrupt(vector: UInt8(truncatingIfNeeded: value), levelTriggered: false)
+            // SELF IPI: the vector in bits 7:0, the rest reserved (SDM §11.12.11).
+            guard value >> 8 == 0 else { return false }
+            deliverToSelf(mode: APICDeliveryMode.fixed, vector: UInt8(v))
             return true
-        case LAPICReg.id, LAPICReg.ldr, LAPICReg.version, LAPICReg.ppr, LAPICReg.apr, LAPICReg.dfr,
-             LAPICReg.icrHigh, LAPICReg.timerCurrentCount, LAPICReg.rrd:
-            return false
+        // EOI and ESR accept only 0 (Table 11-6; §11.5.3).
+        case LAPICReg.eoi, LAPICReg.esr: return checked(0)
+        case LAPICReg.tpr: return checked(Writable.tpr)
+        case LAPICReg.svr: return checked(Writable.svr)
+        case LAPICReg.timerInitialCount: return checked(~0)
+        case LAPICReg.timerDivide: return checked(Writable.divide)
+        case LAPICReg.lvtTimer: return checked(Writable.lvtTimer | Writable.lvtStatus)
+        case LAPICReg.lvtThermal: return checked(Writable.lvtThermal | Writable.lvtStatus)
+        case LAPICReg.lvtPerformance: return checked(Writable.lvtPerformance | Writable.lvtStatus)
+        case LAPICReg.lvtLINT0, LAPICReg.lvtLINT1: return checked(Writable.lvtLINT | Writable.lvtStatus)
+        case LAPICReg.lvtError: return checked(Writable.lvtError | Writable.lvtStatus)
         default:
-            if offset >= LAPICReg.isrBase && offset < LAPICReg.esr { return false }
-            if offset == LAPICReg.eoi && value != 0 { return false }
-            guard value >> 32 == 0, read(offset) != nil || offset == LAPICReg.eoi else { return false }
-            write(offset, UInt32(value))
-            return true
+            // Read-only (ID, version, LDR, PPR, ISR/TMR/IRR, current count) or not an x2APIC
+            // register (APR, RRD, DFR, ICR high, LVT CMCI here, the gaps).
+            return false
         }
     }
 
@@ -247,7 +312,6 @@ public final class LocalAPIC: MMIODevice {
         case LAPICReg.lvtLINT0: return lvt[LVTIndex.lint0]
         case LAPICReg.lvtLINT1: return lvt[LVTIndex.lint1]
         case LAPICReg.lvtError: return lvt[LVTIndex.error]
-        case LAPICReg.lvtCMCI: return lvt[LVTIndex.cmci]
         case LAPICReg.timerInitialCount: return initialCount
         case LAPICReg.timerCurrentCount: return currentCount
         case LAPICReg.timerDivide: return divide
@@ -260,12 +324,12 @@ public final class LocalAPIC: MMIODevice {
 
     private func write(_ offset: UInt64, _ value: UInt32) {
         switch offset {
-        case LAPICReg.tpr: tpr = value & 0xFF
+        case LAPICReg.tpr: tpr = value & Writable.tpr
         case LAPICReg.eoi: endOfInterrupt()
         case LAPICReg.ldr: ldr = value & 0xFF00_0000
         case LAPICReg.dfr: dfr = value | 0x0FFF_FFFF
         case LAPICReg.svr:
-            svr = value & 0x13FF
+            svr = value & Writable.svr
             if !softwareEnabled {
                 // Software disable masks every LVT entry (SDM §11.4.7.2).
                 for i in lvt.indices { lvt[i] |= LVT.masked }
@@ -275,18 +339,17 @@ public final class LocalAPIC: MMIODevice {
             icr = (icr & 0xFFFF_FFFF_0000_0000) | UInt64(value)
             sendIPI()
         case LAPICReg.icrHigh: icr = (icr & 0xFFFF_FFFF) | (UInt64(value & 0xFF00_0000) << 32)
-        case LAPICReg.lvtTimer: writeLVT(LVTIndex.timer, value, writable: 0x7_10FF)
-        case LAPICReg.lvtThermal: writeLVT(LVTIndex.thermal, value, writable: 0x1_07FF)
-        case LAPICReg.lvtPerformance: writeLVT(LVTIndex.performance, value, writable: 0x1_07FF)
-        case LAPICReg.lvtLINT0: writeLVT(LVTIndex.lint0, value, writable: 0x1_A7FF)
-        case LAPICReg.lvtLINT1: writeLVT(LVTIndex.lint1, value, writable: 0x1_A7FF)
-        case LAPICReg.lvtError: writeLVT(LVTIndex.error, value, writable: 0x1_00FF)
-        case LAPICReg.lvtCMCI: writeLVT(LVTIndex.cmci, value, writable: 0x1_07FF)
+        case LAPICReg.lvtTimer: writeLVT(LVTIndex.timer, value, writable: Writable.lvtTimer)
+        case LAPICReg.lvtThermal: writeLVT(LVTIndex.thermal, value, writable: Writable.lvtThermal)
+        case LAPICReg.lvtPerformance: writeLVT(LVTIndex.performance, value, writable: Writable.lvtPerformance)
+        case LAPICReg.lvtLINT0: writeLVT(LVTIndex.lint0, value, writable: Writable.lvtLINT)
+        case LAPICReg.lvtLINT1: writeLVT(LVTIndex.lint1, value, writable: Writable.lvtLINT)
+        case LAPICReg.lvtError: writeLVT(LVTIndex.error, value, writable: Writable.lvtError)
         case LAPICReg.timerInitialCount:
             guard timerMode != LVT.timerTSCDeadline else { return }
             initialCount = value
             startCounting()
-        case LAPICReg.timerDivide: divide = value & 0xB
+        case LAPICReg.timerDivide: divide = value & Writable.divide
         default: break  // read-only or reserved: ignored
         }
     }
@@ -364,13 +427,12 @@ public final class LocalAPIC: MMIODevice {
 
     // MARK: IPIs
 
-    /// ICR writes: fixed interrupts to this APIC (itself, all including self, or its own
-    /// destination). One vCPU: INIT, SIPI and IPIs to others go nowhere.
+    /// ICR writes (SDM §11.6.1). With one vCPU an IPI reaches this APIC or nobody: the
+    /// shorthands self and all-including-self, or a destination that names it; all-excluding-
+    /// self and other destinations go nowhere.
     private func sendIPI() {
         let low = UInt32(truncatingIfNeeded: icr)
         let mode = (low >> 8) & 7
-        guard mode == APICDeliveryMode.fixed || mode == APICDeliveryMode.lowestPriority else { return }
-        let vector = UInt8(low & 0xFF)
         let shorthand = (low >> 18) & 3
         let toSelf: Bool
         switch shorthand {
@@ -380,7 +442,36 @@ public final class LocalAPIC: MMIODevice {
             let destination = x2APICMode ? UInt32(icr >> 32) : UInt32(icr >> 56)
             toSelf = matchesDestination(destination, logical: low & (1 << 11) != 0)
         }
-        if toSelf { acceptInterrupt(vector: vector, levelTriggered: false) }
+        if toSelf { deliverToSelf(mode: mode, vector: UInt8(low & 0xFF)) }
+    }
+
+    /// An IPI this APIC sent itself, by delivery mode (SDM §11.6.1, Figure 11-12):
+    /// - fixed and lowest priority (one candidate: this one) set the vector's IRR bit; a vector
+    ///   below 16 sets "send illegal vector" in the ESR and is not delivered (§11.5.3);
+    /// - NMI makes an NMI pending (the vector is ignored);
+    /// - SMI has no handler on this machine (no SMM), INIT and start-up to itself are not
+    ///   allowed (the self shorthand is invalid for them) and take no effect on the one
+    ///   processor that is running, ExtINT is reserved for IPIs: none of these is delivered.
+    private func deliverToSelf(mode: UInt32, vector: UInt8) {
+        switch mode {
+        case APICDeliveryMode.fixed, APICDeliveryMode.lowestPriority:
+            guard vector >= 16 else {
+                esr |= ESRBit.sendIllegalVector | ESRBit.receiveIllegalVector
+                return
+            }
+            acceptInterrupt(vector: vector, levelTriggered: false)
+        case APICDeliveryMode.nmi:
+            nmiPending = true
+        default:
+            return
+        }
+        onSelfIPI()
+    }
+
+    /// The CPU takes the pending NMI (its NMI input was raised).
+    public func takeNMI() -> Bool {
+        defer { nmiPending = false }
+        return nmiPending
     }
 
     // MARK: 256-bit registers

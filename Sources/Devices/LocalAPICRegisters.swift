@@ -83,6 +83,8 @@ public enum APICBase {
     public static let globalEnable: UInt64 = 1 << 11
     /// The APIC page's physical base, bits 35:12.
     public static let baseMask: UInt64 = 0xF_FFFF_F000
+    /// Base address bits up to MAXPHYADDR (the rest of bits 63:12 are reserved).
+    public static let addressMask: UInt64 = ((1 << LocalAPIC.physicalAddressBits) - 1) & ~0xFFF
 }
 
 /// MSR numbers the local APIC owns.

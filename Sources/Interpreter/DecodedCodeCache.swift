@@ -14,6 +14,13 @@ import X86Decoder
 ///
 /// A bitmap marks the physical pages that hold decoded code; writes to them take the slow
 /// path, which invalidates the page (self-modifying code works).
+///
+/// An instruction that runs into the next page depends on two translations, and the pool's
+/// physical-address key names only the first. Such instructions live apart, in `crossing`,
+/// keyed by both physical pages: every fetch of one translates the second page again through
+/// the TLB (with its execute and U/S checks), so a mapping change there is seen as the
+/// processor would see it (SDM Vol. 3A §4.10.2: an instruction fetch that crosses a page
+/// boundary uses the translation of each page).
 final class DecodedCodeCache {
     struct Entry {
         /// Physical address << 2 | bitness code (1: 16, 2: 32, 3: 64); 0 = empty.
@@ -100,6 +107,14 @@ final class DecodedCodeCache {
     /// One byte per physical page of RAM below `trackedLimit`: 1 when decoded code came from it.
     let codePages: UnsafeMutablePointer<UInt8>
     let trackedPages: Int
+    /// Page-crossing instructions (direct-mapped by their first byte's physical address); their
+    /// tag stays 0, so the run loop never steps to them by tag or translates them into blocks.
+    static let crossingCount = 256
+    let crossing: UnsafeMutablePointer<Entry>
+    /// Each crossing slot's key: the pool-style tag of its first byte (0 = empty), and the
+    /// physical page its last bytes came from.
+    let crossingTag: UnsafeMutablePointer<UInt64>
+    let crossingSecondPage: UnsafeMutablePointer<UInt64>
 
     init(memory: GuestMemory) {
         // Aligned so that each entry is one cache line.
@@ -111,6 +126,12 @@ final class DecodedCodeCache {
         }
         pool = entries(DecodedCodeCache.poolCount)
         scratch = entries(1)
+        // One spare entry, tag 0 for good: the run loop may look at the entry after the current.
+        crossing = entries(DecodedCodeCache.crossingCount + 1)
+        crossingTag = .allocate(capacity: DecodedCodeCache.crossingCount)
+        crossingTag.initialize(repeating: 0, count: DecodedCodeCache.crossingCount)
+        crossingSecondPage = .allocate(capacity: DecodedCodeCache.crossingCount)
+        crossingSecondPage.initialize(repeating: 0, count: DecodedCodeCache.crossingCount)
         index = .allocate(capacity: DecodedCodeCache.indexCount)
         index.initialize(repeating: 0, count: DecodedCodeCache.indexCount)
         var top: UInt64 = 0x1_0000_0000
@@ -123,6 +144,9 @@ final class DecodedCodeCache {
     deinit {
         pool.deallocate()
         scratch.deallocate()
+        crossing.deallocate()
+        crossingTag.deallocate()
+        crossingSecondPage.deallocate()
         index.deallocate()
         codePages.deallocate()
     }
@@ -151,6 +175,35 @@ final class DecodedCodeCache {
         return entry
     }
 
+    /// The crossing slot of the instruction whose first byte is at `physical` (they all start
+    /// in a page's last 14 bytes, so the page number picks the slot).
+    @inline(__always) static func crossingSlot(_ physical: UInt64) -> Int {
+        Int(truncatingIfNeeded: ((physical >> 12) &* 16 &+ (physical & 0xF)) & UInt64(crossingCount - 1))
+    }
+
+    /// The page-crossing instruction decoded at `physical` with `tag` whose later bytes came
+    /// from `secondPage`, if it is still cached.
+    @inline(__always) func lookupCrossing(_ physical: UInt64, tag: UInt64, secondPage: UInt64) -> UnsafeMutablePointer<Entry>? {
+        let i = DecodedCodeCache.crossingSlot(physical)
+        return crossingTag[i] == tag && crossingSecondPage[i] == secondPage ? crossing + i : nil
+    }
+
+    /// Whether some page-crossing instruction decoded at `physical` with `tag` is cached (its
+    /// second page is to be translated again).
+    @inline(__always) func hasCrossing(_ physical: UInt64, tag: UInt64) -> Bool {
+        crossingTag[DecodedCodeCache.crossingSlot(physical)] == tag
+    }
+
+    /// Stores a page-crossing instruction; it is returned with tag 0 (see `crossing`).
+    func insertCrossing(_ decoded: Entry, physical: UInt64, tag: UInt64, secondPage: UInt64) -> UnsafeMutablePointer<Entry> {
+        let i = DecodedCodeCache.crossingSlot(physical)
+        crossing[i] = decoded
+        crossing[i].tag = 0
+        crossingTag[i] = tag
+        crossingSecondPage[i] = secondPage
+        return crossing + i
+    }
+
     /// Empties the cache when the pool is full. Called before an instruction is decoded, so
     /// that the code pages it marks stay marked.
     func makeRoom() {
@@ -171,8 +224,10 @@ final class DecodedCodeCache {
         codePages[Int(page)] = 0
         invalidations &+= 1
         forget(from: page << 12, count: 4096, page: page)
-        // Instructions that start at the end of the previous page and run into this one.
-        forget(from: (page &- 1) << 12 | 0xFF1, count: 15, page: page &- 1)
+        // Instructions that run into this page from whichever page precedes it linearly.
+        for i in 0..<DecodedCodeCache.crossingCount where crossingTag[i] != 0 {
+            if crossingTag[i] >> 14 == page || crossingSecondPage[i] == page { crossingTag[i] = 0 }
+        }
     }
 
     /// Forgets the instructions of page `page` indexed at `count` addresses from `start`.
@@ -193,6 +248,7 @@ final class DecodedCodeCache {
         invalidations &+= 1
         for i in 0..<nextSlot { pool[i].tag = 0 }
         index.update(repeating: 0, count: DecodedCodeCache.indexCount)
+        crossingTag.update(repeating: 0, count: DecodedCodeCache.crossingCount)
         nextSlot = 1
         codePages.update(repeating: 0, count: trackedPages)
     }

@@ -11,4 +11,7 @@ public protocol PlatformMSRs: AnyObject {
     /// Writes MSR `index`; false when the register does not exist or the value is invalid
     /// (the CPU raises #GP).
     func writeMSR(_ index: UInt32, _ value: UInt64) -> Bool
+    /// Whether MSR `index` is one of the platform's (in any state): a #GP from it is then the
+    /// register's own rule, not an unknown MSR.
+    func ownsMSR(_ index: UInt32) -> Bool
 }

@@ -254,24 +254,25 @@ extension X86CPU {
         return try fetchDecodedSlow(linear, bits)
     }
 
+    /// Out of line: the run loop inlines `fetchDecoded`, and this path (a new page, a miss,
+    /// a decode) must not weigh on its register allocation.
+    @inline(never)
     func fetchDecodedSlow(_ linear: UInt64, _ bits: Int) throws(CPUException) -> UnsafeMutablePointer<DecodedCodeCache.Entry> {
         let page = linear >> 12
-        let i = Int(page & SoftwareTLB.indexMask)
-        var physicalPage: UInt64
-        let tag = tlb.tag(page)
-        if tlb.fetchTag[i] == tag {
-            physicalPage = tlb.fetchPhysicalPage[i]
-        } else {
-            // The walk checks execute permission (NX, SMEP): remember the page for fetches.
-            physicalPage = try translate(linear, .fetch, user: userAccess) >> 12
-            tlb.fetchTag[i] = tag
-            tlb.fetchPhysicalPage[i] = physicalPage
-        }
+        let physicalPage = try codeFrame(linear)
         let physical = (physicalPage << 12) | (linear & 0xFFF)
         fetchPageTag = page &+ 1
         fetchPagePhysical = physicalPage << 12
         let codeTag = DecodedCodeCache.tag(physical: physical, bits: bits)
         if let entry = codeCache.lookup(physical, tag: codeTag) { return entry }
+        // A cached instruction that runs into the next page is good only while that page still
+        // maps the same frame and may be fetched from: translate it again (its #PF has CR2 at
+        // the page start and RIP at the instruction, as on hardware).
+        let secondLinear = nextCodePage(linear, bits)
+        if codeCache.hasCrossing(physical, tag: codeTag) {
+            let second = try codeFrame(secondLinear)
+            if let entry = codeCache.lookupCrossing(physical, tag: codeTag, secondPage: second) { return entry }
+        }
         codeCache.makeRoom()
         let scratch = codeCache.scratch
         let cacheable = try decodeInto(scratch, linear: linear, physical: physical, bits: bits)
@@ -283,10 +284,37 @@ extension X86CPU {
         }
         classifyFastPath(scratch)
         guard cacheable else { return scratch }
+        if Int(linear & 0xFFF) + Int(scratch.pointee.length) > 4096 {
+            let second = try codeFrame(secondLinear)
+            guard memory.isRAM(second << 12) else { return scratch }
+            return codeCache.insertCrossing(scratch.pointee, physical: physical, tag: codeTag, secondPage: second)
+        }
         scratch.pointee.tag = codeTag
         let entry = codeCache.insert(scratch.pointee, physical: physical)
         scratch.pointee.tag = 0
         return entry
+    }
+
+    /// The physical page an instruction fetch at `linear` reads, through the TLB's fetch
+    /// entries (the walk checks execute permission: NX, U/S at CPL 3, SMEP; its #PF reports
+    /// `linear` in CR2).
+    @inline(__always)
+    func codeFrame(_ linear: UInt64) throws(CPUException) -> UInt64 {
+        let page = linear >> 12
+        let i = Int(page & SoftwareTLB.indexMask)
+        let tag = tlb.tag(page)
+        if tlb.fetchTag[i] == tag { return tlb.fetchPhysicalPage[i] }
+        let physicalPage = try translate(linear, .fetch, user: userAccess) >> 12
+        tlb.fetchTag[i] = tag
+        tlb.fetchPhysicalPage[i] = physicalPage
+        return physicalPage
+    }
+
+    /// The linear address of the page after the one holding `linear` (outside 64-bit mode
+    /// linear addresses wrap at 4 GiB).
+    @inline(__always) func nextCodePage(_ linear: UInt64, _ bits: Int) -> UInt64 {
+        let next = (linear | 0xFFF) &+ 1
+        return bits == 64 ? next : next & 0xFFFF_FFFF
     }
 
     /// Decodes into `entry`; returns whether the result may be cached.
@@ -325,9 +353,12 @@ extension X86CPU {
                 throw pending
             }
             markCode(physical >> 12)
-            if let second = try? translate(linear &+ 14, .read, user: false) { markCode(second >> 12) }
-            // Not cacheable when it ends at a fault boundary or comes from MMIO: decode each time.
-            return count == 15 && memory.isRAM(physical)
+            let crosses = offsetInPage + Int(decoded.length) > 4096
+            if crosses, let second = try? translate(nextCodePage(linear, bits), .read, user: false) { markCode(second >> 12) }
+            // Complete here (a fetch fault past its end does not matter); not cacheable when
+            // it comes from MMIO: decode each time. One that crosses a page is cached apart
+            // (see `fetchDecodedSlow`).
+            return memory.isRAM(physical)
         }
     }
 

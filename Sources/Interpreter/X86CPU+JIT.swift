@@ -90,6 +90,10 @@ extension X86CPU {
         if jit.cacheGeneration != codeCache.generation { jit.reset(generation: codeCache.generation) }
         let generation = codeCache.generation
         let start = rip
+        // A block lives on one page: the jump cache trusts it while the TLB is not flushed,
+        // which says nothing of a second page (page-crossing instructions are never cached
+        // with a tag, so they should not get here).
+        guard Int(start & 0xFFF) + Int(entry.pointee.length) <= 4096 else { return JITEngine.untranslatable }
         var translator = BlockTranslator(origin: jit.nextOrigin, leaveAddress: jit.leaveAddress, startRIP: start,
                                          simdAllowed: simdAllowed)
         var linear = start

@@ -12,6 +12,11 @@ extension X86CPU {
     /// interpreter engine's `injectNMI()` may be called from any thread).
     public func injectNMI() { nmiPending = true }
 
+    /// The platform made an interrupt or an NMI pending during the current instruction (an
+    /// APIC IPI to itself, on the vCPU thread): the run slice ends after this instruction so
+    /// that the engine delivers it at the next boundary, as the processor would.
+    public func platformEventDuringInstruction() { sliceEnd = true }
+
     /// A pending NMI can be taken at this instruction boundary.
     public var nmiDeliverable: Bool {
         nmiPending && !nmiBlocked && !(interruptShadow && !shadowFromSTI)

@@ -302,7 +302,11 @@ extension X86CPU {
         case MSR.gsBase: v = segs[Seg.gs].base
         case MSR.kernelGSBase: v = msr.kernelGSBase
         case MSR.tscAux: v = msr.tscAux
-        case MSR.biosSignID, MSR.mcgCap, MSR.mcgStatus: v = 0
+        case MSR.biosSignID, MSR.mcgCap, MSR.mcgStatus, MSR.platformID, MSR.debugCtl: v = 0
+        case MSR.platformInfo:
+            // The TSC runs at the maximum non-turbo ratio times the 100 MHz bus clock.
+            let ratio = UInt64(min(max(model.tscKHz / 100_000, 1), 0xFF))
+            v = ratio << 8 | ratio << 40
         case MTRR.capabilityMSR: v = MTRR.capability
         case MTRR.defTypeMSR: v = msr.mtrrDefType
         case MTRR.variableFirstMSR..<MTRR.variableFirstMSR + UInt32(2 * MTRR.variableCount):
@@ -311,7 +315,10 @@ extension X86CPU {
             v = msr.mtrrFixed[MTRR.fixedMSRs.firstIndex(of: index)!]
         case let index:
             // The local APIC's registers (x2APIC, TSC deadline), when the machine has one.
-            guard let platform = platformMSRs, let value = platform.readMSR(index) else { throw .gp() }
+            guard let platform = platformMSRs, let value = platform.readMSR(index) else {
+                if platformMSRs?.ownsMSR(index) == true { throw .gp() }
+                throw unknownMSR(index)
+            }
             v = value
         }
         setReg(0, 4, v & 0xFFFF_FFFF)
@@ -352,6 +359,9 @@ extension X86CPU {
         case MSR.tscAux: msr.tscAux = v & 0xFFFF_FFFF
         case MSR.biosSignID: break  // writing 0 before CPUID asks for the revision: nothing to latch
         case MSR.mcgStatus: guard v == 0 else { throw .gp() }
+        // No last-branch recording or branch single-step: only "all off" can be written.
+        case MSR.debugCtl: guard v == 0 else { throw .gp() }
+        // IA32_PLATFORM_ID and MSR_PLATFORM_INFO are read-only (#GP on write, as on hardware).
         case MTRR.defTypeMSR:
             guard v & ~0xCFF == 0 else { throw .gp() }
             msr.mtrrDefType = v
@@ -360,8 +370,21 @@ extension X86CPU {
         case let index where MTRR.fixedMSRs.contains(index):
             msr.mtrrFixed[MTRR.fixedMSRs.firstIndex(of: index)!] = v
         case let index:
-            guard let platform = platformMSRs, platform.writeMSR(index, v) else { throw .gp() }
+            guard let platform = platformMSRs, platform.writeMSR(index, v) else {
+                // The platform's own registers refuse bad values with #GP too; count only the
+                // MSRs nobody here has.
+                if index == MSR.platformID || index == MSR.platformInfo || platformMSRs?.ownsMSR(index) == true { throw .gp() }
+                throw unknownMSR(index)
+            }
         }
+    }
+
+    /// #GP for an MSR this CPU does not have, counted by index (for `--stats`): a guest that
+    /// depends on one shows up there instead of failing silently.
+    func unknownMSR(_ index: UInt32) -> CPUException {
+        unknownMSRs[index, default: 0] += 1
+        unknownMSRCount += 1
+        return .gp()
     }
 
     func rdtsc() throws(CPUException) {
@@ -398,10 +421,16 @@ extension X86CPU {
         if leaf == 1 {
             // OSXSAVE mirrors CR4.OSXSAVE (SDM Vol. 2A CPUID, leaf 1 ECX bit 27).
             r.ecx = (r.ecx & ~CPUIDBits.osxsave) | (cr4 & CR4.osxsave != 0 ? CPUIDBits.osxsave : 0)
+            // A globally disabled APIC (IA32_APIC_BASE.EN clear) is as if absent, CPUID
+            // included (SDM Vol. 3A §11.4.3).
+            if msr.apicBase & X86CPU.apicGlobalEnable == 0 { r.edx &= ~CPUIDBits.apic }
         }
         setReg(0, 4, UInt64(r.eax)); setReg(3, 4, UInt64(r.ebx))
         setReg(1, 4, UInt64(r.ecx)); setReg(2, 4, UInt64(r.edx))
     }
+
+    /// IA32_APIC_BASE bit 11.
+    static let apicGlobalEnable: UInt64 = 1 << 11
 
     // MARK: SYSCALL / SYSRET (SDM Vol. 2B), SYSENTER / SYSEXIT
 

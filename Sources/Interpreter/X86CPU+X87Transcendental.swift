@@ -9,41 +9,51 @@ import X86Decoder
 /// x87 transcendental instructions (SDM Vol. 2A F2XM1, FYL2X, FYL2XP1, FPTAN, FPATAN, FSIN,
 /// FCOS, FSINCOS).
 ///
-/// Accuracy: the values come from the host C library's long double functions on the same
-/// 80-bit format (glibc's sinl/cosl/tanl/atan2l/log2l/log1pl/expm1l, accurate to about one
-/// unit in the last place, with an exact argument reduction). Real FSIN/FCOS/FPTAN reduce with
-/// a 66-bit π, so near multiples of π/2 the hardware is off by up to about |x|·2^-64 where
-/// this is closer to the true value (the differential tests allow for that). F2XM1 is
-/// computed as expm1(x·ln 2) and FYL2XP1 as log1p(x)·log2(e), each with one extra rounding.
-/// Results are rounded to nearest whatever RC says; PE is set for every inexact result, UE
-/// for a tiny one, and C1 is cleared (the direction of the rounding is not known).
+/// Accuracy: F2XM1, FYL2X and FYL2XP1 carry about 128 bits through the computation
+/// (X87DoubleExtended.swift) and round once, so they are within one ulp of the exact value as
+/// the SDM documents (Vol. 1 §8.3.10), subnormal operands and results included; outside their
+/// documented domains (|x| > 1 for F2XM1) the host C library's functions answer. The
+/// trigonometric functions come from the host C library's long double functions on the same
+/// 80-bit format (glibc's sinl/cosl/tanl/atan2l, accurate to about one unit in the last place,
+/// with an exact argument reduction). Real FSIN/FCOS/FPTAN reduce with a 66-bit π, so near
+/// multiples of π/2 the hardware is off by up to about |x|·2^-64 where this is closer to the
+/// true value (the differential tests allow for that). Results are rounded to nearest
+/// whatever RC says; PE is set for every inexact result, UE for a tiny one, and C1 is cleared
+/// (the direction of the rounding is not known).
 extension X86CPU {
     func x87Transcendental(_ d: InstructionRef, _ modrm: UInt8) throws(CPUException) {
         switch modrm {
         case 0xF0: // F2XM1
-            x87HostUnary { x in x.isInfinite ? (x < 0 ? -1 : x) : expm1l(x * 0.693147180559945309417232121458176568) }
+            x87HostUnary { x in
+                if x.isInfinite { return x < 0 ? -1 : x }
+                return abs(x) <= 1 ? X87ExtendedMath.exp2MinusOne(x) : expm1l(x * 0.693147180559945309417232121458176568)
+            }
         case 0xFE: x87Trigonometric(push: nil) { x in (sinl(x), nil) }
         case 0xFF: x87Trigonometric(push: nil) { x in (cosl(x), nil) }
         case 0xFB: x87Trigonometric(push: true) { x in (sinl(x), cosl(x)) }   // FSINCOS: ST(0) = cos, ST(1) = sin
         case 0xF2: x87Trigonometric(push: false) { x in (tanl(x), 1) }         // FPTAN: tan, then push 1.0
         case 0xF1: // FYL2X: ST(1) = ST(1) × log2(ST(0)), pop
-            x87HostBinary(zeroDivide: { x, y in x == 0 && y.isFinite && y != 0 }) { x, y in y * log2l(x) }
+            x87HostBinary(zeroDivide: { x, y in x == 0 && y.isFinite && y != 0 }, exactZero: { x, y in x == 1 || y == 0 }) { x, y in
+                x > 0 && x.isFinite && y.isFinite ? X87ExtendedMath.yLog2X(x, y) : y * log2l(x)
+            }
         case 0xF9: // FYL2XP1: ST(1) = ST(1) × log2(ST(0) + 1), pop
-            x87HostBinary(zeroDivide: { x, y in x == -1 && y.isFinite && y != 0 }) { x, y in
-                y * (log1pl(x) * 1.44269504088896340735992468100189214)
+            x87HostBinary(zeroDivide: { x, y in x == -1 && y.isFinite && y != 0 }, exactZero: { x, y in x == 0 || y == 0 }) { x, y in
+                x > -1 && x.isFinite && y.isFinite ? X87ExtendedMath.yLog2XPlus1(x, y)
+                    : y * (log1pl(x) * 1.44269504088896340735992468100189214)
             }
         case 0xF3: // FPATAN: ST(1) = arctan(ST(1) / ST(0)), pop
-            x87HostBinary(zeroDivide: { _, _ in false }) { x, y in atan2l(y, x) }
+            x87HostBinary(zeroDivide: { _, _ in false }, exactZero: { _, y in y == 0 }) { x, y in atan2l(y, x) }
         default: throw unimplementedInstruction(d)
         }
     }
 
     /// Classifies a host result: a NaN from non-NaN operands is an invalid operation (the
-    /// QNaN indefinite), a tiny non-zero result underflows, and anything else is inexact.
+    /// QNaN indefinite), a tiny result (zero included, when the exact value is not) underflows,
+    /// and anything else is inexact.
     func x87HostResult(_ r: Float80, exact: Bool, _ env: inout X87Env) -> X87Register {
         if r.isNaN { return X87Math.invalid(&env) }
         var v = X87Register(r)
-        if !exact && r.isFinite && r != 0 {
+        if !exact && r.isFinite {
             env.flags |= FSW.pe
             if v.exponentField == 0 { env.flags |= FSW.ue }
         }
@@ -66,8 +76,10 @@ extension X86CPU {
         x87Deliver(r, to: 0, env, pop: false)
     }
 
-    /// ST(1) = f(ST(0), ST(1)), then pop.
-    func x87HostBinary(zeroDivide: (Float80, Float80) -> Bool, _ f: (Float80, Float80) -> Float80) {
+    /// ST(1) = f(ST(0), ST(1)), then pop. `exactZero`: the operands whose exact result is 0
+    /// (a zero from any others underflowed: UE and PE, as on hardware).
+    func x87HostBinary(zeroDivide: (Float80, Float80) -> Bool, exactZero: (Float80, Float80) -> Bool,
+                       _ f: (Float80, Float80) -> Float80) {
         guard !stIsEmpty(0), !stIsEmpty(1) else {
             if x87StackUnderflow() { setST(1, .indefinite); x87Pop() }
             return
@@ -82,7 +94,7 @@ extension X86CPU {
             let x = a.float80, y = b.float80
             if zeroDivide(x, y) { env.flags |= FSW.ze }
             let v = f(x, y)
-            r = x87HostResult(v, exact: v.isInfinite || v == 0, &env)
+            r = x87HostResult(v, exact: v.isInfinite || (v == 0 && exactZero(x, y)), &env)
         }
         x87Deliver(r, to: 1, env, pop: true)
     }

@@ -161,6 +161,10 @@ public final class X86CPU {
     let decoders: (X86Decoder, X86Decoder, X86Decoder)
     /// The ISA table's per-form records (read at decode time only).
     let formTable: UnsafeMutablePointer<FormInfo>
+    /// RDMSR/WRMSR of MSRs the CPU does not have (#GP raised), by index, and their total.
+    /// Last: new fields here leave the hot fields' offsets (and cache lines) as they were.
+    public internal(set) var unknownMSRs: [UInt32: Int] = [:]
+    public internal(set) var unknownMSRCount = 0
 
     public init(memory: GuestMemory, portBus: PortIOBus, mmioBus: MMIOBus, lock: Lock, model: CPUModel = .swiftpc) {
         self.memory = memory

@@ -28,6 +28,15 @@ final class APICPlatform: InterruptSource, PlatformMSRs {
         }
     }
 
+    /// Lets the APIC's IPIs to itself reach `cpu` at once: an NMI raises its NMI input, and
+    /// either kind ends its run slice after the instruction that wrote the ICR.
+    func connect(_ cpu: X86CPU) {
+        lapic.onSelfIPI = { [unowned lapic, unowned cpu] in
+            if lapic.takeNMI() { cpu.injectNMI() }
+            cpu.platformEventDuringInstruction()
+        }
+    }
+
     // MARK: InterruptSource (called with the machine lock held)
 
     var interruptRequested: Bool { lapic.interruptRequested }
@@ -42,6 +51,10 @@ final class APICPlatform: InterruptSource, PlatformMSRs {
             default: return lapic.readMSR(index)
             }
         }
+    }
+
+    func ownsMSR(_ index: UInt32) -> Bool {
+        index == APICMSR.base || index == APICMSR.tscDeadline || (APICMSR.x2APICFirst...APICMSR.x2APICLast).contains(index)
     }
 
     func writeMSR(_ index: UInt32, _ value: UInt64) -> Bool {

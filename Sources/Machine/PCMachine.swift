@@ -114,6 +114,7 @@ public final class PCMachine {
                 let cpu = interpreter.cpu
                 let platform = APICPlatform(lapic: lapic, ioapic: ioapic, pic: pic, lock: lock,
                                             tscKHz: config.cpuModel.tscKHz) { [unowned cpu] in cpu.timeStampCounter }
+                platform.connect(cpu)
                 apicPlatform = platform
                 interruptSource = platform
                 cpu.platformMSRs = platform
@@ -321,6 +322,8 @@ public final class PCMachine {
                 lines.append("block translation unavailable: the host refused writable executable memory; everything was interpreted")
             }
             lines.append("unimplemented instructions (#UD raised): \(cpu.unimplementedCount)" + (list.isEmpty ? "" : " — " + list))
+            let msrs = cpu.unknownMSRs.sorted { $0.value > $1.value }.map { String(format: "0x%X %d", $0.key, $0.value) }.joined(separator: ", ")
+            lines.append("unknown MSRs (#GP raised): \(cpu.unknownMSRCount)" + (msrs.isEmpty ? "" : " — " + msrs))
         }
         return lines.joined(separator: "\n")
     }

@@ -157,6 +157,15 @@ public enum MSR {
     /// IA32_MCG_CAP and IA32_MCG_STATUS: machine check with no error-reporting banks.
     public static let mcgCap: UInt32 = 0x179
     public static let mcgStatus: UInt32 = 0x17A
+    /// IA32_PLATFORM_ID (read-only): the platform in bits 52:50, which microcode loaders
+    /// (Linux, Xen, Windows) read unguarded on every Intel family 6 part (SDM Vol. 4 Table 2-2).
+    public static let platformID: UInt32 = 0x17
+    /// MSR_PLATFORM_INFO (read-only, every Intel core since Nehalem, SDM Vol. 4 Table 2-12 on):
+    /// the maximum non-turbo ratio in bits 15:8, the minimum in 47:40; bit 31 (CPUID faulting)
+    /// and the others clear.
+    public static let platformInfo: UInt32 = 0xCE
+    /// IA32_DEBUGCTL (architectural since the P6 family): LBR, BTF and the rest, all off here.
+    public static let debugCtl: UInt32 = 0x1D9
     public static let pat: UInt32 = 0x277
     public static let efer: UInt32 = 0xC000_0080
     public static let star: UInt32 = 0xC000_0081

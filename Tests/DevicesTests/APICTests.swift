@@ -132,6 +132,144 @@ final class LocalAPICTests: XCTestCase {
         write(LAPICReg.icrLow, 0x4_0055)              // shorthand self, fixed, vector 0x55
         XCTAssertEqual(apic.acknowledge(), 0x55)
     }
+
+    // MARK: IPIs to itself by delivery mode and shorthand (SDM Vol. 3A §11.6.1)
+
+    func testSelfNMIThroughTheICRBecomesPendingAndSignalsTheCPU() {
+        var signals = 0
+        apic.onSelfIPI = { signals += 1 }
+        // Shorthand self, NMI; all including self; and the destination field naming APIC 0.
+        for (high, low): (UInt32, UInt32) in [(0, 0x4_0400), (0, 0x8_0400), (0, 0x0400)] {
+            write(LAPICReg.icrHigh, high)
+            write(LAPICReg.icrLow, low)
+            XCTAssertTrue(apic.takeNMI(), "NMI IPI \(String(low, radix: 16)) reaches this APIC")
+            XCTAssertFalse(apic.takeNMI(), "taken once")
+        }
+        XCTAssertEqual(signals, 3)
+        XCTAssertFalse(apic.interruptRequested, "an NMI sets no IRR bit")
+        write(LAPICReg.icrLow, 0xC_0400)              // all excluding self: nobody else here
+        write(LAPICReg.icrHigh, 0x0100_0000)
+        write(LAPICReg.icrLow, 0x0400)                // APIC 1: not this one
+        XCTAssertFalse(apic.takeNMI())
+        XCTAssertEqual(signals, 3)
+    }
+
+    func testSelfNMIInX2APICMode() {
+        XCTAssertTrue(apic.writeBaseMSR(LocalAPIC.defaultBase | APICBase.globalEnable | APICBase.x2APICEnable))
+        XCTAssertTrue(apic.writeMSR(0x830, 0x4_0400))
+        XCTAssertTrue(apic.takeNMI())
+        XCTAssertTrue(apic.writeMSR(0x830, 0x0000_0000_0000_0400), "x2APIC destination 0 is this APIC")
+        XCTAssertTrue(apic.takeNMI())
+    }
+
+    func testOtherDeliveryModesToSelf() {
+        var signals = 0
+        apic.onSelfIPI = { signals += 1 }
+        write(LAPICReg.icrLow, 0x8_0066)              // all including self, fixed
+        XCTAssertEqual(apic.acknowledge(), 0x66)
+        write(LAPICReg.eoi, 0)
+        write(LAPICReg.icrLow, 0x4_0167)              // self, lowest priority: the only candidate
+        XCTAssertEqual(apic.acknowledge(), 0x67)
+        write(LAPICReg.eoi, 0)
+        write(LAPICReg.icrLow, 0xC_0068)              // all excluding self, fixed: nobody
+        XCTAssertFalse(apic.interruptRequested)
+        XCTAssertEqual(signals, 2)
+        // SMI (no SMM here), INIT, start-up and ExtINT to itself deliver nothing.
+        for mode: UInt32 in [2, 5, 6, 7] {
+            write(LAPICReg.icrLow, 0x0069 | mode << 8)
+            XCTAssertFalse(apic.interruptRequested, "mode \(mode)")
+            XCTAssertFalse(apic.takeNMI(), "mode \(mode)")
+        }
+        XCTAssertEqual(signals, 2)
+        // A fixed vector below 16 is illegal: ESR bits 5 and 6, nothing delivered.
+        write(LAPICReg.icrLow, 0x4_0005)
+        XCTAssertFalse(apic.interruptRequested)
+        XCTAssertEqual(read(LAPICReg.esr) & 0x60, 0x60, "send and receive illegal vector")
+    }
+
+    // MARK: x2APIC MSR rules (SDM Vol. 3A §11.12.1.2, Table 11-6; §11.12.1.3)
+
+    func enterX2APIC() {
+        XCTAssertTrue(apic.writeBaseMSR(LocalAPIC.defaultBase | APICBase.globalEnable | APICBase.x2APICEnable | APICBase.bsp))
+    }
+
+    func testLVTCMCIIsNotThereWithSixLVTEntries() {
+        XCTAssertEqual((LocalAPIC.versionValue >> 16) & 0xFF, 5, "the version reports six LVT entries")
+        enterX2APIC()
+        XCTAssertNil(apic.readMSR(0x82F), "RDMSR LVT CMCI: #GP")
+        XCTAssertFalse(apic.writeMSR(0x82F, 0x1_0000), "WRMSR LVT CMCI: #GP")
+        XCTAssertNotNil(apic.readMSR(0x837), "LVT error is there")
+    }
+
+    func testSelfIPIReservedBitsAndWriteOnlyRegisters() {
+        enterX2APIC()
+        XCTAssertFalse(apic.writeMSR(0x83F, 0x155), "SELF IPI bits 31:8 reserved")
+        XCTAssertFalse(apic.writeMSR(0x83F, 1 << 40 | 0x55), "SELF IPI bits 63:32 reserved")
+        XCTAssertFalse(apic.interruptRequested)
+        XCTAssertNil(apic.readMSR(0x83F), "SELF IPI is write-only")
+        XCTAssertNil(apic.readMSR(0x80B), "EOI is write-only")
+        XCTAssertFalse(apic.writeMSR(0x80B, 0x100), "EOI takes only 0")
+        XCTAssertTrue(apic.writeMSR(0x828, 0))
+        XCTAssertFalse(apic.writeMSR(0x828, 1), "ESR takes only 0")
+    }
+
+    func testReadOnlyAndMissingX2APICRegistersFault() {
+        enterX2APIC()
+        for msr: UInt32 in [0x802, 0x803, 0x80A, 0x80D, 0x810, 0x818, 0x820, 0x839] {
+            XCTAssertNotNil(apic.readMSR(msr), "\(String(msr, radix: 16)) is readable")
+            XCTAssertFalse(apic.writeMSR(msr, 0), "\(String(msr, radix: 16)) is read-only")
+        }
+        // APR, RRD, DFR, ICR high and the unassigned addresses do not exist in x2APIC mode.
+        for msr: UInt32 in [0x800, 0x801, 0x804, 0x809, 0x80C, 0x80E, 0x831, 0x83D, 0x840, 0x8FF] {
+            XCTAssertNil(apic.readMSR(msr), String(msr, radix: 16))
+            XCTAssertFalse(apic.writeMSR(msr, 0), String(msr, radix: 16))
+        }
+    }
+
+    func testX2APICReservedBitsFault() {
+        enterX2APIC()
+        XCTAssertFalse(apic.writeMSR(0x808, 0x100), "TPR bits 31:8")
+        XCTAssertFalse(apic.writeMSR(0x808, 1 << 32), "bits 63:32 of a 32-bit register")
+        XCTAssertTrue(apic.writeMSR(0x808, 0x20))
+        XCTAssertFalse(apic.writeMSR(0x80F, 0x8000), "SVR bit 15")
+        XCTAssertFalse(apic.writeMSR(0x83E, 0x10), "divide configuration bit 4")
+        XCTAssertFalse(apic.writeMSR(0x832, 0x8_0000), "LVT timer bit 19")
+        XCTAssertTrue(apic.writeMSR(0x835, UInt64(0x1_5700 | LVT.deliveryStatus)), "LINT0 as read back (status bits) is accepted")
+        XCTAssertFalse(apic.writeMSR(0x830, 1 << 13 | 0x4_0055), "ICR bit 13")
+        XCTAssertFalse(apic.writeMSR(0x830, 1 << 12 | 0x4_0055), "ICR delivery status is not there in x2APIC mode")
+        XCTAssertFalse(apic.interruptRequested)
+        XCTAssertTrue(apic.writeMSR(0x830, 0x4_0055))
+        XCTAssertEqual(apic.acknowledge(), 0x55)
+    }
+
+    // MARK: IA32_APIC_BASE (SDM Vol. 3A §11.4.4, §11.12.5 Figure 11-27)
+
+    func testAPICBaseModeTransitions() {
+        let base = LocalAPIC.defaultBase | APICBase.bsp
+        let xAPIC = base | APICBase.globalEnable, x2APIC = xAPIC | APICBase.x2APICEnable
+        XCTAssertTrue(apic.writeBaseMSR(x2APIC), "xAPIC -> x2APIC")
+        XCTAssertFalse(apic.writeBaseMSR(xAPIC), "x2APIC -> xAPIC directly is invalid")
+        XCTAssertTrue(apic.x2APICMode)
+        XCTAssertTrue(apic.writeBaseMSR(base), "x2APIC -> disabled")
+        XCTAssertFalse(apic.writeBaseMSR(x2APIC), "disabled -> x2APIC directly is invalid")
+        XCTAssertFalse(apic.globallyEnabled)
+        XCTAssertTrue(apic.writeBaseMSR(xAPIC), "disabled -> xAPIC")
+        XCTAssertFalse(apic.writeBaseMSR(base | APICBase.x2APICEnable), "EXTD without EN")
+        XCTAssertFalse(apic.writeBaseMSR(xAPIC | 1 << 40), "above MAXPHYADDR (40)")
+        XCTAssertFalse(apic.writeBaseMSR(xAPIC | 1 << 9), "bit 9 is reserved")
+        XCTAssertTrue(apic.writeBaseMSR(xAPIC | 1 << 38), "below MAXPHYADDR")
+    }
+
+    func testGloballyDisabledAPICHidesItsPage() {
+        write(LAPICReg.tpr, 0x30)
+        XCTAssertEqual(read(LAPICReg.version), LocalAPIC.versionValue)
+        XCTAssertTrue(apic.writeBaseMSR(LocalAPIC.defaultBase | APICBase.bsp))
+        XCTAssertEqual(read(LAPICReg.version), 0, "no APIC registers at the page while disabled")
+        XCTAssertEqual(read(LAPICReg.svr), 0)
+        XCTAssertTrue(apic.writeBaseMSR(LocalAPIC.defaultBase | APICBase.bsp | APICBase.globalEnable))
+        XCTAssertEqual(read(LAPICReg.version), LocalAPIC.versionValue, "back once enabled")
+        XCTAssertEqual(read(LAPICReg.tpr), 0, "disabling reset the APIC")
+    }
 }
 
 final class IOAPICTests: XCTestCase {
