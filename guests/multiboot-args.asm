@@ -49,39 +49,16 @@ entry:
     call puts32
 .no_module:
 
-    ; Parse "exit=N" from the command line.
+    ; Leave with the "exit=N" of the command line.
     mov esi, [ebp + MBI_CMDLINE]
-.scan:
-    mov eax, [esi]
-    test al, al
-    jz fail
-    cmp eax, 'exit'
-    jne .advance
-    cmp byte [esi + 4], '='
-    je .found
-.advance:
-    inc esi
-    jmp .scan
-.found:
-    add esi, 5
-    xor eax, eax
-.digit:
-    movzx ecx, byte [esi]
-    sub ecx, '0'
-    cmp ecx, 9
-    ja .exit
-    imul eax, eax, 10
-    add eax, ecx
-    inc esi
-    jmp .digit
-.exit:
-    call debug_exit32
+    jmp exit_with_cmdline_code
 
 fail:
     mov al, 0x7F
     call debug_exit32
 
 %include "include/serial32.inc"
+%include "include/cmdline-exit32.inc"
 
 cmd_label: db "cmdline: ", 0
 mod_label: db "module: ", 0
