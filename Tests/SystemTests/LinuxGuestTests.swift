@@ -59,47 +59,19 @@ final class LinuxGuestTests: XCTestCase {
     /// guest, which ends swiftpc under --no-reboot with status 8.
     func testTypingIntoTheShellWorksAndRebootEndsTheRun() throws {
         try requireDefaultGuest()
-        var master: Int32 = -1, slave: Int32 = -1
-        guard openpty(&master, &slave, nil, nil, nil) == 0 else { throw XCTSkip("openpty failed: \(String(cString: strerror(errno)))") }
-        defer { close(master) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.release)
-        process.arguments = ["run", "--accel", "interp", "--no-reboot", "-m", "256M", "--kernel", Self.kernel,
-                             "--initrd", Self.initrd, "--append", "console=ttyS0 quiet"]
-        let terminal = FileHandle(fileDescriptor: slave, closeOnDealloc: true)
-        process.standardInput = terminal
-        process.standardOutput = terminal
-        process.standardError = terminal
-        try process.run()
-        try? terminal.close()
-        defer { if process.isRunning { process.terminate() } }
-
-        var seen = ""
-        func waitFor(_ text: String, timeout: Double) -> Bool {
-            let deadline = Date().addingTimeInterval(timeout)
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            while Date() < deadline {
-                var fds = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
-                if poll(&fds, 1, 200) > 0 {
-                    let n = read(master, &buffer, buffer.count)
-                    if n <= 0 { return seen.contains(text) }
-                    seen += String(decoding: buffer[0..<n], as: UTF8.self)
-                }
-                if seen.contains(text) { return true }
-            }
-            return false
-        }
-        func type(_ text: String) { _ = text.utf8CString.withUnsafeBufferPointer { write(master, $0.baseAddress, $0.count - 1) } }
-
-        XCTAssertTrue(waitFor("SWIFTPC-INIT-OK", timeout: 300), "boot to /init\n\(seen.suffix(2000))")
-        XCTAssertTrue(waitFor("# ", timeout: 60), "a shell prompt\n\(seen.suffix(2000))")
-        type("echo $((6*7))\r")
-        XCTAssertTrue(waitFor("\n42", timeout: 60), "the shell's answer\n\(seen.suffix(2000))")
-        type("reboot -f\r")
+        let guest = try PTYGuest(binary: Self.release, arguments: [
+            "run", "--accel", "interp", "--no-reboot", "-m", "256M", "--kernel", Self.kernel,
+            "--initrd", Self.initrd, "--append", "console=ttyS0 quiet"])
+        let process = guest.process
+        XCTAssertTrue(guest.waitFor("SWIFTPC-INIT-OK", timeout: 300), "boot to /init\n\(guest.seen.suffix(2000))")
+        XCTAssertTrue(guest.waitFor("# ", timeout: 60), "a shell prompt\n\(guest.seen.suffix(2000))")
+        guest.type("echo $((6*7))\r")
+        XCTAssertTrue(guest.waitFor("\n42", timeout: 60), "the shell's answer\n\(guest.seen.suffix(2000))")
+        guest.type("reboot -f\r")
         let deadline = Date().addingTimeInterval(60)
-        while process.isRunning && Date() < deadline { _ = waitFor("\u{0}", timeout: 0.5) }
+        while process.isRunning && Date() < deadline { _ = guest.waitFor("\u{0}", timeout: 0.5) }
         XCTAssertFalse(process.isRunning, "a guest reboot ends swiftpc under --no-reboot")
-        if !process.isRunning { XCTAssertEqual(process.terminationStatus, 8, "status 8: reset under --no-reboot\n\(seen.suffix(1500))") }
+        if !process.isRunning { XCTAssertEqual(process.terminationStatus, 8, "status 8: reset under --no-reboot\n\(guest.seen.suffix(1500))") }
     }
 
     static let kernel686 = SwiftPCProcess.repoRoot.appendingPathComponent("guest-images/bzImage-686").path
