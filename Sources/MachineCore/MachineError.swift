@@ -19,6 +19,8 @@ public enum MachineError: Error, CustomStringConvertible, Equatable {
     case engineUnavailable(String)
     /// The engine failed in a way the guest did not cause (ioctl error, internal error exit).
     case engineFailure(String)
+    /// A saved device state that no real device could hold (see `StatefulDevice`).
+    case invalidDeviceState(device: String, reason: String)
 
     public var description: String {
         switch self {
@@ -40,6 +42,8 @@ public enum MachineError: Error, CustomStringConvertible, Equatable {
             return message
         case let .engineFailure(message):
             return message
+        case let .invalidDeviceState(device, reason):
+            return "\(device) state: \(reason)"
         }
     }
 }
