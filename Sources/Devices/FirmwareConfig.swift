@@ -77,9 +77,6 @@ public final class FirmwareConfig: PortIODevice {
     public static let fileNameLength = 56
 
     private let memory: GuestMemory
-    /// Called with each guest RAM range a DMA read filled (so an interpreter can drop code it
-    /// decoded there).
-    public var onDMAWrite: ((UInt64, Int) -> Void)?
     private var items: [UInt16: [UInt8]] = [:]
     private var files: [(name: String, selector: UInt16)] = []
     private var selected: UInt16 = 0
@@ -248,7 +245,8 @@ public final class FirmwareConfig: PortIODevice {
             }
             // memset, not initializeMemory: unspecialized (debug) builds fill that byte by byte.
             if fromItem < n { memset(p + fromItem, 0, n - fromItem) }
-            onDMAWrite?(address, n)
+            // Engines forget code they decoded there (GuestMemoryObserver).
+            memory.noteDeviceWrite(physical: address, length: n)
             address += UInt64(n)
             left -= UInt64(n)
         }

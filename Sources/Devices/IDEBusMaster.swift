@@ -59,8 +59,6 @@ public final class IDEBusMaster: IDEDMATarget {
     public private(set) var prdTable: UInt32 = 0
     /// PCI command register bus master enable: without it the engine never moves data.
     var masterEnabled = true
-    /// Told of every guest RAM range a transfer wrote (see `PIIX3IDE.onDMAWrite`).
-    var onMemoryWrite: ((_ address: UInt64, _ length: Int) -> Void)?
 
     // PRD cursor.
     private var nextDescriptor: UInt32 = 0
@@ -184,7 +182,8 @@ public final class IDEBusMaster: IDEDMATarget {
             if toMemory {
                 if let p = memory.ramPointer(regionAddress, length: n) {
                     p.copyMemory(from: host + done, byteCount: n)
-                    onMemoryWrite?(regionAddress, n)
+                    // Engines forget code they decoded there (GuestMemoryObserver).
+                    memory.noteDeviceWrite(physical: regionAddress, length: n)
                 }
             } else if let p = memory.pointer(regionAddress, length: n) {
                 (host + done).copyMemory(from: p, byteCount: n)

@@ -54,16 +54,6 @@ public final class PIIX3IDE: PCIDevice, PortIODevice {
 
     public var config: PCIConfigSpace
 
-    /// Called with each guest RAM range a DMA transfer has just written. Guest memory written
-    /// behind the CPU's back must reach the interpreter's decoded-code cache (the guest may
-    /// DMA code into a page it ran before); the machine connects this to that invalidation.
-    public var onDMAWrite: ((_ address: UInt64, _ length: Int) -> Void)? {
-        didSet {
-            primary.busMaster.onMemoryWrite = onDMAWrite
-            secondary.busMaster.onMemoryWrite = onDMAWrite
-        }
-    }
-
     public let primary: IDEChannel
     public let secondary: IDEChannel
     private let portBus: PortIOBus

@@ -20,28 +20,6 @@ extension X86CPU {
         try walk(linear, access, user: user) & a20Mask
     }
 
-    /// Sets the A20 gate (the chipset's A20M#: port 92h and the keyboard controller's output
-    /// port). Cached translations were made under the old gate, so they are flushed.
-    public func setA20(enabled: Bool) {
-        let mask: UInt64 = enabled ? ~0 : ~(1 << 20)
-        guard mask != a20Mask else { return }
-        a20Mask = mask
-        tlb.flushAll()
-    }
-
-    /// A device wrote guest RAM directly (DMA): instructions decoded from those pages are
-    /// dropped, as a CPU write to them would drop them. The run loop's tag check then
-    /// refetches even the instruction after the one that started the transfer.
-    public func deviceWrote(physical address: UInt64, length: Int) {
-        guard length > 0 else { return }
-        var page = address >> 12
-        let last = (address &+ UInt64(length) &- 1) >> 12
-        while page <= last {
-            if codeCache.isCodePage(page) { codeCache.invalidate(page: page) }
-            page += 1
-        }
-    }
-
     /// 32-bit paging's 4-MiB PDE with PSE-36 and MAXPHYADDR 40 (CPUID 80000008H of the model):
     /// bits 20:13 are physical address bits 39:32, bit 21 is reserved (SDM Vol. 3A Table 4-4).
     static let pse36AddressBits: UInt64 = 0x1F_E000
@@ -190,7 +168,7 @@ extension X86CPU {
     /// Host pointer for a physical page that is RAM (or ROM when reading), else nil.
     @inline(__always)
     func hostPage(_ physicalPage: UInt64, forWrite: Bool) -> UnsafeMutableRawPointer? {
-        if forWrite && isShadowWriteProtected(physicalPage) { return nil }
+        if forWrite && isWriteProtectedLowPage(physicalPage) { return nil }
         let address = physicalPage << 12
         if let p = memory.ramPointer(address, length: 4096) { return p }
         for region in memory.regions where region.contains(address, length: 4096) {
@@ -227,23 +205,14 @@ extension X86CPU {
         return lock.withLock { mmioBus.read(address: address, size: size) }
     }
 
-    /// Whether the chipset drops writes to this page of 0xC0000-0xFFFFF (PAM write enable clear).
-    @inline(__always) func isShadowWriteProtected(_ physicalPage: UInt64) -> Bool {
-        let index = physicalPage &- 0xC0
-        return index < 64 && shadowWriteProtect >> index & 1 != 0
-    }
-
-    /// Sets which pages of 0xC0000-0xFFFFF drop writes (bit i: page 0xC0 + i), from the host
-    /// bridge's PAM registers. Write translations made before are flushed.
-    public func setShadowWriteProtect(_ mask: UInt64) {
-        guard mask != shadowWriteProtect else { return }
-        shadowWriteProtect = mask
-        tlb.flushAll()
+    /// Whether the board drops CPU writes to this page (shadow RAM with its write enable clear).
+    @inline(__always) func isWriteProtectedLowPage(_ physicalPage: UInt64) -> Bool {
+        writeProtectedLowPages.contains(page: physicalPage)
     }
 
     func physicalWrite(_ address: UInt64, size: Int, value: UInt64) {
         let page = address >> 12
-        if isShadowWriteProtected(page) { return }
+        if isWriteProtectedLowPage(page) { return }
         if codeCache.isCodePage(page) { codeCache.invalidate(page: page) }
         if size > 1, (address + UInt64(size) - 1) >> 12 != page, codeCache.isCodePage(page + 1) {
             codeCache.invalidate(page: page + 1)

@@ -67,6 +67,12 @@ extension X86CPU {
                 try rdtsc()
                 setReg(1, 4, msr.tscAux & 0xFFFF_FFFF)
                 return
+            case 0xC1: // VMCALL
+                try hypercall(.vmcall)
+                return
+            case 0xD9: // VMMCALL
+                try hypercall(.vmmcall)
+                return
             case 0xD0: // XGETBV
                 guard cr4 & CR4.osxsave != 0 else { throw .invalidOpcode }
                 guard reg(1, 4) == 0 else { throw .gp() }
@@ -315,8 +321,8 @@ extension X86CPU {
             v = msr.mtrrFixed[MTRR.fixedMSRs.firstIndex(of: index)!]
         case let index:
             // The local APIC's registers (x2APIC, TSC deadline), when the machine has one.
-            guard let platform = platformMSRs, let value = platform.readMSR(index) else {
-                if platformMSRs?.ownsMSR(index) == true { throw .gp() }
+            guard let msrs = platform.msrs, let value = msrs.readMSR(index) else {
+                if platform.msrs?.ownsMSR(index) == true { throw .gp() }
                 throw unknownMSR(index)
             }
             v = value
@@ -336,7 +342,7 @@ extension X86CPU {
         switch UInt32(truncatingIfNeeded: regs[1]) {
         case MSR.tsc: tscOffset = v &- hostTSC()
         case MSR.apicBase:
-            if let platform = platformMSRs, !platform.writeMSR(MSR.apicBase, v) { throw .gp() }
+            if let msrs = platform.msrs, !msrs.writeMSR(MSR.apicBase, v) { throw .gp() }
             msr.apicBase = v
         case MSR.sysenterCS: msr.sysenterCS = v & 0xFFFF
         case MSR.sysenterESP: msr.sysenterESP = try canonical(v)
@@ -370,10 +376,10 @@ extension X86CPU {
         case let index where MTRR.fixedMSRs.contains(index):
             msr.mtrrFixed[MTRR.fixedMSRs.firstIndex(of: index)!] = v
         case let index:
-            guard let platform = platformMSRs, platform.writeMSR(index, v) else {
+            guard let msrs = platform.msrs, msrs.writeMSR(index, v) else {
                 // The platform's own registers refuse bad values with #GP too; count only the
                 // MSRs nobody here has.
-                if index == MSR.platformID || index == MSR.platformInfo || platformMSRs?.ownsMSR(index) == true { throw .gp() }
+                if index == MSR.platformID || index == MSR.platformInfo || platform.msrs?.ownsMSR(index) == true { throw .gp() }
                 throw unknownMSR(index)
             }
         }

@@ -16,12 +16,12 @@ extension X86CPU {
 
     /// Reports a pending unmasked x87 exception at a waiting instruction (SDM Vol. 1 §8.7):
     /// #MF when CR0.NE = 1; else the legacy path asserts FERR#, which the machine routes to
-    /// IRQ13 through `onFERR`, and the instruction proceeds (as with IGNNE# asserted).
+    /// IRQ13 through `platform.ferr`, and the instruction proceeds (as with IGNNE# asserted).
     func x87PendingException() throws(CPUException) {
         if cr0 & CR0.ne != 0 { throw CPUException(CPUException.Vector.x87) }
         if !ferrAsserted {
             ferrAsserted = true
-            onFERR?(true)
+            platform.ferr?.set(true)
             sliceEnd = true
         }
     }

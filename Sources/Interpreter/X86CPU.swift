@@ -26,9 +26,9 @@ public final class X86CPU {
     public let mmioBus: MMIOBus
     public let lock: Lock
     public var model: CPUModel
-    public weak var interruptSource: InterruptSource?
-    /// The local APIC's MSRs, when the machine models one.
-    public weak var platformMSRs: PlatformMSRs?
+    /// The board's side of the platform contract: interrupt controller, platform MSRs, FERR#,
+    /// hypercalls (MachineCore/VCPUPlatform.swift). Read between slices and on the slow paths.
+    public let platform: VCPUPlatform
     /// A deliberate defect for the conformance suite's self-test (InjectedDefect.swift). Read
     /// only when an instruction is decoded, never per execution; setting it drops decoded code.
     public var injectedDefect: InjectedDefect = .none { didSet { codeCache.invalidateAll() } }
@@ -73,10 +73,6 @@ public final class X86CPU {
     let x87: X87ControlRef
     /// FERR# is asserted (CR0.NE = 0 and a waiting x87 instruction met a pending exception).
     var ferrAsserted = false
-    /// The legacy x87 error path (CR0.NE = 0, SDM Vol. 1 §D.2): called with `true` when FERR#
-    /// asserts, which a PC routes to IRQ13, and with `false` when the exception is cleared.
-    /// Set by the machine; called outside the per-instruction hot path.
-    public var onFERR: ((Bool) -> Void)?
     var xcr0: UInt64 = 1
     /// XMM0-XMM15, MXCSR and scratch slots (XMMRegisters.swift), the hot copy of `fpu.xmm`
     /// and `fpu.mxcsr`.
@@ -142,10 +138,10 @@ public final class X86CPU {
     public internal(set) var unimplementedCount = 0
     /// Page-table walks and software-TLB flushes (for `swiftpc run --stats` and profiling).
     public internal(set) var pageWalks: UInt64 = 0
-    /// All ones, or all but bit 20 while the A20 gate masks it (see `setA20(enabled:)`).
+    /// The memory's A20 mask and write-protected low pages, copied here when they change
+    /// (`guestMemoryAttributesChanged`) so that translation reads a plain stored field.
     var a20Mask: UInt64 = ~0
-    /// Pages of 0xC0000-0xFFFFF whose writes the chipset drops (see `setShadowWriteProtect`).
-    var shadowWriteProtect: UInt64 = 0
+    var writeProtectedLowPages = LowMemoryPageMask()
     public internal(set) var tlbFlushes: UInt64 = 0
 
     // MARK: caches
@@ -166,8 +162,10 @@ public final class X86CPU {
     public internal(set) var unknownMSRs: [UInt32: Int] = [:]
     public internal(set) var unknownMSRCount = 0
 
-    public init(memory: GuestMemory, portBus: PortIOBus, mmioBus: MMIOBus, lock: Lock, model: CPUModel = .swiftpc) {
+    public init(memory: GuestMemory, portBus: PortIOBus, mmioBus: MMIOBus, lock: Lock, model: CPUModel = .swiftpc,
+                platform: VCPUPlatform = VCPUPlatform()) {
         self.memory = memory
+        self.platform = platform
         self.portBus = portBus
         self.mmioBus = mmioBus
         self.lock = lock
@@ -190,6 +188,9 @@ public final class X86CPU {
             self.loopExit |= LoopExit.refetch
         }
         setState(CPUState())
+        a20Mask = memory.a20Mask
+        writeProtectedLowPages = memory.writeProtectedLowPages
+        memory.addObserver(self)
     }
 
     deinit {

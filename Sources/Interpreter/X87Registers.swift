@@ -224,7 +224,7 @@ extension X86CPU {
             x87.fsw &= ~(FSW.es | FSW.busy)
             if ferrAsserted {
                 ferrAsserted = false
-                onFERR?(false)
+                platform.ferr?.set(false)
             }
         }
     }

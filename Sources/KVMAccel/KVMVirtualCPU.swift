@@ -58,6 +58,8 @@ public final class KVMVirtualCPU: VCPUEngine, @unchecked Sendable {
     public internal(set) var exitCount: UInt64 = 0
     public internal(set) var ioExitCount: UInt64 = 0
     public internal(set) var mmioExitCount: UInt64 = 0
+    /// The board's platform hooks (KVMVirtualCPU+Platform.swift says which KVM can honour).
+    public let platform: VCPUPlatform
 
     /// Creates vCPU `id` of `vm` and gives it the CPUID of `model` filtered against what KVM
     /// supports (`KVMCPUIDPolicy`). The vCPU starts in KVM's reset state; load the loader's
@@ -65,6 +67,7 @@ public final class KVMVirtualCPU: VCPUEngine, @unchecked Sendable {
     /// `lock` held; `control` is checked after every exit.
     public init(vm: KVMVirtualMachine, id: Int, model: CPUModel = .swiftpc, logicalCount: Int = 1,
                 portIO: PortIOBus, mmio: MMIOBus, lock: Lock, control: MachineControl,
+                platform: VCPUPlatform = VCPUPlatform(),
                 cpuidOptions: KVMCPUIDPolicy.Options? = nil) throws(MachineError) {
         guard id >= 0, id < 1024, logicalCount >= 1, logicalCount <= 1024 else {
             throw .badConfiguration("vCPU id \(id) of \(logicalCount) is out of range")
@@ -77,6 +80,7 @@ public final class KVMVirtualCPU: VCPUEngine, @unchecked Sendable {
         self.mmio = mmio
         self.lock = lock
         self.control = control
+        self.platform = platform
 
         let duplicate = vm.vcpuLock.withLock { () -> Bool in
             if vm.vcpuIDs.contains(id) { return true }

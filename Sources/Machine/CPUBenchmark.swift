@@ -1,5 +1,4 @@
 import Foundation
-import Interpreter
 import MachineCore
 import Devices
 
@@ -29,13 +28,13 @@ public enum CPUBenchmark {
         config.commandLine = workload
         config.serial = .none
         config.blockTranslation = blockTranslation
-        let machine = try PCMachine(config: config, serialBackend: NullSerialBackend())
+        let machine = try Machine(config: config, serialBackend: NullSerialBackend())
         let start = MachineClock.monotonicNanoseconds()
         let outcome = machine.run()
         let seconds = Double(MachineClock.monotonicNanoseconds() - start) / 1e9
-        guard outcome.exitStatus == ExitStatus.debugExit(0), let engine = machine.engine as? InterpreterEngine else {
+        guard outcome.exitStatus == ExitStatus.debugExit(0), let retired = machine.engine.statistics.instructionsRetired else {
             throw .engineFailure("benchmark workload \(workload) failed: status \(outcome.exitStatus) \(outcome.message ?? "")")
         }
-        return Result(workload: workload, instructions: engine.cpu.instructionsRetired, seconds: seconds)
+        return Result(workload: workload, instructions: retired, seconds: seconds)
     }
 }

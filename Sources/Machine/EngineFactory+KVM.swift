@@ -17,10 +17,10 @@ extension EngineFactory {
     /// `--accel auto`: KVM when /dev/kvm works and runs kernel-mode code faster than the
     /// interpreter would (measured by `KVMSpeedProbe`, about 10 ms), the interpreter otherwise.
     static func makeAuto(config: MachineConfig, memory: GuestMemory, portBus: PortIOBus, mmioBus: MMIOBus,
-                         lock: Lock, control: MachineControl) -> EngineChoice {
+                         lock: Lock, control: MachineControl, platform: VCPUPlatform) -> EngineChoice {
         func interpreter(_ why: String) -> EngineChoice {
             var choice = makeInterpreter(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus,
-                                         lock: lock, control: control)
+                                         lock: lock, control: control, platform: platform)
             choice.reason = "auto chose the interpreter: \(why)"
             choice.notice = choice.reason
             return choice
@@ -34,7 +34,7 @@ extension EngineFactory {
         if probe.mips < slowKVMThresholdMIPS { return interpreter(slowKVMDescription(probe)) }
         do {
             var choice = try makeKVM(system: system, config: config, memory: memory, portBus: portBus, mmioBus: mmioBus,
-                                     lock: lock, control: control)
+                                     lock: lock, control: control, platform: platform)
             choice.reason = "auto chose KVM: " + probeDescription(probe)
             return choice
         } catch {
@@ -45,11 +45,11 @@ extension EngineFactory {
     /// `--accel kvm`: KVM whatever its speed, with a warning when the probe finds it slower
     /// than the interpreter.
     static func makeKVM(config: MachineConfig, memory: GuestMemory, portBus: PortIOBus, mmioBus: MMIOBus,
-                        lock: Lock, control: MachineControl) throws(MachineError) -> EngineChoice {
+                        lock: Lock, control: MachineControl, platform: VCPUPlatform) throws(MachineError) -> EngineChoice {
         let system = try KVMSystem(path: kvmDevicePath)
         let probe = try? KVMSpeedProbe.measure(system: system)
         var choice = try makeKVM(system: system, config: config, memory: memory, portBus: portBus, mmioBus: mmioBus,
-                                 lock: lock, control: control)
+                                 lock: lock, control: control, platform: platform)
         choice.reason = "--accel kvm" + (probe.map { ": " + probeDescription($0) } ?? "")
         if let probe, probe.mips < slowKVMThresholdMIPS {
             choice.notice = "warning: " + slowKVMDescription(probe) + "; --accel interp would be faster"
@@ -70,13 +70,13 @@ extension EngineFactory {
     /// KVM with an in-kernel irqchip and PIT, as QEMU uses by default: IRQ lines become
     /// KVM_IRQ_LINE calls and the kernel emulates the PIC, IOAPIC, LAPIC and PIT.
     static func makeKVM(system: KVMSystem, config: MachineConfig, memory: GuestMemory, portBus: PortIOBus, mmioBus: MMIOBus,
-                        lock: Lock, control: MachineControl) throws(MachineError) -> EngineChoice {
+                        lock: Lock, control: MachineControl, platform: VCPUPlatform) throws(MachineError) -> EngineChoice {
         let vm = try KVMVirtualMachine(system: system, memory: memory)
         guard try vm.createInKernelIRQChip(withPIT: true) else {
             throw .engineUnavailable("KVM at \(kvmDevicePath) has no in-kernel irqchip, which swiftpc needs with --accel kvm")
         }
         let vcpu = try KVMVirtualCPU(vm: vm, id: 0, model: config.cpuModel, logicalCount: config.cpuCount,
-                                     portIO: portBus, mmio: mmioBus, lock: lock, control: control)
+                                     portIO: portBus, mmio: mmioBus, lock: lock, control: control, platform: platform)
         let routing = InterruptRouting.inKernel { irq, level in
             do { try vm.setIRQLine(irq, level: level) } catch {
                 control.requestStop(.engineFailure("KVM_IRQ_LINE \(irq) failed: \(error)"))

@@ -15,25 +15,33 @@ struct EngineChoice {
 /// than the interpreter; see `makeAuto`).
 enum EngineFactory {
     static func make(config: MachineConfig, memory: GuestMemory, portBus: PortIOBus, mmioBus: MMIOBus,
-                     lock: Lock, control: MachineControl) throws(MachineError) -> EngineChoice {
+                     lock: Lock, control: MachineControl, platform: VCPUPlatform) throws(MachineError) -> EngineChoice {
         switch config.accel {
         case .kvm:
-            return try makeKVM(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock, control: control)
+            return try makeKVM(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock, control: control, platform: platform)
         case .interp:
-            var choice = makeInterpreter(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock, control: control)
+            var choice = makeInterpreter(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock, control: control, platform: platform)
             choice.reason = "--accel interp"
             return choice
         case .auto:
-            return makeAuto(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock, control: control)
+            return makeAuto(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock, control: control, platform: platform)
         }
     }
 
     /// The interpreter with the userspace PIC and PIT.
     static func makeInterpreter(config: MachineConfig, memory: GuestMemory, portBus: PortIOBus, mmioBus: MMIOBus,
-                                lock: Lock, control: MachineControl) -> EngineChoice {
+                                lock: Lock, control: MachineControl, platform: VCPUPlatform) -> EngineChoice {
         let engine = InterpreterEngine(memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock,
-                                       control: control, model: config.cpuModel)
-        engine.cpu.setBlockTranslation(enabled: config.blockTranslation)
+                                       control: control, model: config.cpuModel, platform: platform)
+        engine.setBlockTranslation(enabled: config.blockTranslation)
         return EngineChoice(engine: engine, interrupts: .userspace)
+    }
+
+    /// The interpreter that stands by while KVM runs the vCPU (`--migrate-every`). It shares
+    /// the platform; interrupts come from KVM's irqchip, whose state travels in `CPUState`.
+    static func makeStandbyInterpreter(config: MachineConfig, memory: GuestMemory, portBus: PortIOBus, mmioBus: MMIOBus,
+                                       lock: Lock, control: MachineControl, platform: VCPUPlatform) -> VCPUEngine {
+        InterpreterEngine(memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock, control: control,
+                          model: config.cpuModel, platform: platform)
     }
 }

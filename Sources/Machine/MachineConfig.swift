@@ -8,6 +8,16 @@ public enum AccelKind: String, CaseIterable, Sendable {
     case interp
 }
 
+/// Which board the machine is (`--machine`), see Boards/.
+public enum MachineKind: String, CaseIterable, Sendable {
+    /// An i440FX/PIIX PC, as QEMU's `pc` machine: firmware or `--kernel` boots, PCI, IDE, VGA.
+    case pc
+    /// A minimal board for direct kernel boots, the shape of Firecracker and QEMU's
+    /// `microvm`: RAM, a 16550 UART, the RTC, PIT/PIC/APICs and ACPI poweroff; no PCI, VGA
+    /// or IDE.
+    case pvh
+}
+
 /// Where the first UART's output goes and its input comes from.
 public enum SerialTarget: Equatable, Sendable {
     case stdio
@@ -58,6 +68,7 @@ public struct DiskSpec: Equatable, Sendable {
 
 /// Everything needed to build one PC (DESIGN.md, "Command line").
 public struct MachineConfig: Sendable {
+    public var machine: MachineKind = .pc
     public var memorySize: UInt64 = 256 << 20
     public var cpuCount = 1
     public var accel: AccelKind = .auto

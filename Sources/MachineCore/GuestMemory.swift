@@ -28,20 +28,15 @@ public struct MemoryRegion: @unchecked Sendable {
     }
 }
 
-/// Guest RAM: one anonymous host mapping split into the regions of the PC memory map.
+/// Guest RAM: one anonymous host mapping split into regions by the board's `GuestMemoryMap`.
 ///
-/// RAM below 4 GiB stops at `lowMemoryLimit` so that the PCI hole (MMIO BARs, the IOAPIC,
-/// the local APIC and the BIOS flash at the top of the 4 GiB space) stays free; the rest of
-/// the RAM is mapped from 4 GiB upward, as on a real board and in QEMU's `pc` machine.
-/// All unsafe access to guest RAM goes through this type (DESIGN.md, "Guest memory").
+/// RAM below 4 GiB stops at the map's low limit so that the board's devices (a PC's PCI hole,
+/// IOAPIC, local APIC and BIOS flash) keep the top of the 4 GiB space; the rest of the RAM is
+/// mapped from 4 GiB upward, as on a real board. Besides the bytes it holds the state the
+/// platform contract puts on memory: the A20 gate, the write-protected pages of the first MiB
+/// and the engines that observe device writes (GuestMemoryObserver.swift).
+/// All unsafe access to guest RAM goes through this type (docs/ARCHITECTURE.md, "Guest memory").
 public final class GuestMemory: @unchecked Sendable {
-    /// Highest guest-physical address (exclusive) of RAM below 4 GiB.
-    public static let lowMemoryLimit: UInt64 = 0xC000_0000
-    /// The legacy VGA window, not RAM (the VGA's memory decodes it).
-    public static let vgaHoleBase: UInt64 = 0xA_0000
-    public static let vgaHoleEnd: UInt64 = 0xC_0000
-    /// Guest-physical start of RAM above the PCI hole.
-    public static let highMemoryBase: UInt64 = 0x1_0000_0000
     /// Smallest machine we build: enough for real-mode guests and the boot structures.
     public static let minimumSize: UInt64 = 2 << 20
     /// Largest machine we accept (the host's memory limits it further at mmap time).
@@ -49,9 +44,11 @@ public final class GuestMemory: @unchecked Sendable {
 
     /// Bytes of RAM (ROM regions not included).
     public let size: UInt64
+    /// The board's map this memory was laid out by.
+    public let map: GuestMemoryMap
     /// RAM regions first (low, then high), then any ROM regions in the order they were added.
     public private(set) var regions: [MemoryRegion]
-    /// The RAM below the PCI hole (from 0) and above 4 GiB, fixed at init: `ramPointer` finds
+    /// The RAM below the low limit (from 0) and above 4 GiB, fixed at init: `ramPointer` finds
     /// them without touching `regions` (whose accesses pay Swift's dynamic exclusivity checks).
     public let lowRAMSize: UInt64
     public let highRAMSize: UInt64
@@ -59,16 +56,26 @@ public final class GuestMemory: @unchecked Sendable {
     private let mappingSize: Int
     private var romMappings: [(UnsafeMutableRawPointer, Int)] = []
 
-    /// The legacy VGA window left out of RAM (`vgaHoleBase..<vgaHoleEnd`), or an empty range.
+    /// The map's legacy hole (`legacyHole`), or an empty range.
     @usableFromInline let holeStart: UInt64
     @usableFromInline let holeEnd: UInt64
 
-    /// Maps `size` bytes of zeroed guest RAM. `size` must be a multiple of 4 KiB. With
-    /// `vgaHole` (a PC), 0xA0000-0xBFFFF is not RAM: the VGA decodes it. Bare CPUs (tests,
-    /// the conformance runners) keep RAM there.
-    public init(size: UInt64, vgaHole: Bool = false) throws(MachineError) {
+    /// All ones, or all but bit 20 while the A20 gate is closed (`setA20(enabled:)`).
+    public internal(set) var a20Mask: UInt64 = ~0
+    /// Pages of the first MiB whose CPU writes are dropped (`setWriteProtectedLowPages`).
+    public internal(set) var writeProtectedLowPages = LowMemoryPageMask()
+    /// The engines to tell of device writes and attribute changes (weak references).
+    var observers: [WeakGuestMemoryObserver] = []
+
+    /// Maps `size` bytes of zeroed guest RAM laid out by `map`. `size` must be a multiple of
+    /// 4 KiB. Bare CPUs (tests, the conformance runners) take the default map.
+    public init(size: UInt64, map: GuestMemoryMap = .bare) throws(MachineError) {
         guard size >= GuestMemory.minimumSize, size <= GuestMemory.maximumSize, size % 4096 == 0 else {
             throw .memory("memory size \(size) bytes is outside \(GuestMemory.minimumSize >> 20) MiB ... \(GuestMemory.maximumSize >> 30) GiB or not a multiple of 4 KiB")
+        }
+        guard map.lowRAMLimit % 4096 == 0, map.lowRAMLimit <= GuestMemoryMap.highRAMBase,
+              map.legacyHole.map({ $0.lowerBound % 4096 == 0 && $0.upperBound % 4096 == 0 && $0.upperBound <= map.lowRAMLimit }) ?? true else {
+            throw .memory("memory map \(map) is not page-aligned or its hole lies outside low RAM")
         }
         let raw = mmap(nil, Int(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
         guard let raw, raw != MAP_FAILED else {
@@ -77,23 +84,24 @@ public final class GuestMemory: @unchecked Sendable {
         mapping = raw
         mappingSize = Int(size)
         self.size = size
-        let low = min(size, GuestMemory.lowMemoryLimit)
+        self.map = map
+        let low = min(size, map.lowRAMLimit)
         lowRAMSize = low
         highRAMSize = size - low
-        holeStart = vgaHole ? GuestMemory.vgaHoleBase : 0
-        holeEnd = vgaHole ? GuestMemory.vgaHoleEnd : 0
+        holeStart = map.legacyHole?.lowerBound ?? 0
+        holeEnd = map.legacyHole?.upperBound ?? 0
         var regions: [MemoryRegion]
-        if vgaHole {
-            regions = [MemoryRegion(guestBase: 0, size: min(low, GuestMemory.vgaHoleBase), host: raw)]
-            if low > GuestMemory.vgaHoleEnd {
-                regions.append(MemoryRegion(guestBase: GuestMemory.vgaHoleEnd, size: low - GuestMemory.vgaHoleEnd,
-                                            host: raw + Int(GuestMemory.vgaHoleEnd)))
+        if let hole = map.legacyHole {
+            regions = [MemoryRegion(guestBase: 0, size: min(low, hole.lowerBound), host: raw)]
+            if low > hole.upperBound {
+                regions.append(MemoryRegion(guestBase: hole.upperBound, size: low - hole.upperBound,
+                                            host: raw + Int(hole.upperBound)))
             }
         } else {
             regions = [MemoryRegion(guestBase: 0, size: low, host: raw)]
         }
         if size > low {
-            regions.append(MemoryRegion(guestBase: GuestMemory.highMemoryBase, size: size - low, host: raw + Int(low)))
+            regions.append(MemoryRegion(guestBase: GuestMemoryMap.highRAMBase, size: size - low, host: raw + Int(low)))
         }
         self.regions = regions
     }
@@ -139,8 +147,8 @@ public final class GuestMemory: @unchecked Sendable {
         if end <= lowRAMSize && end >= address && (end <= holeStart || address >= holeEnd) {
             return mapping + Int(address)
         }
-        let high = address &- GuestMemory.highMemoryBase
-        if address >= GuestMemory.highMemoryBase && high &+ UInt64(length) <= highRAMSize {
+        let high = address &- GuestMemoryMap.highRAMBase
+        if address >= GuestMemoryMap.highRAMBase && high &+ UInt64(length) <= highRAMSize {
             return mapping + Int(lowRAMSize &+ high)
         }
         return nil
@@ -153,8 +161,8 @@ public final class GuestMemory: @unchecked Sendable {
             if address >= holeStart && address < holeEnd { return 0 }
             return (address < holeStart ? holeStart : lowRAMSize) - address
         }
-        let high = address &- GuestMemory.highMemoryBase
-        if address >= GuestMemory.highMemoryBase && high < highRAMSize { return highRAMSize - high }
+        let high = address &- GuestMemoryMap.highRAMBase
+        if address >= GuestMemoryMap.highRAMBase && high < highRAMSize { return highRAMSize - high }
         return 0
     }
 

@@ -15,6 +15,9 @@ struct Run: ParsableCommand {
             6 for an engine failure; 8 when the guest resets and --no-reboot was given.
             """)
 
+    @Option(help: ArgumentHelp("Board: pc (i440FX/PIIX, firmware or --kernel boots, PCI, IDE, VGA) or pvh (a minimal board for --kernel: UART, RTC, PIT/PIC/APICs, ACPI poweroff; no PCI, VGA or IDE).", valueName: "pc|pvh"))
+    var machine: String = "pc"
+
     @Option(help: "CPU engine: auto (KVM when /dev/kvm works and a 10 ms probe finds it faster than the interpreter, else the interpreter; --stats says why), kvm (warns when the probe finds it slower), or interp.")
     var accel: String = "auto"
 
@@ -82,15 +85,15 @@ struct Run: ParsableCommand {
     mutating func execute() -> Int32 {
         do {
             let config = try makeConfig()
-            let machine = try PCMachine(config: config)
+            let machine = try Machine(config: config)
             if let notice = machine.engineNotice { FileHandleStderr.write("swiftpc: \(notice)\n") }
             // Display integration: the SDL window runs on its own thread around run().
             var window: SDLDisplay?
-            if display == "sdl" {
-                PCMachine.prepareHostThreads()
+            if display == "sdl", let vga = machine.vga {
+                Machine.prepareHostThreads()
                 let input = ClosureInputSink(key: { machine.hostKey(usage: $0, pressed: $1) },
                                              mouse: { machine.hostMouse(dx: $0, dy: $1, dz: $2, buttons: $3) })
-                let sdl = SDLDisplay(vga: machine.vga, lock: machine.lock, control: machine.control, input: input)
+                let sdl = SDLDisplay(vga: vga, lock: machine.lock, control: machine.control, input: input)
                 do { try sdl.start() } catch {
                     FileHandleStderr.write("swiftpc: \(error)\n")
                     return ExitStatus.badArguments
@@ -120,6 +123,10 @@ struct Run: ParsableCommand {
 
     func makeConfig() throws(MachineError) -> MachineConfig {
         var config = MachineConfig()
+        guard let machineKind = MachineKind(rawValue: machine) else {
+            throw .badConfiguration("invalid --machine '\(machine)': use " + MachineKind.allCases.map(\.rawValue).joined(separator: " or "))
+        }
+        config.machine = machineKind
         guard let accelKind = AccelKind(rawValue: accel) else {
             throw .badConfiguration("invalid --accel '\(accel)': use auto, kvm or interp")
         }
@@ -163,6 +170,14 @@ struct Run: ParsableCommand {
             config.vgaBIOS = FirmwareSearch.defaultVGABIOS()
         }
         if kernel == nil, initrd != nil { throw .badConfiguration("--initrd needs --kernel") }
+        if machineKind == .pvh {
+            for (option, given) in [("--display sdl", display == "sdl"), ("--vga-dump", vgaDump != nil),
+                                    ("--vga-dump-text", vgaDumpText != nil)] where given {
+                throw .badConfiguration("--machine pvh has no display for \(option); use --machine pc")
+            }
+            // Firmware is a pc board's: a pvh machine without --kernel is refused by the board.
+            if kernel == nil { config.bios = bios; config.vgaBIOS = nil }
+        }
         for (option, path) in [("--vga-dump", vgaDump), ("--vga-dump-text", vgaDumpText), ("--firmware-log", firmwareLog)] {
             if let path { try OutputPaths.requireWritable(path, option: option) }
         }

@@ -53,17 +53,20 @@ final class FirmwareConfigDMATests: XCTestCase {
         XCTAssertEqual(try memory.read32(access), 0)
     }
 
+    /// A PC's legacy VGA window: not RAM.
+    let vgaHole: Range<UInt64> = 0xA_0000..<0xC_0000
+
     func testReadIntoTheVGAHoleWritesTheRAMPartThenFails() throws {
-        let memory = try GuestMemory(size: 4 << 20, vgaHole: true)
+        let memory = try GuestMemory(size: 4 << 20, map: GuestMemoryMap(lowRAMLimit: 0xC000_0000, legacyHole: vgaHole))
         let d = FirmwareConfig(memory: memory)
         try d.addFile("etc/data", [UInt8](repeating: 0x5A, count: 512))
-        let target = GuestMemory.vgaHoleBase - 256
+        let target = vgaHole.lowerBound - 256
         try start(d, memory, control: readAll(FirmwareConfig.Key.firstFile), length: 512, target: target)
         XCTAssertEqual(try memory.read(target, count: 256), [UInt8](repeating: 0x5A, count: 256))
         XCTAssertEqual(try memory.read32(access).bigEndian, FirmwareConfig.DMAControl.error)
         XCTAssertEqual(memory.ramBytes(from: target), 256)
-        XCTAssertEqual(memory.ramBytes(from: GuestMemory.vgaHoleBase), 0)
-        XCTAssertEqual(memory.ramBytes(from: GuestMemory.vgaHoleEnd), memory.size - GuestMemory.vgaHoleEnd)
+        XCTAssertEqual(memory.ramBytes(from: vgaHole.lowerBound), 0)
+        XCTAssertEqual(memory.ramBytes(from: vgaHole.upperBound), memory.size - vgaHole.upperBound)
         XCTAssertEqual(memory.ramBytes(from: memory.size), 0)
     }
 

@@ -46,8 +46,8 @@ final class IDEDMATests: XCTestCase {
         let table: UInt32 = 0x1000
         // Three regions: 512 bytes, 1024 bytes, 1024 bytes = 5 sectors.
         try rig.writePRDTable(at: table, regions: [(0x10000, 512), (0x20000, 1024), (0x30400, 1024)])
-        var written: [(UInt64, Int)] = []
-        rig.ide.onDMAWrite = { written.append(($0, $1)) }
+        let observer = DeviceWriteRecorder()
+        rig.memory.addObserver(observer)
         rig.setUpBusMaster(table: table, toMemory: true)
         rig.command28(ATA.cmdReadDMA, lba: 7, count: 5)
         XCTAssertEqual(rig.irq14.risingEdges, 0, "waits for the bus master")
@@ -62,8 +62,8 @@ final class IDEDMATests: XCTestCase {
         XCTAssertEqual(try rig.memory.read(0x20000, count: 1024), Self.pattern(8) + Self.pattern(9))
         XCTAssertEqual(try rig.memory.read(0x30400, count: 1024), Self.pattern(10) + Self.pattern(11))
         XCTAssertEqual(try rig.memory.read(0x30800, count: 4), [0, 0, 0, 0], "nothing past the region")
-        XCTAssertEqual(written.map { $0.0 }, [0x10000, 0x20000, 0x30400], "the machine hears of every range written")
-        XCTAssertEqual(written.map { $0.1 }, [512, 1024, 1024])
+        XCTAssertEqual(observer.writes.map { $0.0 }, [0x10000, 0x20000, 0x30400], "every engine hears of every range written")
+        XCTAssertEqual(observer.writes.map { $0.1 }, [512, 1024, 1024])
         // Interrupt status is write-1-to-clear; the drive-capable bits are plain.
         rig.outb(IDERig.busMasterBase + BMIDE.status, BMIDE.statusInterrupt | BMIDE.statusDrive0DMA)
         XCTAssertEqual(rig.busMasterStatus, BMIDE.statusDrive0DMA)
@@ -122,4 +122,12 @@ final class IDEDMATests: XCTestCase {
         XCTAssertEqual(rig.irq14.risingEdges, 1)
         XCTAssertEqual(try rig.memory.read(0x10000, count: 512), Self.pattern(3))
     }
+}
+
+/// Records the device writes `GuestMemory` reports to its observers (the engines).
+final class DeviceWriteRecorder: GuestMemoryObserver {
+    var writes: [(UInt64, Int)] = []
+    var attributeChanges = 0
+    func guestMemoryWritten(physical address: UInt64, length: Int) { writes.append((address, length)) }
+    func guestMemoryAttributesChanged(_ memory: GuestMemory) { attributeChanges += 1 }
 }

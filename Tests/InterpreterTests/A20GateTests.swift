@@ -16,7 +16,7 @@ final class A20GateTests: XCTestCase {
         try m.memory.write8(0x0010_0000, 0xAA)
         try m.memory.write8(0x0010_0010, 0xBB)
         try m.realMode(program)
-        m.cpu.setA20(enabled: a20)
+        m.memory.setA20(enabled: a20)
         let s = m.run()
         return (UInt8(truncatingIfNeeded: s.rax), UInt8(truncatingIfNeeded: s.rbx))
     }
@@ -42,7 +42,7 @@ final class A20GateTests: XCTestCase {
         try m.realMode([0xB8, 0xFF, 0xFF, 0x8E, 0xD8, 0xA0, 0x10, 0x00, 0xF4, 0x8A, 0x1E, 0x10, 0x00, 0xF4])
         var s = m.run()
         XCTAssertEqual(UInt8(truncatingIfNeeded: s.rax), 0xAA)
-        m.cpu.setA20(enabled: false)
+        m.memory.setA20(enabled: false)
         var resumed = m.cpu.getState()
         resumed.halted = false
         m.cpu.setState(resumed)

@@ -313,7 +313,7 @@ final class NMITests: XCTestCase {
         s.rsp = 0x8000
         try engine.setState(s)
         XCTAssertEqual(try engine.run(), .haltedForever)
-        engine.injectNMI()
+        engine.raiseNMI()
         XCTAssertTrue(try engine.getState().nmiPending, "pending before the vCPU runs")
         XCTAssertEqual(try engine.run(), .stopRequested)
         XCTAssertEqual(control.stopReason, .debugExit(0x21))
@@ -325,7 +325,7 @@ final class NMITests: XCTestCase {
         XCTAssertTrue(try engine.getState().nmiPending, "CPUState.nmiPending is loaded")
         // A request not yet taken is part of the state getState reports; setState replaces it.
         saved.nmiPending = false
-        engine.injectNMI()
+        engine.raiseNMI()
         try engine.setState(saved)
         XCTAssertFalse(try engine.getState().nmiPending, "the loaded state decides")
     }

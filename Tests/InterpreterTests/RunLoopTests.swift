@@ -138,7 +138,7 @@ final class RunLoopTests: XCTestCase {
         // A device (here: the test) rewrites the first NOPs as `add ebx, 10`; the second pass
         // must run the new bytes, not what was decoded before the pool was emptied.
         try m.memory.write([0x83, 0xC3, 0x0A], at: 0x1_0000)
-        m.cpu.deviceWrote(physical: 0x1_0000, length: 3)
+        m.memory.noteDeviceWrite(physical: 0x1_0000, length: 3)
         s = m.cpu.getState()
         s.rip = 0x1_0000
         s.halted = false

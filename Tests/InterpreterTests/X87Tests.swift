@@ -156,10 +156,10 @@ final class X87Tests: XCTestCase {
     func testUnmaskedExceptionWithoutNEAssertsFERR() throws {
         let m = try machine(X87Programs.unmaskedZeroDivide, vectors: [16])
         try m.memory.write16(0x2010, 0x037B)
-        var ferr: [Bool] = []
-        m.cpu.onFERR = { ferr.append($0) }
+        let recorder = IRQRecorder()
+        m.cpu.platform.ferr = recorder.line(13)
         let s = m.run()
-        XCTAssertEqual(ferr, [true])
+        XCTAssertEqual(recorder.edges, [true])
         XCTAssertNotEqual(m.cpu.lastDeliveredVector, 16)
         XCTAssertEqual(s.rip, 0x1000 + UInt64(X87Programs.unmaskedZeroDivide.count), "runs on to HLT")
     }
@@ -167,10 +167,10 @@ final class X87Tests: XCTestCase {
     func testFNCLEXDeassertsFERR() throws {
         let m = try machine(X87Programs.ferrClear)
         try m.memory.write16(0x2010, 0x037B)
-        var ferr: [Bool] = []
-        m.cpu.onFERR = { ferr.append($0) }
+        let recorder = IRQRecorder()
+        m.cpu.platform.ferr = recorder.line(13)
         let s = m.run()
-        XCTAssertEqual(ferr, [true, false])
+        XCTAssertEqual(recorder.edges, [true, false])
         XCTAssertEqual(s.fpu.fsw & (FSW.es | FSW.ze), 0)
     }
 

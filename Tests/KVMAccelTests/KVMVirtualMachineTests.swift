@@ -30,7 +30,7 @@ final class KVMVirtualMachineTests: XCTestCase {
     /// RAM above the PCI hole is its own slot: a long-mode guest writes at 4 GiB and the
     /// bytes appear in the second GuestMemory region.
     func testHighMemoryRegionIsMapped() throws {
-        let size = GuestMemory.lowMemoryLimit + (2 << 20)
+        let size = GuestMemoryMap.bare.lowRAMLimit + (2 << 20)
         let rig = try KVMRig(memorySize: size)
         XCTAssertEqual(rig.memory.regions.count, 2)
         var state = try GuestState.longMode(rig.memory)

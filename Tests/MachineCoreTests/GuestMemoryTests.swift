@@ -12,11 +12,11 @@ final class GuestMemoryTests: XCTestCase {
     func testLargeMachineSplitsAroundThePCIHole() throws {
         let m = try GuestMemory(size: 5 << 30)
         XCTAssertEqual(m.regions.count, 2)
-        XCTAssertEqual(m.regions[0].guestEnd, GuestMemory.lowMemoryLimit)
-        XCTAssertEqual(m.regions[1].guestBase, GuestMemory.highMemoryBase)
+        XCTAssertEqual(m.regions[0].guestEnd, GuestMemoryMap.bare.lowRAMLimit)
+        XCTAssertEqual(m.regions[1].guestBase, GuestMemoryMap.highRAMBase)
         XCTAssertEqual(m.regions[0].size + m.regions[1].size, 5 << 30)
-        XCTAssertFalse(m.isRAM(GuestMemory.lowMemoryLimit))
-        XCTAssertTrue(m.isRAM(GuestMemory.highMemoryBase + 4096))
+        XCTAssertFalse(m.isRAM(GuestMemoryMap.bare.lowRAMLimit))
+        XCTAssertTrue(m.isRAM(GuestMemoryMap.highRAMBase + 4096))
     }
 
     func testScalarAccessIsLittleEndianAndBoundsChecked() throws {

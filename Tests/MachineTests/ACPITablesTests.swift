@@ -95,7 +95,7 @@ final class ACPITablesTests: XCTestCase {
         XCTAssertEqual(localAPICs, 1)
         XCTAssertEqual(ioapics, [UInt32(IOAPIC.defaultBase)])
         XCTAssertEqual(overrides[0], 2, "IRQ0 on GSI 2")
-        XCTAssertEqual(UInt32(LegacyDevices.ioapicPin(isaIRQ: 0)), overrides[0])
+        XCTAssertEqual(UInt32(ISAInterruptControllers.ioapicPin(isaIRQ: 0)), overrides[0])
         XCTAssertEqual(overrides[9], 9)
         XCTAssertEqual(nmiLINT, 1)
     }

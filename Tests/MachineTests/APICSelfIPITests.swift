@@ -12,13 +12,15 @@ final class APICSelfIPITests: XCTestCase {
         let memory = try GuestMemory(size: 4 << 20)
         let lock = Lock()
         let mmio = MMIOBus()
-        let engine = InterpreterEngine(memory: memory, portBus: PortIOBus(), mmioBus: mmio, lock: lock, control: MachineControl())
+        let vcpu = VCPUPlatform()
+        let engine = InterpreterEngine(memory: memory, portBus: PortIOBus(), mmioBus: mmio, lock: lock, control: MachineControl(),
+                                       platform: vcpu)
         let lapic = LocalAPIC(timers: TimerQueue(clock: MachineClock(mode: .virtual)))
         try lapic.attach(to: mmio)
-        let platform = APICPlatform(lapic: lapic, ioapic: IOAPIC(), pic: DualPIC8259(), lock: lock, tscKHz: 1_000_000) { 0 }
-        platform.connect(engine.cpu)
-        engine.cpu.platformMSRs = platform
-        engine.cpu.interruptSource = platform
+        let pins = EnginePins(engine)
+        let platform = APICPlatform(lapic: lapic, ioapic: IOAPIC(), pic: DualPIC8259(), lock: lock, tscKHz: 1_000_000, vcpu: pins)
+        vcpu.msrs = platform
+        vcpu.interruptController = platform
 
         let code: [UInt8] = [
             0xC7, 0x05, 0x10, 0x03, 0xE0, 0xFE, 0, 0, 0, 0,             // mov dword [0xFEE00310], 0     ICR high
@@ -58,4 +60,13 @@ final class APICSelfIPITests: XCTestCase {
         XCTAssertEqual(try memory.read32(0x5008), 1, "the x2APIC one before the next instruction ran")
         XCTAssertEqual(end.rbx, 2)
     }
+}
+
+/// The vCPU pins of one engine, as the machine forwards them.
+final class EnginePins: VCPUPins {
+    let engine: VCPUEngine
+    init(_ engine: VCPUEngine) { self.engine = engine }
+    func raiseNMI() { engine.raiseNMI() }
+    func interruptInputChanged() { engine.interruptInputChanged() }
+    func readTimeStampCounter() -> UInt64 { 0 }
 }

@@ -10,6 +10,19 @@ import MachineCore
 /// The tables go in the BIOS area at `ACPITables.base`, where the OS scans for the RSDP
 /// (ACPI spec §5.2.5.1: 16-byte boundaries in 0xE0000-0xFFFFF).
 public enum ACPITables {
+    /// What the tables describe besides the parts every board shares (the MADT's APICs, the
+    /// PM registers, the COM1 and RTC devices, `\_S5`).
+    public enum Platform: Equatable, Sendable {
+        /// A PC: the PCI root bridge (its windows end at the PCI hole, which starts at
+        /// `pciHoleStart`), with the ISA bridge and its devices behind it.
+        case pc(pciHoleStart: UInt64)
+        /// No PCI bus: the ISA devices sit directly under `\_SB`.
+        case noPCI
+    }
+
+    /// The `pc` board's tables (what SeaBIOS is given, and the default of the tests).
+    public static let pc = Platform.pc(pciHoleStart: 0xC000_0000)
+
     public static let base: UInt64 = 0xE_0000
     static let oemID: [UInt8] = Array("SWIFPC".utf8)
     static let oemTableID: [UInt8] = Array("SWIFTPC ".utf8)
@@ -38,7 +51,7 @@ public enum ACPITables {
         var checksummedTables: [Int]
     }
 
-    static func layout() -> Layout {
+    static func layout(_ platform: Platform) -> Layout {
         var tables: [UInt8] = []
         var pointers: [Int] = []
         var starts: [Int] = []
@@ -51,7 +64,7 @@ public enum ACPITables {
             return UInt32(at)
         }
         let facsAt = append(facs(), align: 64, checksummed: false)
-        let dsdtAt = append(dsdt())
+        let dsdtAt = append(dsdt(platform))
         let fadtAt = append(fadt(facs: facsAt, dsdt: dsdtAt), pointerFields: [36, 40])
         let madtAt = append(madt())
         let rsdtAt = append(rsdt(entries: [fadtAt, madtAt]), pointerFields: [36, 40])
@@ -61,8 +74,8 @@ public enum ACPITables {
 
     /// The tables as one block to be written at `base`: the RSDP, then the other tables at
     /// `tablesOffset`, every pointer relocated and every checksum final.
-    public static func build(base: UInt64 = ACPITables.base) -> [UInt8] {
-        var l = layout()
+    public static func build(_ platform: Platform = ACPITables.pc, base: UInt64 = ACPITables.base) -> [UInt8] {
+        var l = layout(platform)
         let tablesAddress = UInt32(base) + UInt32(tablesOffset)
         for p in l.tablePointers { addLE32(&l.tables, at: p, tablesAddress) }
         for t in l.checksummedTables { fixChecksum(&l.tables, tableAt: t) }
@@ -75,8 +88,8 @@ public enum ACPITables {
     }
 
     /// Writes the tables into guest memory.
-    public static func install(into memory: GuestMemory) throws(MachineError) {
-        try memory.write(build(), at: base)
+    public static func install(_ platform: Platform, into memory: GuestMemory) throws(MachineError) {
+        try memory.write(build(platform), at: base)
     }
 
     // MARK: fw_cfg table loader
@@ -89,8 +102,8 @@ public enum ACPITables {
     /// The fw_cfg files for SeaBIOS: the two blobs and the table-loader script that places them
     /// (RSDP in the F segment, the tables in high memory), adds the blobs' addresses to the
     /// pointer fields and recomputes the checksums (SeaBIOS src/fw/romfile_loader.h).
-    public static func firmwareConfigFiles() -> [(name: String, bytes: [UInt8])] {
-        let l = layout()
+    public static func firmwareConfigFiles(_ platform: Platform = ACPITables.pc) -> [(name: String, bytes: [UInt8])] {
+        let l = layout(platform)
         var script: [UInt8] = []
         script += loaderAllocate(rsdpFile, align: 16, zone: 2)
         script += loaderAllocate(tablesFile, align: 64, zone: 1)
@@ -208,39 +221,44 @@ public enum ACPITables {
         return table("APIC", revision: 3, body: body)
     }
 
-    /// The DSDT (§5.2.11.1): the PCI root bridge with its windows and the ISA devices behind
-    /// it, the power button, and `\_S5` — `Package (4) {0, 0, 0, 0}`: SLP_TYP 0 enters S5
-    /// through PM1a_CNT (see `ACPIPowerControl`). There is no `\_S3` or `\_S4`: the machine
-    /// cannot suspend to RAM (nothing would resume a directly booted kernel), so an OS does
-    /// not offer those states; a guest that writes their SLP_TYP anyway is answered by
-    /// `ACPIPowerControl` without hanging.
-    static func dsdt() -> [UInt8] {
-        let hole = UInt32(GuestMemory.lowMemoryLimit)
-        let isa = AML.device("ISA",
-            AML.name("_ADR", AML.integer(0x0001_0000)),
-            AML.device("KBD", AML.name("_HID", AML.eisaID("PNP0303")),
-                       AML.name("_CRS", AML.resourceTemplate(AML.io(0x60, length: 1), AML.io(0x64, length: 1), AML.irqNoFlags(1)))),
-            AML.device("MOU", AML.name("_HID", AML.eisaID("PNP0F13")),
-                       AML.name("_CRS", AML.resourceTemplate(AML.irqNoFlags(12)))),
-            AML.device("RTC", AML.name("_HID", AML.eisaID("PNP0B00")),
-                       AML.name("_CRS", AML.resourceTemplate(AML.io(0x70, length: 2), AML.irqNoFlags(8)))),
-            AML.device("COM1", AML.name("_HID", AML.eisaID("PNP0501")), AML.name("_UID", AML.integer(1)),
-                       AML.name("_CRS", AML.resourceTemplate(AML.io(0x3F8, length: 8), AML.irqNoFlags(4)))))
-        let pci = AML.device("PCI0",
-            AML.name("_HID", AML.eisaID("PNP0A03")),
-            AML.name("_ADR", AML.integer(0)),
-            AML.name("_UID", AML.integer(0)),
-            AML.name("_CRS", AML.resourceTemplate(
-                AML.wordBusNumber(0, 0xFF),
-                AML.io(0xCF8, length: 8),
-                AML.wordIO(0x0000, 0x0CF7),
-                AML.wordIO(0x0D00, 0xFFFF),
-                AML.dwordMemory(0x000A_0000, 0x000B_FFFF),
-                AML.dwordMemory(hole, 0xFEBF_FFFF))),
-            isa)
+    /// The DSDT (§5.2.11.1): on a PC the PCI root bridge with its windows and the ISA devices
+    /// behind it; without PCI the ISA devices alone; then the power button, and `\_S5` —
+    /// `Package (4) {0, 0, 0, 0}`: SLP_TYP 0 enters S5 through PM1a_CNT (see
+    /// `ACPIPowerControl`). There is no `\_S3` or `\_S4`: the machine cannot suspend to RAM
+    /// (nothing would resume a directly booted kernel), so an OS does not offer those states;
+    /// a guest that writes their SLP_TYP anyway is answered by `ACPIPowerControl` without hanging.
+    static func dsdt(_ platform: Platform) -> [UInt8] {
+        let com1 = AML.device("COM1", AML.name("_HID", AML.eisaID("PNP0501")), AML.name("_UID", AML.integer(1)),
+                              AML.name("_CRS", AML.resourceTemplate(AML.io(0x3F8, length: 8), AML.irqNoFlags(4))))
+        let rtc = AML.device("RTC", AML.name("_HID", AML.eisaID("PNP0B00")),
+                             AML.name("_CRS", AML.resourceTemplate(AML.io(0x70, length: 2), AML.irqNoFlags(8))))
         let powerButton = AML.device("PWRB", AML.name("_HID", AML.eisaID("PNP0C0C")))
         let s5 = AML.name("_S5", AML.package([AML.integer(0), AML.integer(0), AML.integer(0), AML.integer(0)]))
-        return table("DSDT", revision: 1, body: AML.scope("\\_SB", pci, powerButton) + s5)
+        switch platform {
+        case .noPCI:
+            return table("DSDT", revision: 1, body: AML.scope("\\_SB", com1, rtc, powerButton) + s5)
+        case let .pc(pciHoleStart):
+            let isa = AML.device("ISA",
+                AML.name("_ADR", AML.integer(0x0001_0000)),
+                AML.device("KBD", AML.name("_HID", AML.eisaID("PNP0303")),
+                           AML.name("_CRS", AML.resourceTemplate(AML.io(0x60, length: 1), AML.io(0x64, length: 1), AML.irqNoFlags(1)))),
+                AML.device("MOU", AML.name("_HID", AML.eisaID("PNP0F13")),
+                           AML.name("_CRS", AML.resourceTemplate(AML.irqNoFlags(12)))),
+                rtc, com1)
+            let pci = AML.device("PCI0",
+                AML.name("_HID", AML.eisaID("PNP0A03")),
+                AML.name("_ADR", AML.integer(0)),
+                AML.name("_UID", AML.integer(0)),
+                AML.name("_CRS", AML.resourceTemplate(
+                    AML.wordBusNumber(0, 0xFF),
+                    AML.io(0xCF8, length: 8),
+                    AML.wordIO(0x0000, 0x0CF7),
+                    AML.wordIO(0x0D00, 0xFFFF),
+                    AML.dwordMemory(0x000A_0000, 0x000B_FFFF),
+                    AML.dwordMemory(UInt32(pciHoleStart), 0xFEBF_FFFF))),
+                isa)
+            return table("DSDT", revision: 1, body: AML.scope("\\_SB", pci, powerButton) + s5)
+        }
     }
 
     // MARK: encoding

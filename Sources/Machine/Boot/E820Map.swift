@@ -53,14 +53,14 @@ public struct E820Map: Equatable, Sendable {
             E820Entry(base: E820Map.ebdaBase, size: E820Map.legacyHoleBase - E820Map.ebdaBase, type: .reserved),
             E820Entry(base: E820Map.biosBase, size: E820Map.extendedBase - E820Map.biosBase, type: .reserved),
         ]
-        // RAM as GuestMemory lays it out: up to the PCI hole, the rest from 4 GiB. (Computed
+        // RAM as GuestMemory lays it out: up to the board's low limit, the rest from 4 GiB. (Computed
         // from the size rather than from `regions`, which may also list ROM.)
-        let low = min(memory.size, GuestMemory.lowMemoryLimit)
+        let low = min(memory.size, memory.map.lowRAMLimit)
         if low > E820Map.extendedBase {
             entries.append(E820Entry(base: E820Map.extendedBase, size: low - E820Map.extendedBase, type: .ram))
         }
         if memory.size > low {
-            entries.append(E820Entry(base: GuestMemory.highMemoryBase, size: memory.size - low, type: .ram))
+            entries.append(E820Entry(base: GuestMemoryMap.highRAMBase, size: memory.size - low, type: .ram))
         }
         self.entries = entries
     }

@@ -47,3 +47,17 @@ enum BzImagePayload {
         return process.terminationStatus == 0 ? output : nil
     }
 }
+
+extension KernelImage {
+    /// For an engine that runs a kernel's own decompressor slowly (the interpreter: ~30 s):
+    /// a bzImage whose payload unpacks on the host to a vmlinux with a PVH entry, booted
+    /// through that entry instead; any other image, or one that does not unpack, as it is.
+    func unpackedForDirectEntry() -> KernelImage {
+        guard case .bzImage(let header) = format,
+              let vmlinux = BzImagePayload.unpackedKernel(bytes, header: header),
+              let unpacked = try? KernelImage.detect(bytes: vmlinux, path: path), case .pvh = unpacked.format else {
+            return self
+        }
+        return unpacked
+    }
+}

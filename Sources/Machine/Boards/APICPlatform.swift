@@ -1,17 +1,17 @@
 import Devices
-import Interpreter
 import MachineCore
 
-/// Connects the interpreter to the userspace interrupt controllers: external interrupts come
-/// from the local APIC (which passes the 8259's through LINT0), and the APIC's MSRs reach it.
-/// The IOAPIC's messages go to the local APIC, whose level-triggered EOIs go back.
-final class APICPlatform: InterruptSource, PlatformMSRs {
+/// The userspace interrupt controllers as the vCPU's platform (`VCPUPlatform`): external
+/// interrupts come from the local APIC (which passes the 8259's through LINT0), and the
+/// APIC's MSRs are the platform's. The IOAPIC's messages go to the local APIC, whose
+/// level-triggered EOIs go back; the APIC's IPIs to itself reach the vCPU's pins.
+final class APICPlatform: InterruptController, PlatformMSRs {
     let lapic: LocalAPIC
     let ioapic: IOAPIC
     let pic: DualPIC8259
     let lock: Lock
 
-    init(lapic: LocalAPIC, ioapic: IOAPIC, pic: DualPIC8259, lock: Lock, tscKHz: UInt32, currentTSC: @escaping () -> UInt64) {
+    init(lapic: LocalAPIC, ioapic: IOAPIC, pic: DualPIC8259, lock: Lock, tscKHz: UInt32, vcpu: VCPUPins) {
         self.lapic = lapic
         self.ioapic = ioapic
         self.pic = pic
@@ -20,24 +20,21 @@ final class APICPlatform: InterruptSource, PlatformMSRs {
         lapic.extINTAcknowledge = { [unowned pic] in pic.acknowledge() }
         lapic.onLevelEOI = { [unowned ioapic] vector in ioapic.endOfInterrupt(vector: vector) }
         lapic.tscKHz = UInt64(tscKHz)
-        lapic.currentTSC = currentTSC
+        lapic.currentTSC = { [unowned vcpu] in vcpu.readTimeStampCounter() }
         ioapic.deliver = { [unowned lapic] vector, level, destination, logical in
             guard lapic.matchesDestination(destination, logical: logical) else { return false }
             lapic.acceptInterrupt(vector: vector, levelTriggered: level)
             return true
         }
-    }
-
-    /// Lets the APIC's IPIs to itself reach `cpu` at once: an NMI raises its NMI input, and
-    /// either kind ends its run slice after the instruction that wrote the ICR.
-    func connect(_ cpu: X86CPU) {
-        lapic.onSelfIPI = { [unowned lapic, unowned cpu] in
-            if lapic.takeNMI() { cpu.injectNMI() }
-            cpu.platformEventDuringInstruction()
+        // An IPI to itself reaches the vCPU at once: an NMI raises its NMI input, and either
+        // kind ends its run slice after the instruction that wrote the ICR.
+        lapic.onSelfIPI = { [unowned lapic, unowned vcpu] in
+            if lapic.takeNMI() { vcpu.raiseNMI() }
+            vcpu.interruptInputChanged()
         }
     }
 
-    // MARK: InterruptSource (called with the machine lock held)
+    // MARK: InterruptController (called with the machine lock held)
 
     var interruptRequested: Bool { lapic.interruptRequested }
     func acknowledgeInterrupt() -> UInt8 { lapic.acknowledge() }
