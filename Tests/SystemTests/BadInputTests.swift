@@ -71,6 +71,19 @@ final class BadInputTests: XCTestCase {
         try assertOneLineError(["run", "--accel", "warp", "--kernel", "x"], mentions: "accel")
     }
 
+    /// `--machine`: an unknown board, and what the pvh board does not have, each get one line.
+    func testUnknownMachineAndWhatThePVHBoardLacks() throws {
+        let kernel = try SwiftPCProcess.guest("demo")
+        try assertOneLineError(["run", "--machine", "q35", "--kernel", kernel], mentions: "invalid --machine 'q35': use pc or pvh")
+        let disk = try SwiftPCProcess.temporaryFile("pvh-disk", contents: Data(count: 512))
+        try assertOneLineError(["run", "--machine", "pvh", "--kernel", kernel, "--disk", disk], mentions: "--machine pvh has no IDE")
+        try assertOneLineError(["run", "--machine", "pvh", "--kernel", kernel, "--cdrom", disk], mentions: "--machine pvh has no IDE")
+        try assertOneLineError(["run", "--machine", "pvh"], mentions: "--machine pvh boots --kernel FILE only")
+        try assertOneLineError(["run", "--machine", "pvh", "--bios", disk], mentions: "--machine pvh boots --kernel FILE only")
+        try assertOneLineError(["run", "--machine", "pvh", "--kernel", kernel, "--display", "sdl"], mentions: "no display")
+        try assertOneLineError(["run", "--machine", "pvh", "--kernel", kernel, "--vga-dump", "/tmp/x.png"], mentions: "no display")
+    }
+
     func testAutoFallsBackToTheInterpreterWithoutKVM() throws {
         setenv("SWIFTPC_KVM_DEVICE", "/nonexistent/kvm", 1)
         defer { unsetenv("SWIFTPC_KVM_DEVICE") }

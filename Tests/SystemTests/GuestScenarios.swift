@@ -88,6 +88,21 @@ enum GuestScenarios {
         XCTAssertTrue(r.stdout.contains("command line: hello\r\n"), r.stdout)
     }
 
+    /// The pvh board (no PCI, VGA or IDE) boots multiboot and ELF kernels as the pc board
+    /// does, on either engine.
+    static func thePVHBoardBootsSmallKernels(_ accel: String) throws {
+        let demo = try SwiftPCProcess.run(["run", "--machine", "pvh", "--accel", accel, "-m", "64M", "--stats",
+                                           "--kernel", try SwiftPCProcess.guest("demo"), "--append", "pvh"])
+        XCTAssertEqual(demo.status, 0, demo.stderr)
+        XCTAssertTrue(demo.stdout.hasPrefix("swiftpc demo kernel: hello, world!\r\n"), demo.stdout)
+        XCTAssertTrue(demo.stdout.contains("command line: pvh\r\n"), demo.stdout)
+        XCTAssertTrue(demo.stderr.contains("machine: pvh; engine: \(accel)"), demo.stderr)
+        let longMode = try SwiftPCProcess.run(["run", "--machine", "pvh", "--accel", accel, "--kernel",
+                                               try SwiftPCProcess.guest("hello-longmode")])
+        XCTAssertEqual(longMode.status, 0, longMode.stderr)
+        XCTAssertEqual(longMode.stdout, "multiboot entry in 32-bit protected mode\r\nHello from long mode\r\n")
+    }
+
     static func tripleFaultExitsWithStatus4AndARegisterDump(_ accel: String) throws {
         let r = try SwiftPCProcess.run(["run", "--accel", accel, "--kernel", try SwiftPCProcess.guest("triple-fault")])
         XCTAssertEqual(r.status, 4, r.stderr)

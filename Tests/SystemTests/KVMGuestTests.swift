@@ -13,6 +13,7 @@ final class KVMGuestTests: XCTestCase {
     func testTimerInterruptsFromThePITThroughThePIC() throws { try GuestScenarios.timerInterruptsFromThePITThroughThePIC(accel) }
     func testRTCGuestReadsHostTime() throws { try GuestScenarios.rtcGuestReadsHostTime(accel) }
     func testDemoKernelGreetsAndPowersOff() throws { try GuestScenarios.demoKernelGreetsAndPowersOff(accel) }
+    func testThePVHBoardBootsSmallKernels() throws { try GuestScenarios.thePVHBoardBootsSmallKernels(accel) }
     func testTripleFaultExitsWithStatus4() throws { try GuestScenarios.tripleFaultExitsWithStatus4AndARegisterDump(accel) }
     func testGuestResetRestartsTheMachine() throws { try GuestScenarios.guestResetRestartsTheMachineAndCMOSSurvives(accel) }
     func testNoRebootTurnsAResetIntoStatus8() throws { try GuestScenarios.noRebootTurnsAResetIntoStatus8(accel) }
@@ -38,6 +39,7 @@ final class InterpreterGuestTests: XCTestCase {
     func testTimerInterruptsFromThePITThroughThePIC() throws { try GuestScenarios.timerInterruptsFromThePITThroughThePIC(accel) }
     func testRTCGuestReadsHostTime() throws { try GuestScenarios.rtcGuestReadsHostTime(accel) }
     func testDemoKernelGreetsAndPowersOff() throws { try GuestScenarios.demoKernelGreetsAndPowersOff(accel) }
+    func testThePVHBoardBootsSmallKernels() throws { try GuestScenarios.thePVHBoardBootsSmallKernels(accel) }
     func testTripleFaultExitsWithStatus4() throws { try GuestScenarios.tripleFaultExitsWithStatus4AndARegisterDump(accel) }
     func testGuestResetRestartsTheMachine() throws { try GuestScenarios.guestResetRestartsTheMachineAndCMOSSurvives(accel) }
     func testNoRebootTurnsAResetIntoStatus8() throws { try GuestScenarios.noRebootTurnsAResetIntoStatus8(accel) }

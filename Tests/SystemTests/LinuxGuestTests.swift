@@ -18,12 +18,13 @@ final class LinuxGuestTests: XCTestCase {
         }
     }
 
-    /// Boots with `swiftpc.selftest`: /init runs its checks, prints a line each and powers off.
-    func testTheDefaultGuestBootsAndPassesItsChecks() throws {
+    /// Boots with `swiftpc.selftest` on board `machine`: /init runs its checks, prints a line
+    /// each and powers off. Returns the run and the checks, having asserted that they passed.
+    func bootDefaultGuest(machine: String) throws -> (SwiftPCProcess.Result, [String: String]) {
         try requireDefaultGuest()
         let r = try SwiftPCProcess.run(binary: Self.release, [
-            "run", "--accel", "interp", "--stats", "-m", "256M", "--kernel", Self.kernel, "--initrd", Self.initrd,
-            "--append", "console=ttyS0 quiet swiftpc.selftest",
+            "run", "--machine", machine, "--accel", "interp", "--stats", "-m", "256M", "--kernel", Self.kernel,
+            "--initrd", Self.initrd, "--append", "console=ttyS0 quiet swiftpc.selftest",
         ], timeout: 600)
         let checks = Self.checks(r.stdout)
         let context = "stdout tail:\n\(r.stdout.suffix(3000))\nstderr:\n\(r.stderr)"
@@ -32,14 +33,29 @@ final class LinuxGuestTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("SWIFTPC-SELFTEST-DONE"), context)
         XCTAssertEqual(checks["mounts"], "ok 2", "/proc and /sys mounted")
         XCTAssertEqual(checks["loop"]?.split(separator: " ").first, "20000", "the shell loop ran to its end")
+        XCTAssertTrue(r.stderr.contains("machine: \(machine); engine: interp"), r.stderr)
+        let guestTime = Double(checks["date"] ?? "") ?? 0
+        XCTAssertLessThan(abs(guestTime - Date().timeIntervalSince1970), 60 + r.seconds, "the RTC gave the guest the host's time")
+        return (r, checks)
+    }
 
+    /// What Linux prints when it finds no way to reach PCI configuration space.
+    static let noPCIMessage = "PCI: Fatal: No config space access function found"
+
+    /// The `pvh` board — no PCI, VGA or IDE — boots the same guest to its self-test, and Linux
+    /// says it has no PCI bus.
+    func testTheDefaultGuestBootsOnThePVHBoardWithoutPCI() throws {
+        let (r, _) = try bootDefaultGuest(machine: "pvh")
+        XCTAssertTrue(r.stdout.contains(Self.noPCIMessage), "Linux found no PCI bus\n\(r.stdout.suffix(3000))")
+    }
+
+    func testTheDefaultGuestBootsAndPassesItsChecks() throws {
+        let (r, checks) = try bootDefaultGuest(machine: "pc")
+        XCTAssertFalse(r.stdout.contains(Self.noPCIMessage), "the pc board has PCI")
         let numbers = (1...20000).map(String.init).joined(separator: "\n") + "\n"
         XCTAssertEqual(checks["md5"], try Self.hostDigest("md5sum", numbers))
         XCTAssertEqual(checks["sha256"], try Self.hostDigest("sha256sum", numbers))
         XCTAssertEqual(checks["awk"], String(format: "%.6f %.6f %.6f %.6f", 2.0.squareRoot(), exp(1.0), log(10.0), sin(1.0)))
-
-        let guestTime = Double(checks["date"] ?? "") ?? 0
-        XCTAssertLessThan(abs(guestTime - Date().timeIntervalSince1970), 60 + r.seconds, "the RTC gave the guest the host's time")
 
         let flags = Set((checks["flags"] ?? "").split(separator: " ").map(String.init))
         let model = CPUModel.swiftpc
