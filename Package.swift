@@ -1,5 +1,5 @@
 // swift-tools-version:6.0
-// The layout follows ../shared/DESIGN.md: arrows point down from the CLI to MachineCore.
+// The layout follows docs/ARCHITECTURE.md ("Layers"): arrows point down from the CLI to MachineCore.
 import PackageDescription
 
 let package = Package(

@@ -1,6 +1,6 @@
 /// The printed and JSON forms of an assembly-suite run: a table per group and engine, one
 /// `FAIL` line per failed check, the skip reasons, and the `N passed, N failed, N skipped`
-/// summary (DESIGN.md, "Command line").
+/// summary (docs/ARCHITECTURE.md, "Command line").
 public struct AssemblySuiteReport {
     public var results: [AssemblySuiteResult]
     /// Seconds each engine took.

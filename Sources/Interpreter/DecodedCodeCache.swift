@@ -1,7 +1,7 @@
 import MachineCore
 import X86Decoder
 
-/// Decoded instructions keyed by guest-physical address (DESIGN.md, "decode once").
+/// Decoded instructions keyed by guest-physical address (docs/ARCHITECTURE.md, "Decoded-code cache").
 ///
 /// Entries live in a pool, allocated in the order they are decoded: straight-line code that
 /// was decoded as it first ran sits in consecutive entries, so the run loop steps to the next

@@ -1,7 +1,7 @@
 import MachineCore
 
 /// The arithmetic flags of the last flag-setting operation, kept as its operands and result
-/// and computed only when something reads them (DESIGN.md, "lazy flags").
+/// and computed only when something reads them (docs/ARCHITECTURE.md, "Lazy flags").
 struct LazyFlags {
     enum Op: UInt8 {
         /// Flags are in `X86CPU.flagsBase`.

@@ -1,5 +1,5 @@
 /// A direct-mapped software TLB from guest linear pages to host pointers
-/// (DESIGN.md, "a software TLB that maps a guest virtual page straight to a host pointer").
+/// (docs/ARCHITECTURE.md, "Software TLB").
 ///
 /// An entry caches one 4 KiB linear page for one access kind. Pages that are not plain RAM
 /// (MMIO, ROM for writes, pages holding decoded code for writes) and pages holding a range

@@ -5,7 +5,7 @@ import X86Decoder
 /// their operand size and sub-operation precomputed: execution is one jump-table switch
 /// instead of the opcode-map decode of the general dispatch. These handlers are the only
 /// implementation of their opcodes (the general dispatch no longer has them); everything else
-/// takes the general path (DESIGN.md, "decode once").
+/// takes the general path (docs/ARCHITECTURE.md, "Decoded-code cache").
 enum FastPath {
     static let none: UInt8 = 0
     /// The four ALU forms take eight handler numbers each, one per operation in opcode order

@@ -18,7 +18,7 @@ enum LoopExit {
 /// x86 code against guest memory and the machine's buses.
 ///
 /// Hot state lives behind unsafe pointers or in plain stored scalars of this final class, never
-/// in Swift collections (DESIGN.md, "How the interpreter is built to be fast").
+/// in Swift collections (docs/ARCHITECTURE.md, "How the interpreter is built to be fast").
 public final class X86CPU {
     // MARK: machine connections
     public let memory: GuestMemory

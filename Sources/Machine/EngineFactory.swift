@@ -11,7 +11,7 @@ struct EngineChoice {
     var notice: String?
 }
 
-/// Picks the engine for `--accel` (DESIGN.md: auto uses KVM when /dev/kvm works and is faster
+/// Picks the engine for `--accel` (docs/ARCHITECTURE.md, "KVM": auto uses KVM when /dev/kvm works and is faster
 /// than the interpreter; see `makeAuto`).
 enum EngineFactory {
     static func make(config: MachineConfig, memory: GuestMemory, portBus: PortIOBus, mmioBus: MMIOBus,

@@ -66,7 +66,7 @@ public struct DiskSpec: Equatable, Sendable {
     }
 }
 
-/// Everything needed to build one PC (DESIGN.md, "Command line").
+/// Everything needed to build one PC (docs/ARCHITECTURE.md, "Command line").
 public struct MachineConfig: Sendable {
     public var machine: MachineKind = .pc
     public var memorySize: UInt64 = 256 << 20

@@ -2,7 +2,7 @@ import MachineCore
 
 /// How a run ended, as the command line reports it.
 public struct MachineOutcome: Equatable, Sendable {
-    /// The process exit status (DESIGN.md, "Exit status of run").
+    /// The process exit status (docs/ARCHITECTURE.md, "Exit status").
     public let exitStatus: Int32
     /// A line for stderr, when the end is not an ordinary poweroff or debug exit.
     public let message: String?

@@ -239,7 +239,7 @@ public enum RFLAGS {
     public static let id: UInt64 = 1 << 21
 }
 
-/// The architectural state of one vCPU (DESIGN.md, "CPUState"). Both engines load and store
+/// The architectural state of one vCPU (docs/ARCHITECTURE.md, "CPUState"). Both engines load and store
 /// it; snapshots and the conformance suite compare it.
 public struct CPUState: Equatable, Sendable {
     /// Register numbers in encoding order.

@@ -42,7 +42,7 @@ public final class MachineControl: @unchecked Sendable {
     public func clear() { lock.withLock { reason = nil } }
 }
 
-/// Exit statuses of `swiftpc run` (DESIGN.md, "Command line"). Odd values belong to the
+/// Exit statuses of `swiftpc run` (docs/ARCHITECTURE.md, "Exit status"). Odd values belong to the
 /// debug-exit port; even values are ours.
 public enum ExitStatus {
     public static let poweredOff: Int32 = 0

@@ -1,5 +1,5 @@
 /// Intel-syntax text for decoded instructions, and the line logic of `swiftpc disasm`
-/// (DESIGN.md, "Command line"): one `LENGTH<TAB>text` or `LENGTH<TAB>(bad)` line per
+/// (docs/ARCHITECTURE.md, "Command line"): one `LENGTH<TAB>text` or `LENGTH<TAB>(bad)` line per
 /// instruction, or one `error: ...` line for an input line that is not hex.
 public enum Disassembler {
     /// Why an input line could not be disassembled.

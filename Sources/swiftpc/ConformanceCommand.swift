@@ -9,7 +9,7 @@ import Glibc
 #endif
 
 /// `swiftpc conformance`: the instruction conformance suite. Its last line is
-/// `N passed, N failed, N skipped` (DESIGN.md, "Command line"); the exit status is 1 when
+/// `N passed, N failed, N skipped` (docs/ARCHITECTURE.md, "Command line"); the exit status is 1 when
 /// anything failed.
 struct ConformanceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

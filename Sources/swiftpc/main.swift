@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// Entry point. ArgumentParser's own exit codes (64 for usage errors) are replaced by the
-/// statuses DESIGN.md promises: 2 and one line on stderr for any bad argument.
+/// statuses docs/ARCHITECTURE.md promises: 2 and one line on stderr for any bad argument.
 do {
     var command = try SwiftPC.parseAsRoot()
     if var run = command as? Run {

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// Bad input gets one clear line on stderr and exit status 2 (DESIGN.md, "Exit status").
+/// Bad input gets one clear line on stderr and exit status 2 (docs/ARCHITECTURE.md, "Exit status").
 final class BadInputTests: XCTestCase {
     private func assertOneLineError(_ arguments: [String], mentions needle: String,
                                     file: StaticString = #filePath, line: UInt = #line) throws {

@@ -1,7 +1,7 @@
 import XCTest
 @testable import X86Decoder
 
-/// `swiftpc disasm` line logic (DESIGN.md): LENGTH<TAB>text, LENGTH<TAB>(bad), error lines.
+/// `swiftpc disasm` line logic (docs/ARCHITECTURE.md, "Command line"): LENGTH<TAB>text, LENGTH<TAB>(bad), error lines.
 final class DisassemblerTests: XCTestCase {
     func testLinearSweep() {
         XCTAssertEqual(Disassembler.formatLines(hex: "4889c80f05c3", bitness: 64, first: false),
