@@ -18,6 +18,8 @@ let package = Package(
         .target(name: "Interpreter", dependencies: ["MachineCore", "X86Decoder"]),
         .target(name: "CKVM"),
         .target(name: "KVMAccel", dependencies: ["MachineCore", "CKVM"]),
+        // The Xen interface (issue 15): hypercalls, event channels, grant tables, xenstore, backends.
+        .target(name: "Xen", dependencies: ["MachineCore"]),
         .target(name: "Machine", dependencies: ["MachineCore", "Devices", "Interpreter", "KVMAccel"]),
         // The SDL window (`--display sdl`): SDL2 for the window and input, pixman for scaling.
         .systemLibrary(name: "CSDL2", path: "Sources/CSDL2", pkgConfig: "sdl2", providers: [.apt(["libsdl2-dev"])]),
@@ -36,6 +38,7 @@ let package = Package(
         .testTarget(name: "DevicesTests", dependencies: ["Devices", "MachineCore"]),
         .testTarget(name: "InterpreterTests", dependencies: ["Interpreter", "MachineCore"]),
         .testTarget(name: "KVMAccelTests", dependencies: ["KVMAccel", "MachineCore"]),
+        .testTarget(name: "XenTests", dependencies: ["Xen", "MachineCore"]),
         .testTarget(name: "MachineTests", dependencies: ["Machine", "MachineCore", "Devices", "Interpreter"]),
         .testTarget(name: "DisplayTests", dependencies: ["Display", "Devices", "MachineCore"]),
         // Runs the built `swiftpc` binary as a user would: guests, exit statuses, bad input.

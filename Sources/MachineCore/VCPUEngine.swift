@@ -11,7 +11,8 @@ public enum VCPUExit: Equatable, Sendable {
 /// What both engines (the interpreter and KVM) provide, so a machine can run a vCPU on
 /// either and move it between them without knowing which it has (docs/ARCHITECTURE.md,
 /// "Platform contract"). An engine is built on the machine's memory, buses, lock, control and
-/// the vCPU's `VCPUPlatform`; it registers itself with the memory as a `GuestMemoryObserver`.
+/// the vCPU's `VCPUPlatform`; one that caches what it derived from guest memory (the
+/// interpreter) registers itself with the memory as a `GuestMemoryObserver`.
 public protocol VCPUEngine: AnyObject {
     /// Short name for messages ("kvm", "interp").
     var engineName: String { get }
