@@ -80,11 +80,11 @@ public final class FirmwareConfig: PortIODevice {
     /// Called with each guest RAM range a DMA read filled (so an interpreter can drop code it
     /// decoded there).
     public var onDMAWrite: ((UInt64, Int) -> Void)?
-    private var items: [UInt16: [UInt8]] = [:]
+    var items: [UInt16: [UInt8]] = [:]
     private var files: [(name: String, selector: UInt16)] = []
-    private var selected: UInt16 = 0
-    private var position = 0
-    private var dmaAddress: UInt64 = 0
+    var selected: UInt16 = 0
+    var position = 0
+    var dmaAddress: UInt64 = 0
 
     public init(memory: GuestMemory) {
         self.memory = memory

@@ -92,6 +92,7 @@ public final class I440FXHostBridge: PCIDevice {
 
     /// Power-on state: PAM and SMRAM back to their defaults.
     public func reset() {
+        resetRegistersOutsidePAM()
         for offset in Self.pam0...Self.pam6 { configWrite(offset: offset, size: 1, value: 0) }
         config.set8(Self.smram, Self.smramDefault)
     }
