@@ -557,6 +557,10 @@ extension LocalAPIC: StatefulDevice {
             throw refuse("reserved bits in LVT entry \(i)")
         }
         guard !state.counting || state.initialCount != 0 else { throw refuse("timer counting from an initial count of 0") }
+        let savedMode = (state.lvt[LVTIndex.timer] & LVT.timerModeMask) >> LVT.timerModeShift
+        guard !(state.counting && savedMode == LVT.timerTSCDeadline) else {
+            throw refuse("the count-down timer runs in TSC-deadline mode")
+        }
         baseMSR = state.baseMSR
         tpr = state.tpr; ldr = state.ldr; dfr = state.dfr; svr = state.svr; esr = state.esr; icr = state.icr
         lvt = state.lvt
@@ -565,7 +569,6 @@ extension LocalAPIC: StatefulDevice {
         irr = state.irr; isr = state.isr; tmr = state.tmr
         nmiPending = state.nmiPending
         if timerMode == LVT.timerTSCDeadline {
-            counting = false
             armDeadline()
         } else if counting {
             timers.arm(timer, at: countStart &+ UInt64(initialCount) * nanosecondsPerCount)

@@ -412,8 +412,8 @@ extension MC146818RTC: StatefulDevice {
         guard state.cmos.count == RTCReg.cmosSize else { throw refuse("\(state.cmos.count) CMOS bytes, not \(RTCReg.cmosSize)") }
         guard state.index & ~RTCReg.indexMask == 0 else { throw refuse("index 0x\(String(state.index, radix: 16)) beyond the CMOS") }
         guard state.flags & ~(RTCReg.cPF | RTCReg.cAF | RTCReg.cUF) == 0 else { throw refuse("register C flags 0x\(String(state.flags, radix: 16))") }
+        guard state.cmos[RTCReg.regA] & RTCReg.aUIP == 0 else { throw refuse("UIP is computed, never stored") }
         cmos = state.cmos
-        cmos[RTCReg.regA] &= ~RTCReg.aUIP
         index = state.index
         nmiMasked = state.nmiMasked
         startEpochNanoseconds = state.startEpochNanoseconds
