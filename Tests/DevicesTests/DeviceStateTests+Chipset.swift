@@ -313,7 +313,7 @@ final class ChipsetStateTests: XCTestCase {
 
     func testIDERoundTripResumesAnATAPIReadBetweenBlocks() throws {
         let images = try TemporaryImages()
-        let path = try images.make("cd.iso", size: 20 * 2048, sectorSize: 2048) { s, o in UInt8(truncatingIfNeeded: s &* 31 &+ o / 2) }
+        let path = try images.make("cd.iso", size: 50 * 2048, sectorSize: 2048) { s, o in UInt8(truncatingIfNeeded: s &* 31 &+ o / 2) }
         let rig = try IDERig(), rig2 = try IDERig()
         for r in [rig, rig2] {
             try r.ide.attach(ATAPICDROM(image: DiskImage(path: path, readOnly: true)), channel: 1, position: .slave)
@@ -325,14 +325,14 @@ final class ChipsetStateTests: XCTestCase {
         rig.outb(base + ATA.lbaMid, 0x00)
         rig.outb(base + ATA.lbaHigh, 0x08)                                 // 2048-byte DRQ blocks
         rig.outb(base + ATA.statusCommand, ATA.cmdPacket)
-        rig.writeData([0x28, 0, 0, 0, 0, 4, 0, 0, 3, 0, 0, 0], base: base)   // READ(10) LBA 4, 3 sectors
+        rig.writeData([0x28, 0, 0, 0, 0, 4, 0, 0, 40, 0, 0, 0], base: base)  // READ(10) LBA 4, 40 sectors: more than one buffer
         let first = rig.readData(1000, base: base)
         try assertRestores(rig.ide, into: rig2.ide)
         XCTAssertTrue(rig2.irq15.level)
         XCTAssertEqual(rig2.inb(base + ATA.lbaMid), rig.inb(base + ATA.lbaMid), "byte count of the block in progress")
-        let rest = rig.readData(1048 + 2 * 2048, base: base), rest2 = rig2.readData(1048 + 2 * 2048, base: base)
+        let rest = rig.readData(1048 + 39 * 2048, base: base), rest2 = rig2.readData(1048 + 39 * 2048, base: base)
         XCTAssertEqual(rest2, rest)
-        XCTAssertEqual(first + rest2, (4..<7).flatMap { s in (0..<2048).map { UInt8(truncatingIfNeeded: s &* 31 &+ $0 / 2) } },
+        XCTAssertEqual(first + rest2, (4..<44).flatMap { s in (0..<2048).map { UInt8(truncatingIfNeeded: s &* 31 &+ $0 / 2) } },
                        "the restored drive staged and sent the sectors that were left")
         XCTAssertEqual(rig2.inb(base + ATA.sectorCount) & 3, ATAPI.reasonIO | ATAPI.reasonCoD, "then the status phase")
         var kind = rig2.ide.state
