@@ -109,7 +109,7 @@ public final class LocalAPIC: MMIODevice {
         baseMSR = LocalAPIC.defaultBase | APICBase.globalEnable | APICBase.bsp
         tpr = 0; ldr = 0; dfr = 0xFFFF_FFFF; svr = 0xFF; esr = 0; icr = 0; nmiPending = false
         lvt = resetLVT()
-        divide = 0; initialCount = 0; counting = false; tscDeadline = 0
+        divide = 0; initialCount = 0; counting = false; countStart = 0; tscDeadline = 0
         for i in 0..<4 { irr[i] = 0; isr[i] = 0; tmr[i] = 0 }
         timers.disarm(timer)
     }

@@ -269,3 +269,105 @@ final class DeviceResetTests: XCTestCase {
         XCTAssertEqual(rig.inl(IDERig.busMasterBase + BMIDE.prdTable), 0)
     }
 }
+
+/// A reset that is a power-on leaves exactly the state a new device has: the whole value, not
+/// only the registers a test thinks of reading.
+final class DeviceResetStateTests: XCTestCase {
+    func assertResetIsPowerOn<D: StatefulDevice>(_ make: () throws -> D, drive: (D) throws -> Void,
+                                                 file: StaticString = #filePath, line: UInt = #line) rethrows {
+        let fresh = try make(), device = try make()
+        try drive(device)
+        XCTAssertNotEqual(device.state, fresh.state, "the device was driven away from power-on", file: file, line: line)
+        device.reset()
+        XCTAssertEqual(device.state, fresh.state, "reset gives the power-on state", file: file, line: line)
+    }
+
+    func testResetsArePowerOn() throws {
+        let control = MachineControl()
+        let time = VirtualTime()
+        assertResetIsPowerOn({ APMControlPorts() }) { $0.write8(1, 7) }
+        assertResetIsPowerOn({ ACPIPMEventBlock() }) { $0.portWrite(offset: 2, size: 2, value: 1); $0.setStatus(0x8000) }
+        assertResetIsPowerOn({ ACPIPowerControl(control: control) }) { $0.portWrite(offset: 0, size: 2, value: 0x0404) }
+        assertResetIsPowerOn({ FastA20Port92(control: control) }) { $0.write8(0, 0x02) }
+        assertResetIsPowerOn({ PIIX3ResetControl(control: control) }) { $0.write8(0, 0x0A) }
+        assertResetIsPowerOn({ PCIConfigMechanism1(bus: PCIBus()) }) { $0.portWrite(offset: 0, size: 4, value: 0x8000_0000) }
+        assertResetIsPowerOn({ POSTCodePort() }) { $0.write8(0, 0x12) }
+        assertResetIsPowerOn({ CoprocessorErrorPort(irq: .unconnected(13)) }) { $0.setFERR(true) }
+        assertResetIsPowerOn({ DualPIC8259() }) { pic in
+            pic.write8(0x00, 0x11); pic.write8(0x01, 0x08); pic.write8(0x01, 0x04); pic.write8(0x01, 0x01)
+            pic.write8(0x01, 0xFE)
+        }
+        assertResetIsPowerOn({ IOAPIC() }) { a in
+            a.mmioWrite(offset: IOAPICReg.select, size: 4, value: UInt64(IOAPICReg.redirectionBase))
+            a.mmioWrite(offset: IOAPICReg.window, size: 4, value: 0x30)
+        }
+        assertResetIsPowerOn({ LocalAPIC(timers: time.timers) }) { a in
+            a.mmioWrite(offset: LAPICReg.svr, size: 4, value: 0x1FF)
+            a.mmioWrite(offset: LAPICReg.timerInitialCount, size: 4, value: 1000)
+            a.acceptInterrupt(vector: 0x40, levelTriggered: true)
+        }
+        assertResetIsPowerOn({ I440FXHostBridge() }) { b in
+            b.enableShadowRAM()
+            b.configWrite(offset: PCIConfig.command, size: 2, value: 0x0140)
+            b.configWrite(offset: PCIConfig.status, size: 2, value: 0xFFFF)
+        }
+        assertResetIsPowerOn({ PIIX3ISABridge { _, _ in } }) { $0.configWrite(offset: PIIX3ISABridge.pirqRouteControl, size: 2, value: 0x0B0A) }
+        assertResetIsPowerOn({ PIIX4PowerManagement(portBus: PortIOBus(), events: ACPIPMEventBlock(),
+                                                    powerControl: ACPIPowerControl(control: control),
+                                                    timer: ACPIPMTimer(clock: time.clock)) }) {
+            $0.configWrite(offset: PIIX4PowerManagement.pmBase, size: 4, value: 0xB000)
+        }
+        assertResetIsPowerOn({ StdVGAPCIFunction(vga: VGA(vramSize: 256 << 10), mmioBus: MMIOBus()) }) {
+            $0.configWrite(offset: StdVGAPCIFunction.lfbBAR, size: 4, value: 0xE000_0000)
+            $0.configWrite(offset: PCIConfig.command, size: 2, value: UInt32(PCIConfig.commandMemorySpace))
+        }
+        assertResetIsPowerOn({ VGA(vramSize: 256 << 10) }) { v in
+            v.setGC(VGAGC.mode, 3)
+            v.setDAC(1, 2, 3, 4)
+            v.vbe(BochsVBE.indexBPP, 16)
+        }
+        let memory = try GuestMemory(size: 4 << 20)
+        assertResetIsPowerOn({ FirmwareConfig(memory: memory) }) { f in
+            f.portWrite(offset: 0, size: 2, value: 0)
+            _ = f.portRead(offset: 1, size: 2)
+        }
+        let images = try TemporaryImages()
+        let path = try images.make("disk.img", size: 32 * 512)
+        try assertResetIsPowerOn({ () throws -> PIIX3IDE in
+            let ide = PIIX3IDE(portBus: PortIOBus(), memory: memory, irq14: .unconnected(14), irq15: .unconnected(15))
+            try ide.attach(ATADisk(image: DiskImage(path: path, readOnly: true)), channel: 0, position: .master)
+            return ide
+        }) { ide in
+            ide.setUpAsFirmware()
+            ide.primary.portWrite(offset: ATA.sectorCount, size: 1, value: 1)
+            ide.primary.portWrite(offset: ATA.statusCommand, size: 1, value: UInt32(ATA.cmdReadSectors))
+        }
+    }
+
+    /// Every device class the pc board holds is a `BoardDevice`, so a board can keep them in
+    /// one list and reset them all.
+    func testEveryPCDeviceIsABoardDevice() throws {
+        let control = MachineControl()
+        let time = VirtualTime()
+        let pit = PIT8254(irq: .unconnected(), timers: time.timers)
+        let memory = try GuestMemory(size: 4 << 20)
+        let events = ACPIPMEventBlock(), power = ACPIPowerControl(control: control, events: events)
+        let timer = ACPIPMTimer(clock: time.clock)
+        let vga = VGA(vramSize: 256 << 10)
+        let devices: [any BoardDevice] = [
+            Serial16550(irq: .unconnected(), timers: time.timers, backend: BufferSerialBackend()),
+            MC146818RTC(irq: .unconnected(), timers: time.timers, startEpochNanoseconds: 0),
+            I8042(keyboardIRQ: .unconnected(), control: control), FastA20Port92(control: control),
+            DebugExitPort(control: control), DebugConsolePort { _ in }, POSTCodePort(),
+            PCIConfigMechanism1(bus: PCIBus()), PIIX3ResetControl(control: control), I440FXHostBridge(),
+            PIIX3ISABridge { _, _ in }, PIIX4PowerManagement(portBus: PortIOBus(), events: events, powerControl: power, timer: timer),
+            APMControlPorts(), FirmwareConfig(memory: memory),
+            PIIX3IDE(portBus: PortIOBus(), memory: memory, irq14: .unconnected(), irq15: .unconnected()),
+            power, events, timer, CoprocessorErrorPort(irq: .unconnected()), DualPIC8259(), pit, SystemControlPortB(pit: pit),
+            IOAPIC(), LocalAPIC(timers: time.timers), vga, StdVGAPCIFunction(vga: vga, mmioBus: MMIOBus()),
+        ]
+        XCTAssertEqual(devices.count, 26)
+        for device in devices { device.reset() }
+        XCTAssertFalse(control.isStopRequested, "no reset asks the machine to stop")
+    }
+}
