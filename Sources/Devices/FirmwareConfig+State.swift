@@ -26,7 +26,7 @@ extension FirmwareConfig: StatefulDevice {
     /// item has no bytes) and a DMA address whose low half is set (writing it runs the
     /// operation and clears the register, so only the high half is ever held).
     public func restore(_ state: State) throws(MachineError) {
-        let size = items[state.selector]?.count ?? 0
+        let size = itemSize(state.selector)
         guard Int(state.position) <= size else {
             throw .invalidDeviceState(device: "fw_cfg",
                                       reason: "position \(state.position) past the \(size) bytes of item 0x\(String(state.selector, radix: 16))")
