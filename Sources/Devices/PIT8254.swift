@@ -106,6 +106,12 @@ public final class PIT8254: ByteRegisterDevice {
             ch.heldCount = 0
             ch.deliveredRisingEdges = 0
             ch.gate = ch.index != 2
+            // Not visible while no frame runs, but reset too: the state is a new counter's.
+            ch.pendingLSB = 0
+            ch.latchedReadMSBNext = false
+            ch.startTime = 0
+            ch.elapsedBase = 0
+            ch.period = 65_536
         }
         timers.disarm(timer)
         irq0.lower()

@@ -76,6 +76,9 @@ public final class PS2Keyboard {
         down.removeAll()
         parameterFor = nil
         keyListType = nil
+        // After its power-on self-test the last byte a keyboard sent is the BAT code.
+        lastSent = PS2.selfTestPassed
+        nextRepeat = 0
         loadDefaults()
         scanningEnabled = true
         setLEDs(0)

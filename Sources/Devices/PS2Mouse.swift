@@ -59,6 +59,7 @@ public final class PS2Mouse {
     /// Power-on state (machine reset).
     public func reset() {
         output.removeAll()
+        lastSent = []
         parameterFor = nil
         wrapMode = false
         deviceID = PS2.mouseIDStandard

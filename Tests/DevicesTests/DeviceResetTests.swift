@@ -188,10 +188,15 @@ final class DeviceResetTests: XCTestCase {
         h.writeCommandByte(0x00)
         h.command(KBC.cmdDisableA20)
         h.keyboard.hidKey(usage: 0x04, pressed: true)
+        XCTAssertEqual(h.drain(), [0x1C])
+        h.keyboard.hidKey(usage: 0x05, pressed: true)
         h.kbc.reset()
         XCTAssertEqual(h.readCommandByte(), KBC.cbKeyboardInterrupt | KBC.cbSystemFlag | KBC.cbTranslate)
         XCTAssertTrue(h.kbc.a20Enabled)
         XCTAssertEqual(h.drain(), [])
+        h.writeCommandByte(KBC.cbSystemFlag)
+        h.data(PS2.cmdResend)
+        XCTAssertEqual(h.drain(), [PS2.selfTestPassed], "after power-on the byte to resend is the BAT code, not the last key")
     }
 
     func testHostBridgeResetReturnsEveryRegister() {
@@ -296,6 +301,18 @@ final class DeviceResetStateTests: XCTestCase {
         assertResetIsPowerOn({ DualPIC8259() }) { pic in
             pic.write8(0x00, 0x11); pic.write8(0x01, 0x08); pic.write8(0x01, 0x04); pic.write8(0x01, 0x01)
             pic.write8(0x01, 0xFE)
+        }
+        assertResetIsPowerOn({ PIT8254(irq: .unconnected(), timers: time.timers) }) { pit in
+            pit.write8(PITReg.control, 0x34); pit.write8(0, 0x10); pit.write8(0, 0x00)
+            pit.write8(PITReg.control, 0xB0); pit.write8(2, 0x55)
+            time.advance(by: 5_000)
+        }
+        assertResetIsPowerOn({ I8042(keyboardIRQ: .unconnected(), mouseIRQ: .unconnected(), control: control, timers: time.timers) }) { kbc in
+            kbc.keyboard.hidKey(usage: 0x04, pressed: true)
+            kbc.write8(KBC.dataOffset, PS2.kbdSetTypematic)
+            kbc.write8(KBC.commandOffset, KBC.cmdWriteToMouse); kbc.write8(KBC.dataOffset, PS2.mouseGetID)
+            kbc.write8(KBC.commandOffset, KBC.cmdDisableA20)
+            for _ in 0..<4 { _ = kbc.read8(KBC.dataOffset) }
         }
         assertResetIsPowerOn({ IOAPIC() }) { a in
             a.mmioWrite(offset: IOAPICReg.select, size: 4, value: UInt64(IOAPICReg.redirectionBase))
