@@ -50,3 +50,23 @@ public final class ACPIPMEventBlock: PortIODevice {
         }
     }
 }
+
+extension ACPIPMEventBlock: StatefulDevice {
+    public struct State: Equatable, Sendable {
+        /// PM1_STS and PM1_EN.
+        public var status: UInt16
+        public var enable: UInt16
+        public init(status: UInt16 = 0, enable: UInt16 = 0) {
+            self.status = status
+            self.enable = enable
+        }
+    }
+
+    public var state: State { State(status: status, enable: enable) }
+
+    /// Both registers are 16 bits the hardware can hold in any combination.
+    public func restore(_ state: State) throws(MachineError) {
+        status = state.status
+        enable = state.enable
+    }
+}

@@ -35,3 +35,10 @@ public final class ACPIPMTimer: PortIODevice {
 
     public func portWrite(offset: UInt16, size: Int, value: UInt32) {}
 }
+
+extension ACPIPMTimer: BoardDevice {
+    /// Nothing to reset: the counter is a function of the machine clock (ACPI spec §4.8.3.3:
+    /// it runs freely and software reads it, never writes it), so it has no register of its
+    /// own to put back; its value after a reset is where the clock is.
+    public func reset() {}
+}

@@ -91,3 +91,22 @@ public final class ACPIPowerControl: PortIODevice {
         }
     }
 }
+
+extension ACPIPowerControl: StatefulDevice {
+    public struct State: Equatable, Sendable {
+        /// PM1_CNT as it reads back.
+        public var value: UInt16
+        public init(value: UInt16) { self.value = value }
+    }
+
+    public var state: State { State(value: value) }
+
+    /// SLP_EN is write-only (it starts a sleep and reads as zero), so a saved register with
+    /// it set is refused.
+    public func restore(_ state: State) throws(MachineError) {
+        guard state.value & Self.sleepEnable == 0 else {
+            throw .invalidDeviceState(device: "ACPI PM1a control", reason: "SLP_EN is write-only and never reads as set")
+        }
+        value = state.value
+    }
+}

@@ -41,3 +41,23 @@ public final class APMControlPorts: PortIODevice {
         status = 0
     }
 }
+
+extension APMControlPorts: StatefulDevice {
+    public struct State: Equatable, Sendable {
+        /// APMC (0xB2) and APMS (0xB3).
+        public var control: UInt8
+        public var status: UInt8
+        public init(control: UInt8 = 0, status: UInt8 = 0) {
+            self.control = control
+            self.status = status
+        }
+    }
+
+    public var state: State { State(control: control, status: status) }
+
+    /// Both registers are plain bytes: every value is valid.
+    public func restore(_ state: State) throws(MachineError) {
+        control = state.control
+        status = state.status
+    }
+}

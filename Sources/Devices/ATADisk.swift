@@ -61,6 +61,35 @@ public final class ATADisk: IDEDrive {
         transfer = nil
     }
 
+    override func saveKindState(into state: inout State) {
+        state.disk = Registers(currentHeads: UInt8(currentHeads), currentSectorsPerTrack: UInt8(currentSectorsPerTrack),
+                               multipleSectors: UInt8(multipleSectors), writeCacheEnabled: writeCacheEnabled,
+                               selectedMultiwordDMA: selectedMultiwordDMA.map(UInt8.init),
+                               selectedUltraDMA: selectedUltraDMA.map(UInt8.init),
+                               transfer: transfer.map {
+                                   Registers.Transfer(lba: $0.lba, remaining: UInt32($0.remaining),
+                                                      blockSectors: UInt32($0.blockSectors), isWrite: $0.isWrite)
+                               })
+    }
+
+    override func invalidKindReason(_ state: State) -> String? {
+        guard let disk = state.disk, state.packet == nil else { return "not an ATA disk's state" }
+        return disk.invalidReason(sectors: sectors)
+    }
+
+    override func applyKindState(_ state: State) {
+        guard let disk = state.disk else { return }
+        currentHeads = Int(disk.currentHeads)
+        currentSectorsPerTrack = Int(disk.currentSectorsPerTrack)
+        multipleSectors = Int(disk.multipleSectors)
+        writeCacheEnabled = disk.writeCacheEnabled
+        selectedMultiwordDMA = disk.selectedMultiwordDMA.map(Int.init)
+        selectedUltraDMA = disk.selectedUltraDMA.map(Int.init)
+        transfer = disk.transfer.map {
+            SectorTransfer(lba: $0.lba, remaining: Int($0.remaining), blockSectors: Int($0.blockSectors), isWrite: $0.isWrite)
+        }
+    }
+
     override func hardReset() {
         super.hardReset()
         currentHeads = ATA.defaultHeads
@@ -293,5 +322,42 @@ public final class ATADisk: IDEDrive {
         guard count <= ATA.maxMultipleSectors, count & (count - 1) == 0 || count == 0 else { return abort() }
         multipleSectors = count
         finishCommand()
+    }
+}
+
+extension ATADisk {
+    /// What an ATA disk keeps beyond the task file: the CHS translation, the multiple and
+    /// cache settings, the selected DMA modes and the read or write in progress.
+    public struct Registers: Equatable, Sendable {
+        public struct Transfer: Equatable, Sendable {
+            public var lba: UInt64
+            public var remaining: UInt32
+            public var blockSectors: UInt32
+            public var isWrite: Bool
+        }
+        public var currentHeads: UInt8
+        public var currentSectorsPerTrack: UInt8
+        public var multipleSectors: UInt8
+        public var writeCacheEnabled: Bool
+        public var selectedMultiwordDMA: UInt8?
+        public var selectedUltraDMA: UInt8?
+        public var transfer: Transfer?
+
+        /// Why these are not a disk's of `sectors` sectors (ATA/ATAPI-6 §8.17 INITIALIZE
+        /// DEVICE PARAMETERS: 1-16 heads, 1-255 sectors per track; §8.39 SET MULTIPLE MODE: a
+        /// power of two up to the maximum; a transfer inside the medium), or nil.
+        func invalidReason(sectors: UInt64) -> String? {
+            if !(1...16).contains(currentHeads) || currentSectorsPerTrack == 0 {
+                return "geometry of \(currentHeads) heads, \(currentSectorsPerTrack) sectors per track"
+            }
+            let multiple = Int(multipleSectors)
+            if multiple > ATA.maxMultipleSectors || multiple & (multiple - 1) != 0 { return "multiple count \(multiple)" }
+            if let t = transfer {
+                let blockLimit = UInt32(max(1, ATA.maxMultipleSectors))
+                if !(1...blockLimit).contains(t.blockSectors) { return "\(t.blockSectors) sectors per block" }
+                if t.lba > sectors || UInt64(t.remaining) > sectors - t.lba { return "transfer past the end of the medium" }
+            }
+            return nil
+        }
     }
 }

@@ -18,7 +18,7 @@ public final class ATAPICDROM: IDEDrive {
     public static let firmwareRevision = "1.0"
 
     /// Where a PACKET command is in its protocol.
-    enum PacketState {
+    public enum PacketState: Sendable {
         case none
         /// The host is writing the 12-byte command packet.
         case awaitingPacket
@@ -75,6 +75,43 @@ public final class ATAPICDROM: IDEDrive {
         stageEnd = 0
         readSectorsLeft = 0
         sendingSectors = false
+    }
+
+    override var bufferBytesInUse: Int {
+        packetState == .none ? super.bufferBytesInUse : max(super.bufferBytesInUse, dataEnd, stageEnd)
+    }
+
+    override func saveKindState(into state: inout State) {
+        state.packet = Registers(packetState: packetState, packet: packet, packetUsesDMA: packetUsesDMA,
+                                 byteCountLimit: UInt16(byteCountLimit), stagePosition: UInt32(stagePosition),
+                                 stageEnd: UInt32(stageEnd), readLBA: readLBA, readSectorsLeft: readSectorsLeft,
+                                 sendingSectors: sendingSectors, senseKey: senseKey, senseCode: senseCode,
+                                 senseQualifier: senseQualifier)
+    }
+
+    override func invalidKindReason(_ state: State) -> String? {
+        guard let p = state.packet, state.disk == nil else { return "not an ATAPI device's state" }
+        if p.packet.count != ATAPI.packetSize { return "a \(p.packet.count)-byte command packet" }
+        if p.byteCountLimit == 0 || Int(p.byteCountLimit) > ATAPI.maxByteCountLimit { return "byte count limit \(p.byteCountLimit)" }
+        if p.stagePosition > p.stageEnd || Int(p.stageEnd) > Self.bufferSize { return "staged data \(p.stagePosition) of \(p.stageEnd)" }
+        if p.readLBA > sectors || p.readSectorsLeft > sectors - p.readLBA { return "read past the end of the medium" }
+        return nil
+    }
+
+    override func applyKindState(_ state: State) {
+        guard let p = state.packet else { return }
+        packetState = p.packetState
+        packet = p.packet
+        packetUsesDMA = p.packetUsesDMA
+        byteCountLimit = Int(p.byteCountLimit)
+        stagePosition = Int(p.stagePosition)
+        stageEnd = Int(p.stageEnd)
+        readLBA = p.readLBA
+        readSectorsLeft = p.readSectorsLeft
+        sendingSectors = p.sendingSectors
+        senseKey = p.senseKey
+        senseCode = p.senseCode
+        senseQualifier = p.senseQualifier
     }
 
     override func hardReset() {
@@ -245,5 +282,24 @@ public final class ATAPICDROM: IDEDrive {
         cancelCommand()
         sectorCount = ATAPI.reasonIO | ATAPI.reasonCoD
         abort(key << 4 | ATA.errorABRT)
+    }
+}
+
+extension ATAPICDROM {
+    /// What an ATAPI device keeps beyond the task file: the PACKET protocol's phase, the
+    /// command packet, the staged data and the READ in progress, and the sense data.
+    public struct Registers: Equatable, Sendable {
+        public var packetState: PacketState
+        public var packet: [UInt8]
+        public var packetUsesDMA: Bool
+        public var byteCountLimit: UInt16
+        public var stagePosition: UInt32
+        public var stageEnd: UInt32
+        public var readLBA: UInt64
+        public var readSectorsLeft: UInt64
+        public var sendingSectors: Bool
+        public var senseKey: UInt8
+        public var senseCode: UInt8
+        public var senseQualifier: UInt8
     }
 }

@@ -45,7 +45,7 @@ public enum BochsVBE {
 }
 
 /// The DISPI registers and what follows from them.
-public struct BochsVBEState: Sendable {
+public struct BochsVBEState: Equatable, Sendable {
     public var index: UInt16 = 0
     public var id: UInt16 = BochsVBE.id0
     public var xres: UInt16 = 640

@@ -24,3 +24,25 @@ public final class CoprocessorErrorPort: PortIODevice {
     /// Any write clears the latched error (IRQ13 falls).
     public func portWrite(offset: UInt16, size: Int, value: UInt32) { irq.lower() }
 }
+
+extension CoprocessorErrorPort: StatefulDevice {
+    /// The error latch. It is the IRQ13 level itself: FERR# sets it and a port 0xF0 write or
+    /// the CPU's own FERR# release clears it.
+    public struct State: Equatable, Sendable {
+        public var errorLatched: Bool
+        public init(errorLatched: Bool = false) { self.errorLatched = errorLatched }
+    }
+
+    public var state: State { State(errorLatched: irq.level) }
+
+    /// Every value is one the latch can hold; IRQ13 is driven to match it.
+    public func restore(_ state: State) throws(MachineError) {
+        irq.set(state.errorLatched)
+    }
+
+    /// RESET clears the error latch (PC/AT technical reference, "Math Coprocessor": the
+    /// latch is reset by a write to 0xF0 or by the system reset), so IRQ13 falls.
+    public func reset() {
+        irq.lower()
+    }
+}

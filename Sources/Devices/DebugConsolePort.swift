@@ -29,3 +29,9 @@ public final class DebugConsolePort: ByteRegisterDevice {
         if offset == 0 { sink(value) }
     }
 }
+
+extension DebugConsolePort: BoardDevice {
+    /// Nothing to reset: the port holds no register (a write goes straight to the sink, a
+    /// read returns the constant signature).
+    public func reset() {}
+}

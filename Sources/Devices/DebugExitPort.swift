@@ -32,3 +32,9 @@ public final class DebugExitPort: PortIODevice {
         control.requestStop(.debugExit(truncate(value, size: size)))
     }
 }
+
+extension DebugExitPort: BoardDevice {
+    /// Nothing to reset: the port holds no register (a write stops the machine at once,
+    /// reads are all ones).
+    public func reset() {}
+}

@@ -126,3 +126,30 @@ public final class DualPIC8259: ByteRegisterDevice {
         update()
     }
 }
+
+extension DualPIC8259: StatefulDevice {
+    public struct State: Equatable, Sendable {
+        public var master: PIC8259.State
+        public var slave: PIC8259.State
+        public init(master: PIC8259.State = .init(), slave: PIC8259.State = .init()) {
+            self.master = master
+            self.slave = slave
+        }
+    }
+
+    public var state: State { State(master: master.state, slave: slave.state) }
+
+    /// Both chips are checked before either changes. INTR is then recomputed (and reported
+    /// if it changed) from the restored registers, as after any register write.
+    public func restore(_ state: State) throws(MachineError) {
+        if let reason = master.invalidReason(state.master) {
+            throw .invalidDeviceState(device: "8259 master", reason: reason)
+        }
+        if let reason = slave.invalidReason(state.slave) {
+            throw .invalidDeviceState(device: "8259 slave", reason: reason)
+        }
+        master.apply(state.master)
+        slave.apply(state.slave)
+        update()
+    }
+}

@@ -13,7 +13,7 @@ public final class FastA20Port92: ByteRegisterDevice {
     public static let a20: UInt8 = 0x02
 
     private let control: MachineControl
-    private var value: UInt8 = 0
+    var value: UInt8 = 0
 
     /// Called with the new A20 state whenever bit 1 changes.
     public var onA20Change: ((Bool) -> Void)?

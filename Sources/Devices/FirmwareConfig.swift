@@ -79,9 +79,9 @@ public final class FirmwareConfig: PortIODevice {
     private let memory: GuestMemory
     private var items: [UInt16: [UInt8]] = [:]
     private var files: [(name: String, selector: UInt16)] = []
-    private var selected: UInt16 = 0
-    private var position = 0
-    private var dmaAddress: UInt64 = 0
+    var selected: UInt16 = 0
+    var position = 0
+    var dmaAddress: UInt64 = 0
 
     public init(memory: GuestMemory) {
         self.memory = memory
@@ -119,6 +119,9 @@ public final class FirmwareConfig: PortIODevice {
     public func file(_ name: String) -> [UInt8]? {
         files.first(where: { $0.name == name }).flatMap { items[$0.selector] }
     }
+
+    /// The size of the item at `key` (0 for an absent one).
+    func itemSize(_ key: UInt16) -> Int { items[key]?.count ?? 0 }
 
     /// The directory (key 0x19): a big-endian count, then per file a big-endian size and
     /// selector, two reserved bytes and the NUL-padded name, in name order as QEMU keeps it.

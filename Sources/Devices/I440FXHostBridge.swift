@@ -90,8 +90,10 @@ public final class I440FXHostBridge: PCIDevice {
         for offset in (Self.pam0 + 1)...Self.pam6 { configWrite(offset: offset, size: 1, value: UInt32(Self.pamWritable)) }
     }
 
-    /// Power-on state: PAM and SMRAM back to their defaults.
+    /// Power-on state: every register back to its default, PAM through writes so that the
+    /// hook sees them.
     public func reset() {
+        resetRegistersOutsidePAM()
         for offset in Self.pam0...Self.pam6 { configWrite(offset: offset, size: 1, value: 0) }
         config.set8(Self.smram, Self.smramDefault)
     }

@@ -31,24 +31,24 @@ public final class I8042: ByteRegisterDevice {
     public var onA20Change: ((Bool) -> Void)?
 
     /// Controller RAM; byte 0 is the command byte.
-    private var ram = [UInt8](repeating: 0, count: 32)
-    private var outputPort: UInt8
-    private var lastWriteWasCommand = false
+    var ram = [UInt8](repeating: 0, count: 32)
+    var outputPort: UInt8
+    var lastWriteWasCommand = false
     /// The controller command waiting for its data byte on port 0x60.
-    private var pendingCommand: UInt8?
+    var pendingCommand: UInt8?
 
     /// Bytes the controller itself produced (command replies, 0xD2/0xD3 loopback), oldest
     /// first, with the port each appears to come from.
-    private var controllerOutput: [(byte: UInt8, aux: Bool)] = []
+    var controllerOutput: [(byte: UInt8, aux: Bool)] = []
     /// The output buffer: the byte at 0x60, whether it holds one, and from which port.
-    private var outputByte: UInt8 = 0
-    private var outputFull = false
-    private var outputAux = false
+    var outputByte: UInt8 = 0
+    var outputFull = false
+    var outputAux = false
     /// Translation swallowed a 0xF0: the next keyboard byte is a break code (bit 7 set).
-    private var translatedBreak = false
+    var translatedBreak = false
 
     /// Most controller replies held (a guest issuing read commands without reading).
-    private static let controllerOutputLimit = 16
+    static let controllerOutputLimit = 16
 
     /// `timers` drives the keyboard's typematic repeat (without it the host's key repeat is
     /// passed through). `a20Enabled` is the output port's A20 bit at power-on.
@@ -183,7 +183,7 @@ public final class I8042: ByteRegisterDevice {
         }
     }
 
-    private func updateIRQ() {
+    func updateIRQ() {
         keyboardIRQ.set(outputFull && !outputAux && ram[0] & KBC.cbKeyboardInterrupt != 0)
         mouseIRQ?.set(outputFull && outputAux && ram[0] & KBC.cbMouseInterrupt != 0)
     }

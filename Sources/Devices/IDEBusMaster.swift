@@ -54,20 +54,20 @@ public final class IDEBusMaster: IDEDMATarget {
     let memory: GuestMemory
     weak var channel: IDEChannel?
 
-    public private(set) var command: UInt8 = 0
-    public private(set) var status: UInt8 = 0
-    public private(set) var prdTable: UInt32 = 0
+    public internal(set) var command: UInt8 = 0
+    public internal(set) var status: UInt8 = 0
+    public internal(set) var prdTable: UInt32 = 0
     /// PCI command register bus master enable: without it the engine never moves data.
     var masterEnabled = true
 
     // PRD cursor.
-    private var nextDescriptor: UInt32 = 0
-    private var descriptorsRead = 0
-    private var regionAddress: UInt64 = 0
-    private var regionLeft = 0
-    private var lastRegionLoaded = false
+    var nextDescriptor: UInt32 = 0
+    var descriptorsRead = 0
+    var regionAddress: UInt64 = 0
+    var regionLeft = 0
+    var lastRegionLoaded = false
     /// The table's last region has been used up (or the table could not be read).
-    private var tableExhausted = false
+    var tableExhausted = false
 
     init(memory: GuestMemory) {
         self.memory = memory

@@ -181,3 +181,57 @@ public final class IDEChannel: PortIODevice {
         busMaster.endTransfer()
     }
 }
+
+extension IDEChannel {
+    /// One channel: the device select and control registers, the bus-master registers and
+    /// the state of each drive present (nil where no drive sits).
+    public struct State: Equatable, Sendable {
+        public var selected = IDEPosition.master
+        public var control: UInt8 = 0
+        public var busMaster = IDEBusMaster.State()
+        public var master: IDEDrive.State?
+        public var slave: IDEDrive.State?
+
+        public init() {}
+    }
+
+    var channelState: State {
+        var s = State()
+        s.selected = selected
+        s.control = control
+        s.busMaster = busMaster.registers
+        s.master = master?.driveState
+        s.slave = slave?.driveState
+        return s
+    }
+
+    /// Why `state` does not fit this channel, or nil: a drive's state where no drive sits
+    /// or none where one does (drives are the board's), or a reason of a drive or the engine.
+    func invalidReason(_ state: State) -> String? {
+        if let reason = IDEBusMaster.invalidReason(state.busMaster) { return "bus master: \(reason)" }
+        for (position, drive, saved) in [("master", master, state.master), ("slave", slave, state.slave)] {
+            switch (drive, saved) {
+            case (nil, nil): continue
+            case (nil, _?): return "state for a \(position) drive that is not attached"
+            case (_?, nil): return "no state for the attached \(position) drive"
+            case let (drive?, saved?):
+                if let reason = drive.invalidReason(saved) { return "\(position): \(reason)" }
+            }
+        }
+        return nil
+    }
+
+    /// Puts a checked state back and drives INTRQ from it. The bus master's interrupt bit
+    /// is restored as saved, not set again by the line coming up.
+    func apply(_ state: State) {
+        selected = state.selected
+        control = state.control
+        busMaster.apply(state.busMaster)
+        if let saved = state.master { master?.apply(saved) }
+        if let saved = state.slave { slave?.apply(saved) }
+        var level = false
+        if let drive = selectedDrive { level = drive.interruptPending && !drive.interruptsDisabled }
+        intrq = level
+        irq.set(level)
+    }
+}

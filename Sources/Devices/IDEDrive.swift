@@ -1,7 +1,7 @@
 import MachineCore
 
 /// Which way the data register moves bytes in the current PIO block.
-enum IDEDataPhase {
+public enum IDEDataPhase: Sendable {
     case idle
     /// Device to host (the host reads the data register).
     case toHost
@@ -77,6 +77,17 @@ public class IDEDrive {
     }
 
     deinit { buffer.deallocate() }
+
+    // MARK: State of the drive kinds (see `IDEDrive.State`; overridden by the kinds)
+
+    /// Adds the kind's own registers to `state`.
+    func saveKindState(into state: inout State) {}
+    /// Why `state` is not one this kind of drive holds, or nil.
+    func invalidKindReason(_ state: State) -> String? { nil }
+    /// Puts the kind's registers back from a checked `state`.
+    func applyKindState(_ state: State) {}
+    /// Bytes at the start of the buffer that an unfinished command still needs.
+    var bufferBytesInUse: Int { dataPhase != .idle || wantsDMA ? dataEnd : 0 }
 
     // MARK: Hooks the drive kinds implement
 
@@ -280,5 +291,83 @@ extension IDEDrive {
         for i in 0..<count {
             words[first + i] = UInt16(bytes[2 * i]) << 8 | UInt16(bytes[2 * i + 1])
         }
+    }
+}
+
+extension IDEDrive {
+    /// A drive's task file, status, interrupt request and the command in progress: its PIO
+    /// position and the part of the data buffer the command still needs (at most 64 KiB),
+    /// plus the registers of its kind. The image behind it is not state: it is a host file
+    /// the board opens, and a restored drive reads and writes the board's image.
+    public struct State: Equatable, Sendable {
+        public var features: UInt8 = 0
+        public var previousFeatures: UInt8 = 0
+        public var sectorCount: UInt8 = 0
+        public var previousSectorCount: UInt8 = 0
+        public var lbaLow: UInt8 = 0
+        public var previousLBALow: UInt8 = 0
+        public var lbaMid: UInt8 = 0
+        public var previousLBAMid: UInt8 = 0
+        public var lbaHigh: UInt8 = 0
+        public var previousLBAHigh: UInt8 = 0
+        public var deviceRegister: UInt8 = 0
+        public var status: UInt8 = 0
+        public var error: UInt8 = 0
+        public var interruptsDisabled = false
+        public var interruptPending = false
+        public var wantsDMA = false
+        public var dataPhase = IDEDataPhase.idle
+        public var dataIndex: UInt32 = 0
+        public var dataEnd: UInt32 = 0
+        /// The buffer's first bytes, as many as the command in progress still needs.
+        public var buffer: [UInt8] = []
+        /// An ATA disk's registers (nil for another kind of drive).
+        public var disk: ATADisk.Registers?
+        /// An ATAPI device's registers (nil for another kind of drive).
+        public var packet: ATAPICDROM.Registers?
+
+        public init() {}
+    }
+
+    var driveState: State {
+        var s = State()
+        s.features = features; s.previousFeatures = previousFeatures
+        s.sectorCount = sectorCount; s.previousSectorCount = previousSectorCount
+        s.lbaLow = lbaLow; s.previousLBALow = previousLBALow
+        s.lbaMid = lbaMid; s.previousLBAMid = previousLBAMid
+        s.lbaHigh = lbaHigh; s.previousLBAHigh = previousLBAHigh
+        s.deviceRegister = deviceRegister; s.status = status; s.error = error
+        s.interruptsDisabled = interruptsDisabled; s.interruptPending = interruptPending; s.wantsDMA = wantsDMA
+        s.dataPhase = dataPhase
+        s.dataIndex = UInt32(dataIndex); s.dataEnd = UInt32(dataEnd)
+        let used = min(bufferBytesInUse, Self.bufferSize)
+        s.buffer = [UInt8](UnsafeRawBufferPointer(start: buffer, count: used))
+        saveKindState(into: &s)
+        return s
+    }
+
+    /// Why `state` is not one this drive holds, or nil: a PIO position beyond the block or
+    /// the buffer, a buffer longer than the drive's, or the kind's own reasons.
+    func invalidReason(_ state: State) -> String? {
+        if state.dataEnd > UInt32(Self.bufferSize) || state.dataIndex > state.dataEnd {
+            return "PIO position \(state.dataIndex) of \(state.dataEnd) in a \(Self.bufferSize)-byte buffer"
+        }
+        if state.buffer.count > Self.bufferSize { return "\(state.buffer.count) buffered bytes" }
+        return invalidKindReason(state)
+    }
+
+    /// Puts a checked state back.
+    func apply(_ s: State) {
+        features = s.features; previousFeatures = s.previousFeatures
+        sectorCount = s.sectorCount; previousSectorCount = s.previousSectorCount
+        lbaLow = s.lbaLow; previousLBALow = s.previousLBALow
+        lbaMid = s.lbaMid; previousLBAMid = s.previousLBAMid
+        lbaHigh = s.lbaHigh; previousLBAHigh = s.previousLBAHigh
+        deviceRegister = s.deviceRegister; status = s.status; error = s.error
+        interruptsDisabled = s.interruptsDisabled; interruptPending = s.interruptPending; wantsDMA = s.wantsDMA
+        dataPhase = s.dataPhase
+        dataIndex = Int(s.dataIndex); dataEnd = Int(s.dataEnd)
+        s.buffer.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        applyKindState(s)
     }
 }

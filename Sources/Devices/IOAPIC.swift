@@ -160,3 +160,45 @@ public final class IOAPIC: MMIODevice {
         return (n / 2, n & 1 == 1)
     }
 }
+
+extension IOAPIC: StatefulDevice {
+    public struct State: Equatable, Sendable {
+        /// IOAPICID bits 27:24, as a 4-bit number.
+        public var id: UInt8 = 0
+        /// IOREGSEL.
+        public var select: UInt8 = 0
+        /// The 24 redirection entries, remote IRR included.
+        public var redirection = [UInt64](repeating: IOAPICRedirection.masked, count: IOAPIC.pinCount)
+        /// The level last seen on each input pin, bit n for pin n (the edge detectors' memory).
+        public var pinLevels: UInt32 = 0
+
+        public init() {}
+    }
+
+    public var state: State {
+        var s = State()
+        s.id = UInt8(id)
+        s.select = UInt8(select)
+        s.redirection = table
+        s.pinLevels = levels.enumerated().reduce(0) { $0 | ($1.element ? 1 << UInt32($1.offset) : 0) }
+        return s
+    }
+
+    /// Refuses a table that is not 24 entries, an ID wider than 4 bits, a pin level above
+    /// pin 23, and entries with reserved or delivery-status bits set (82093AA §3.2.4). No
+    /// message is sent: what the saved IOAPIC delivered is already in the saved local APIC.
+    public func restore(_ state: State) throws(MachineError) {
+        func refuse(_ reason: String) -> MachineError { .invalidDeviceState(device: "IOAPIC", reason: reason) }
+        guard state.redirection.count == IOAPIC.pinCount else { throw refuse("\(state.redirection.count) redirection entries") }
+        guard state.id <= 0xF else { throw refuse("ID \(state.id) wider than 4 bits") }
+        guard state.pinLevels >> UInt32(IOAPIC.pinCount) == 0 else { throw refuse("levels on pins past \(IOAPIC.pinCount - 1)") }
+        let allowed = IOAPICRedirection.writable | IOAPICRedirection.remoteIRR
+        if let pin = state.redirection.firstIndex(where: { $0 & ~allowed != 0 }) {
+            throw refuse("reserved bits in redirection entry \(pin)")
+        }
+        id = UInt32(state.id)
+        select = UInt32(state.select)
+        table = state.redirection
+        for pin in 0..<IOAPIC.pinCount { levels[pin] = state.pinLevels & (1 << UInt32(pin)) != 0 }
+    }
+}

@@ -109,7 +109,7 @@ public final class LocalAPIC: MMIODevice {
         baseMSR = LocalAPIC.defaultBase | APICBase.globalEnable | APICBase.bsp
         tpr = 0; ldr = 0; dfr = 0xFFFF_FFFF; svr = 0xFF; esr = 0; icr = 0; nmiPending = false
         lvt = resetLVT()
-        divide = 0; initialCount = 0; counting = false; tscDeadline = 0
+        divide = 0; initialCount = 0; counting = false; countStart = 0; tscDeadline = 0
         for i in 0..<4 { irr[i] = 0; isr[i] = 0; tmr[i] = 0 }
         timers.disarm(timer)
     }
@@ -494,5 +494,86 @@ public final class LocalAPIC: MMIODevice {
     private func word(_ r: [UInt64], _ byteOffset: UInt64) -> UInt32 {
         let n = Int(byteOffset >> 4)
         return UInt32(truncatingIfNeeded: r[n >> 1] >> UInt64((n & 1) * 32))
+    }
+}
+
+extension LocalAPIC: StatefulDevice {
+    /// The register page, IA32_APIC_BASE and the timer as values: the timer's count start
+    /// and TSC deadline stand in for the host timer, which `restore` re-arms from them.
+    public struct State: Equatable, Sendable {
+        /// The APIC ID, fixed by the board: a state saved from another APIC is refused.
+        public var id: UInt32
+        public var baseMSR: UInt64
+        public var tpr: UInt32
+        public var ldr: UInt32
+        public var dfr: UInt32
+        public var svr: UInt32
+        public var esr: UInt32
+        public var icr: UInt64
+        /// Timer, thermal, performance, LINT0, LINT1, error.
+        public var lvt: [UInt32]
+        public var divide: UInt32
+        public var initialCount: UInt32
+        /// While counting (one-shot or periodic): when the count was last the initial count,
+        /// in machine-clock nanoseconds.
+        public var counting: Bool
+        public var countStart: UInt64
+        public var tscDeadline: UInt64
+        /// 256-bit IRR, ISR and TMR as four words each, vector 0 in bit 0 of word 0.
+        public var irr: [UInt64]
+        public var isr: [UInt64]
+        public var tmr: [UInt64]
+        public var nmiPending: Bool
+    }
+
+    public var state: State {
+        State(id: id, baseMSR: baseMSR, tpr: tpr, ldr: ldr, dfr: dfr, svr: svr, esr: esr, icr: icr, lvt: lvt,
+              divide: divide, initialCount: initialCount, counting: counting, countStart: countStart,
+              tscDeadline: tscDeadline, irr: irr, isr: isr, tmr: tmr, nmiPending: nmiPending)
+    }
+
+    /// Refuses what no local APIC holds (SDM Vol. 3A ch. 11): another APIC's ID, reserved
+    /// bits in IA32_APIC_BASE or x2APIC mode without the global enable (§11.12.5), bits
+    /// software cannot set in TPR, SVR, the divide configuration, LDR, DFR or an LVT entry,
+    /// a register array of the wrong size, a timer counting from zero. The timer is re-armed
+    /// for the saved expiry (one-shot and periodic from the count start, TSC-deadline from
+    /// the deadline and the CPU's TSC now).
+    public func restore(_ state: State) throws(MachineError) {
+        func refuse(_ reason: String) -> MachineError { .invalidDeviceState(device: "local APIC \(id)", reason: reason) }
+        guard state.id == id else { throw refuse("state of APIC \(state.id)") }
+        guard state.lvt.count == LVTIndex.count else { throw refuse("\(state.lvt.count) LVT entries, not \(LVTIndex.count)") }
+        guard state.irr.count == 4, state.isr.count == 4, state.tmr.count == 4 else { throw refuse("IRR/ISR/TMR not 256 bits") }
+        let reserved = ~(APICBase.addressMask | APICBase.bsp | APICBase.x2APICEnable | APICBase.globalEnable)
+        guard state.baseMSR & reserved == 0 else { throw refuse("reserved bits in IA32_APIC_BASE") }
+        let modeBits = APICBase.x2APICEnable | APICBase.globalEnable
+        guard state.baseMSR & modeBits != APICBase.x2APICEnable else { throw refuse("x2APIC mode while disabled") }
+        guard state.tpr & ~Writable.tpr == 0, state.svr & ~Writable.svr == 0, state.divide & ~Writable.divide == 0,
+              state.ldr & 0x00FF_FFFF == 0, state.dfr | 0xF000_0000 == 0xFFFF_FFFF else {
+            throw refuse("bits software cannot set in TPR, SVR, LDR, DFR or the divide configuration")
+        }
+        let lvtWritable = [Writable.lvtTimer, Writable.lvtThermal, Writable.lvtPerformance,
+                           Writable.lvtLINT, Writable.lvtLINT, Writable.lvtError]
+        for (i, entry) in state.lvt.enumerated() where entry & ~(lvtWritable[i] | Writable.lvtStatus) != 0 {
+            throw refuse("reserved bits in LVT entry \(i)")
+        }
+        guard !state.counting || state.initialCount != 0 else { throw refuse("timer counting from an initial count of 0") }
+        let savedMode = (state.lvt[LVTIndex.timer] & LVT.timerModeMask) >> LVT.timerModeShift
+        guard !(state.counting && savedMode == LVT.timerTSCDeadline) else {
+            throw refuse("the count-down timer runs in TSC-deadline mode")
+        }
+        baseMSR = state.baseMSR
+        tpr = state.tpr; ldr = state.ldr; dfr = state.dfr; svr = state.svr; esr = state.esr; icr = state.icr
+        lvt = state.lvt
+        divide = state.divide; initialCount = state.initialCount
+        counting = state.counting; countStart = state.countStart; tscDeadline = state.tscDeadline
+        irr = state.irr; isr = state.isr; tmr = state.tmr
+        nmiPending = state.nmiPending
+        if timerMode == LVT.timerTSCDeadline {
+            armDeadline()
+        } else if counting {
+            timers.arm(timer, at: countStart &+ UInt64(initialCount) * nanosecondsPerCount)
+        } else {
+            timers.disarm(timer)
+        }
     }
 }

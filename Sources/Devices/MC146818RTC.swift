@@ -26,7 +26,7 @@ public final class MC146818RTC: ByteRegisterDevice {
     public private(set) var nmiMasked = false
 
     /// Nanoseconds since the Unix epoch at machine time 0.
-    private let startEpochNanoseconds: Int64
+    private var startEpochNanoseconds: Int64
     /// Whole seconds the guest has moved its clock by.
     private var offsetSeconds: Int64 = 0
 
@@ -372,5 +372,68 @@ public final class MC146818RTC: ByteRegisterDevice {
         for i in CMOSLayout.checksumRange { sum &+= UInt16(cmos[i]) }
         cmos[CMOSLayout.checksumHigh] = UInt8(sum >> 8)
         cmos[CMOSLayout.checksumLow] = UInt8(sum & 0xFF)
+    }
+}
+
+extension MC146818RTC: StatefulDevice {
+    /// The CMOS bytes, the index latch and what ties the guest's clock to the machine clock.
+    /// Timer deadlines are not kept: they follow from register B and the clock.
+    public struct State: Equatable, Sendable {
+        /// All 128 bytes. The time bytes hold the frozen time while SET is set and are
+        /// recomputed from the clock otherwise; register C's live copy is `flags`.
+        public var cmos: [UInt8]
+        /// The index latched at 0x70 and its NMI mask bit.
+        public var index: UInt8
+        public var nmiMasked: Bool
+        /// Guest wall-clock time at machine time 0, in nanoseconds since the Unix epoch, and
+        /// the whole seconds the guest moved its clock by: guest time is their sum with the
+        /// machine clock. A restore onto a machine clock that was put back too resumes the
+        /// guest's time exactly.
+        public var startEpochNanoseconds: Int64
+        public var offsetSeconds: Int64
+        /// Register C's PF, AF and UF not yet read.
+        public var flags: UInt8
+        /// The guest second whose update cycle was last processed, and the periodic tick.
+        public var lastUpdateSecond: Int64
+        public var lastPeriodicIndex: UInt64
+    }
+
+    public var state: State {
+        State(cmos: cmos, index: index, nmiMasked: nmiMasked, startEpochNanoseconds: startEpochNanoseconds,
+              offsetSeconds: offsetSeconds, flags: flags, lastUpdateSecond: lastUpdateSecond,
+              lastPeriodicIndex: lastPeriodicIndex)
+    }
+
+    /// Refuses a CMOS of the wrong size, an index beyond the 128 bytes (0x70 bits 6:0) and
+    /// register C bits other than PF, AF and UF (IRQF is computed). IRQ8 is driven from the
+    /// restored flags and enables and the update and periodic timers re-armed from them.
+    public func restore(_ state: State) throws(MachineError) {
+        func refuse(_ reason: String) -> MachineError { .invalidDeviceState(device: "MC146818 RTC", reason: reason) }
+        guard state.cmos.count == RTCReg.cmosSize else { throw refuse("\(state.cmos.count) CMOS bytes, not \(RTCReg.cmosSize)") }
+        guard state.index & ~RTCReg.indexMask == 0 else { throw refuse("index 0x\(String(state.index, radix: 16)) beyond the CMOS") }
+        guard state.flags & ~(RTCReg.cPF | RTCReg.cAF | RTCReg.cUF) == 0 else { throw refuse("register C flags 0x\(String(state.flags, radix: 16))") }
+        guard state.cmos[RTCReg.regA] & RTCReg.aUIP == 0 else { throw refuse("UIP is computed, never stored") }
+        cmos = state.cmos
+        index = state.index
+        nmiMasked = state.nmiMasked
+        startEpochNanoseconds = state.startEpochNanoseconds
+        offsetSeconds = state.offsetSeconds
+        flags = state.flags
+        lastUpdateSecond = state.lastUpdateSecond
+        lastPeriodicIndex = state.lastPeriodicIndex
+        updateInterrupt()
+        rearm(at: now)
+    }
+
+    /// The RESET pin (MC146818A datasheet, "RESET"): PIE, AIE, UIE and SQWE of register B are
+    /// cleared, and IRQF, PF, AF and UF of register C, so IRQ8 is released. The time, the
+    /// calendar, the alarm, register A, the rest of register B and the CMOS RAM are kept: a
+    /// reset is not a loss of power.
+    public func reset() {
+        catchUp(to: now)
+        cmos[RTCReg.regB] &= ~(RTCReg.bPIE | RTCReg.bAIE | RTCReg.bUIE | RTCReg.bSQWE)
+        flags = 0
+        updateInterrupt()
+        rearm(at: now)
     }
 }

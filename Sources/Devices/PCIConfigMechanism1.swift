@@ -79,3 +79,29 @@ public final class PCIConfigMechanism1: PortIODevice {
         }
     }
 }
+
+extension PCIConfigMechanism1: StatefulDevice {
+    public struct State: Equatable, Sendable {
+        /// CONFIG_ADDRESS. The functions behind the data window have their own state.
+        public var configAddress: UInt32
+        public init(configAddress: UInt32 = 0) { self.configAddress = configAddress }
+    }
+
+    public var state: State { State(configAddress: configAddress) }
+
+    /// Bits 30:24 and 1:0 of CONFIG_ADDRESS are reserved and read as zero: a value with one
+    /// set is refused.
+    public func restore(_ state: State) throws(MachineError) {
+        guard state.configAddress & ~Self.addressMask == 0 else {
+            throw .invalidDeviceState(device: "PCI CONFIG_ADDRESS",
+                                      reason: "reserved bits set in 0x\(String(state.configAddress, radix: 16))")
+        }
+        configAddress = state.configAddress
+    }
+
+    /// CONFIG_ADDRESS resets to 0 (82441FX datasheet §3.1.1 "CONFADD": default 00000000h),
+    /// so configuration cycles are disabled until software enables them again.
+    public func reset() {
+        configAddress = 0
+    }
+}

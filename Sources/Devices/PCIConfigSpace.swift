@@ -1,3 +1,5 @@
+import MachineCore
+
 /// Offsets and bits of the PCI type 0 configuration header (PCI Local Bus Specification 3.0,
 /// §6.1 and §6.2).
 public enum PCIConfig {
@@ -132,5 +134,21 @@ public struct PCIConfigSpace {
             b &= ~(v & clearMask[o])
             bytes[o] = b
         }
+    }
+}
+
+extension PCIConfigSpace {
+    /// Puts back 256 saved bytes. The bytes may differ from the current ones only in bits the
+    /// guest can write or the device can set and the guest clear (the masks): the rest is the
+    /// function's identity and hardwired fields, which no saved state may change.
+    public mutating func restore(_ saved: [UInt8], device: String) throws(MachineError) {
+        guard saved.count == PCIConfig.size else {
+            throw .invalidDeviceState(device: device, reason: "\(saved.count) configuration bytes, not \(PCIConfig.size)")
+        }
+        for i in 0..<PCIConfig.size where (saved[i] ^ bytes[i]) & ~(writeMask[i] | clearMask[i]) != 0 {
+            throw .invalidDeviceState(device: device,
+                                      reason: "read-only configuration byte 0x\(String(i, radix: 16)) differs from the function's")
+        }
+        bytes = saved
     }
 }

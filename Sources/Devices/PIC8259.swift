@@ -310,3 +310,64 @@ public final class PIC8259 {
         icw3 = 0
     }
 }
+
+extension PIC8259 {
+    /// One 8259A's registers and its initialisation and read-back latches.
+    public struct State: Equatable, Sendable {
+        public var irr: UInt8 = 0
+        public var isr: UInt8 = 0
+        public var imr: UInt8 = 0
+        public var vectorBase: UInt8 = 0
+        public var elcr: UInt8 = 0
+        /// The last level seen on each input (the edge detectors' memory).
+        public var inputLevels: UInt8 = 0
+        /// The IR line of highest priority (0-7).
+        public var highestPriority: UInt8 = 0
+        public var autoEOI = false
+        public var rotateOnAutoEOI = false
+        public var specialMaskMode = false
+        public var specialFullyNested = false
+        public var levelTriggeredAll = false
+        public var singleMode = false
+        public var readISR = false
+        public var pollPending = false
+        /// Initialisation step: 0 ready, 2-4 the ICW expected next on the data port.
+        public var initStep: UInt8 = 0
+        public var expectICW4 = false
+        public var icw3: UInt8 = 0
+
+        public init() {}
+    }
+
+    var state: State {
+        var s = State()
+        s.irr = irr; s.isr = isr; s.imr = imr; s.vectorBase = vectorBase; s.elcr = elcr
+        s.inputLevels = inputLevels; s.highestPriority = UInt8(highestPriority)
+        s.autoEOI = autoEOI; s.rotateOnAutoEOI = rotateOnAutoEOI; s.specialMaskMode = specialMaskMode
+        s.specialFullyNested = specialFullyNested; s.levelTriggeredAll = levelTriggeredAll
+        s.singleMode = singleMode; s.readISR = readISR; s.pollPending = pollPending
+        s.initStep = UInt8(initStep); s.expectICW4 = expectICW4; s.icw3 = icw3
+        return s
+    }
+
+    /// Why `state` is one this chip cannot hold, or nil: a priority beyond IR7, an
+    /// initialisation step that does not exist, a vector base with bits 2:0 set (ICW2 only
+    /// sets 7:3), an edge-only ELCR bit set (PIIX ELCR1/ELCR2).
+    func invalidReason(_ state: State) -> String? {
+        if state.highestPriority > 7 { return "priority line \(state.highestPriority)" }
+        if ![0, 2, 3, 4].contains(state.initStep) { return "initialisation step \(state.initStep)" }
+        if state.vectorBase & ~PIC.icw2VectorMask != 0 { return "vector base 0x\(String(state.vectorBase, radix: 16))" }
+        let writable = isMaster ? PIC.elcrMasterWritable : PIC.elcrSlaveWritable
+        if state.elcr & ~writable != 0 { return "ELCR 0x\(String(state.elcr, radix: 16)) marks an edge-only IRQ level-triggered" }
+        return nil
+    }
+
+    func apply(_ s: State) {
+        irr = s.irr; isr = s.isr; imr = s.imr; vectorBase = s.vectorBase; elcr = s.elcr
+        inputLevels = s.inputLevels; highestPriority = Int(s.highestPriority)
+        autoEOI = s.autoEOI; rotateOnAutoEOI = s.rotateOnAutoEOI; specialMaskMode = s.specialMaskMode
+        specialFullyNested = s.specialFullyNested; levelTriggeredAll = s.levelTriggeredAll
+        singleMode = s.singleMode; readISR = s.readISR; pollPending = s.pollPending
+        initStep = Int(s.initStep); expectICW4 = s.expectICW4; icw3 = s.icw3
+    }
+}

@@ -148,7 +148,7 @@ public final class PIIX3IDE: PCIDevice, PortIODevice {
     }
 
     /// Applies the command register, BAR4 and the IDETIM decode bits.
-    private func updateDecoding() {
+    func updateDecoding() {
         let command = config.read16(PCIConfig.command)
         let ioEnabled = command & PCIConfig.commandIOSpace != 0
         let masterEnabled = command & PCIConfig.commandBusMaster != 0

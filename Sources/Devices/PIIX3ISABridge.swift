@@ -136,3 +136,44 @@ public final class PIIX3ISABridge: PCIDevice {
         (0..<Self.pirqCount).contains { routedIRQ[$0] == irq && pirqLevels[$0] }
     }
 }
+
+extension PIIX3ISABridge: StatefulDevice {
+    public struct State: Equatable, Sendable {
+        /// The 256 configuration bytes (PIRQRC[A:D] among them).
+        public var configuration: [UInt8]
+        /// The level each PCI device drives on PIRQA#-PIRQD#, bit n for PIRQ n.
+        public var pirqLevels: UInt8
+        public init(configuration: [UInt8], pirqLevels: UInt8 = 0) {
+            self.configuration = configuration
+            self.pirqLevels = pirqLevels
+        }
+    }
+
+    public var state: State {
+        State(configuration: config.bytes,
+              pirqLevels: (0..<Self.pirqCount).reduce(0) { $0 | (pirqLevels[$1] ? 1 << UInt8($1) : 0) })
+    }
+
+    /// Refuses bytes that change a read-only field and levels on PIRQs that do not exist.
+    /// The routes are then rebuilt from PIRQRC, driving each routed ISA IRQ at the level its
+    /// PIRQs carry, as a guest write of the routing registers does.
+    public func restore(_ state: State) throws(MachineError) {
+        guard state.pirqLevels >> UInt8(Self.pirqCount) == 0 else {
+            throw .invalidDeviceState(device: "PIIX3 ISA bridge", reason: "levels on PIRQs past PIRQD#")
+        }
+        try config.restore(state.configuration, device: "PIIX3 ISA bridge")
+        let routes = (0..<Self.pirqCount).map { route(ofPIRQ: $0) }
+        // Routes that move let go of their old IRQ first; then every routed IRQ is driven
+        // from the restored levels. A route that stays drives its IRQ without a glitch.
+        for k in 0..<Self.pirqCount where routedIRQ[k] != routes[k] {
+            guard let old = routedIRQ[k] else { continue }
+            routedIRQ[k] = nil
+            isaIRQ(old, anyPIRQAsserted(on: old))
+        }
+        for k in 0..<Self.pirqCount {
+            pirqLevels[k] = state.pirqLevels & (1 << UInt8(k)) != 0
+            routedIRQ[k] = routes[k]
+        }
+        for irq in Set(routes.compactMap { $0 }) { isaIRQ(irq, anyPIRQAsserted(on: irq)) }
+    }
+}

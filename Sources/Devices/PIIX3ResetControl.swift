@@ -54,3 +54,22 @@ public final class PIIX3ResetControl: ByteRegisterDevice {
         value = 0
     }
 }
+
+extension PIIX3ResetControl: StatefulDevice {
+    public struct State: Equatable, Sendable {
+        /// The RC register (SYS_RST, RST_CPU, FULL_RST).
+        public var value: UInt8
+        public init(value: UInt8 = 0) { self.value = value }
+    }
+
+    public var state: State { State(value: value) }
+
+    /// Putting the register back starts no reset: only a guest write's 0→1 edge of RST_CPU
+    /// does. Reserved bits read as zero, so a value with one set is refused.
+    public func restore(_ state: State) throws(MachineError) {
+        guard state.value & ~Self.implemented == 0 else {
+            throw .invalidDeviceState(device: "PIIX3 reset control", reason: "reserved bits set in 0x\(String(state.value, radix: 16))")
+        }
+        value = state.value
+    }
+}

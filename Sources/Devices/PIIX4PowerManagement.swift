@@ -132,3 +132,21 @@ public final class PIIX4PowerManagement: PCIDevice, PortIODevice {
         }
     }
 }
+
+extension PIIX4PowerManagement: StatefulDevice {
+    /// The function's configuration. The PM1 event, PM1 control and PM timer registers it
+    /// decodes are devices of their own, with their own state.
+    public struct State: Equatable, Sendable {
+        public var configuration: [UInt8]
+        public init(configuration: [UInt8]) { self.configuration = configuration }
+    }
+
+    public var state: State { State(configuration: config.bytes) }
+
+    /// Refuses bytes that change a read-only field; the I/O block then decodes where PMBA
+    /// and PMIOSE put it.
+    public func restore(_ state: State) throws(MachineError) {
+        try config.restore(state.configuration, device: "PIIX4 power management")
+        updateDecode()
+    }
+}

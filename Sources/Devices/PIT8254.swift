@@ -106,6 +106,12 @@ public final class PIT8254: ByteRegisterDevice {
             ch.heldCount = 0
             ch.deliveredRisingEdges = 0
             ch.gate = ch.index != 2
+            // Not visible while no frame runs, but reset too: the state is a new counter's.
+            ch.pendingLSB = 0
+            ch.latchedReadMSBNext = false
+            ch.startTime = 0
+            ch.elapsedBase = 0
+            ch.period = 65_536
         }
         timers.disarm(timer)
         irq0.lower()
@@ -309,5 +315,57 @@ public final class PIT8254: ByteRegisterDevice {
         let t = now
         sync(ch, now: t)
         changed(ch, now: t)
+    }
+}
+
+extension PIT8254: StatefulDevice {
+    /// The three counters. A counting frame is kept as its start time and elapsed base, so a
+    /// restored counter goes on from where the saved one was at the same machine time.
+    public struct State: Equatable, Sendable {
+        /// One counter's registers, latches and counting frame. Times are machine-clock
+        /// nanoseconds and counts 8254 input ticks.
+        public struct Counter: Equatable, Sendable {
+            public var modeBits: UInt8
+            public var access: UInt8
+            public var bcd: Bool
+            public var gate: Bool
+            public var nullCount: Bool
+            public var writeMSBNext: Bool
+            public var pendingLSB: UInt8
+            public var readMSBNext: Bool
+            public var latchedCount: UInt16?
+            public var latchedReadMSBNext: Bool
+            public var latchedStatus: UInt8?
+            public var frameActive: Bool
+            public var running: Bool
+            public var startTime: UInt64
+            public var elapsedBase: UInt64
+            /// The frame's initial count N.
+            public var period: UInt64
+            public var armedCount: UInt64?
+            /// A count written in modes 2 and 3 while counting, and the tick it loads at.
+            public var pendingReloadCount: UInt64?
+            public var pendingReloadTick: UInt64
+            public var heldCount: UInt16
+            public var deliveredRisingEdges: UInt64
+        }
+        public var counters: [Counter]
+    }
+
+    public var state: State { State(counters: channels.map(\.values)) }
+
+    /// Refuses anything but three valid counters. Counter 0's OUT then drives IRQ0 and its
+    /// timer is re-armed for the next output change, as after a register write.
+    public func restore(_ state: State) throws(MachineError) {
+        guard state.counters.count == channels.count else {
+            throw .invalidDeviceState(device: "8254 PIT", reason: "\(state.counters.count) counters, not \(channels.count)")
+        }
+        for (i, counter) in state.counters.enumerated() {
+            if let reason = PITChannel.invalidReason(counter) {
+                throw .invalidDeviceState(device: "8254 PIT counter \(i)", reason: reason)
+            }
+        }
+        for (channel, counter) in zip(channels, state.counters) { channel.apply(counter) }
+        changed(channels[0], now: now)
     }
 }

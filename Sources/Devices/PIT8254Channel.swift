@@ -237,3 +237,39 @@ final class PITChannel {
         return status
     }
 }
+
+extension PITChannel {
+    typealias Values = PIT8254.State.Counter
+
+    var values: Values {
+        Values(modeBits: modeBits, access: access, bcd: bcd, gate: gate, nullCount: nullCount, writeMSBNext: writeMSBNext,
+               pendingLSB: pendingLSB, readMSBNext: readMSBNext, latchedCount: latchedCount,
+               latchedReadMSBNext: latchedReadMSBNext, latchedStatus: latchedStatus, frameActive: frameActive,
+               running: running, startTime: startTime, elapsedBase: elapsedBase, period: period, armedCount: armedCount,
+               pendingReloadCount: pendingReload?.count, pendingReloadTick: pendingReload?.atTick ?? 0,
+               heldCount: heldCount, deliveredRisingEdges: deliveredRisingEdges)
+    }
+
+    /// Why the values cannot be a counter's, or nil: a mode above 7, the latch command as
+    /// an access mode, a count outside 1...65536 (1...10000 in BCD; 8254 datasheet, "Counter
+    /// Loading").
+    static func invalidReason(_ v: Values) -> String? {
+        if v.modeBits > 7 { return "mode \(v.modeBits)" }
+        if !(PITReg.accessLSB...PITReg.accessWord).contains(v.access) { return "access mode \(v.access)" }
+        let limit: UInt64 = v.bcd ? 10_000 : 65_536
+        for count in [v.period, v.armedCount ?? 1, v.pendingReloadCount ?? 1] where !(1...limit).contains(count) {
+            return "count \(count) ticks"
+        }
+        return nil
+    }
+
+    func apply(_ v: Values) {
+        modeBits = v.modeBits; access = v.access; bcd = v.bcd; gate = v.gate; nullCount = v.nullCount
+        writeMSBNext = v.writeMSBNext; pendingLSB = v.pendingLSB; readMSBNext = v.readMSBNext
+        latchedCount = v.latchedCount; latchedReadMSBNext = v.latchedReadMSBNext; latchedStatus = v.latchedStatus
+        frameActive = v.frameActive; running = v.running; startTime = v.startTime; elapsedBase = v.elapsedBase
+        period = v.period; armedCount = v.armedCount
+        pendingReload = v.pendingReloadCount.map { ($0, v.pendingReloadTick) }
+        heldCount = v.heldCount; deliveredRisingEdges = v.deliveredRisingEdges
+    }
+}

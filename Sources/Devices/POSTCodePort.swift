@@ -31,3 +31,23 @@ public final class POSTCodePort: ByteRegisterDevice {
         sink?(value)
     }
 }
+
+extension POSTCodePort: StatefulDevice {
+    public struct State: Equatable, Sendable {
+        /// The last code written, nil before the first write.
+        public var lastCode: UInt8?
+        public init(lastCode: UInt8? = nil) { self.lastCode = lastCode }
+    }
+
+    public var state: State { State(lastCode: lastCode) }
+
+    public func restore(_ state: State) throws(MachineError) {
+        lastCode = state.lastCode
+    }
+
+    /// Power-on state: no code written yet, so a read sees the idle ISA bus (0xFF). The sink
+    /// is not told: a reset writes nothing to the port.
+    public func reset() {
+        lastCode = nil
+    }
+}

@@ -14,7 +14,7 @@ import MachineCore
 /// held, like every device access.
 public final class PS2Keyboard {
     /// How a set 3 key reports (IBM keyboard reference, commands 0xF7-0xFD).
-    enum KeyType {
+    public enum KeyType: Sendable {
         case typematic, makeBreak, makeOnly, typematicMakeBreak
         var repeats: Bool { self == .typematic || self == .typematicMakeBreak }
         var breaks: Bool { self == .makeBreak || self == .typematicMakeBreak }
@@ -76,6 +76,9 @@ public final class PS2Keyboard {
         down.removeAll()
         parameterFor = nil
         keyListType = nil
+        // After its power-on self-test the last byte a keyboard sent is the BAT code.
+        lastSent = PS2.selfTestPassed
+        nextRepeat = 0
         loadDefaults()
         scanningEnabled = true
         setLEDs(0)
@@ -345,5 +348,84 @@ public final class PS2Keyboard {
         default:
             reply(PS2.resend)
         }
+    }
+}
+
+extension PS2Keyboard {
+    /// The keyboard's settings, its output queue, the command it waits on, the keys the host
+    /// holds and the typematic repeat (as its deadline; `restore` re-arms the timer).
+    public struct State: Equatable, Sendable {
+        public var output: [UInt8] = []
+        public var scanCodeSet: UInt8 = 2
+        public var scanningEnabled = true
+        public var leds: UInt8 = 0
+        public var typematic: UInt8 = PS2.kbdDefaultTypematic
+        /// The command (0xED, 0xF0, 0xF3) whose parameter byte comes next.
+        public var parameterFor: UInt8?
+        /// Set 3 key types: the one the key list being sent gets, the default, per key code.
+        public var keyListType: KeyType?
+        public var allKeysType: KeyType = .typematicMakeBreak
+        public var keyTypes: [UInt8: KeyType] = [:]
+        public var lastSent: UInt8 = PS2.selfTestPassed
+        /// USB HID usages of the keys held, ascending; the one that repeats and when.
+        public var keysDown: [UInt16] = []
+        public var repeating: UInt16?
+        public var nextRepeat: UInt64 = 0
+
+        public init() {}
+    }
+
+    public var state: State {
+        var s = State()
+        s.output = output
+        s.scanCodeSet = scanCodeSet
+        s.scanningEnabled = scanningEnabled
+        s.leds = leds
+        s.typematic = typematic
+        s.parameterFor = parameterFor
+        s.keyListType = keyListType
+        s.allKeysType = allKeysType
+        s.keyTypes = keyTypes
+        s.lastSent = lastSent
+        s.keysDown = down.sorted()
+        s.repeating = repeating
+        s.nextRepeat = nextRepeat
+        return s
+    }
+
+    /// Why `state` is not one a keyboard holds, or nil (IBM keyboard reference: sets 1-3,
+    /// three LEDs, a 7-bit typematic byte, the three commands that take a parameter; the
+    /// output queue's bound; keys this keyboard has).
+    static func invalidReason(_ state: State) -> String? {
+        if state.output.count > replyLimit { return "\(state.output.count) queued bytes, more than \(replyLimit)" }
+        if !(1...3).contains(state.scanCodeSet) { return "scan code set \(state.scanCodeSet)" }
+        if state.leds & ~0x07 != 0 { return "LED bits 0x\(String(state.leds, radix: 16))" }
+        if state.typematic & ~0x7F != 0 { return "typematic byte 0x\(String(state.typematic, radix: 16))" }
+        if let command = state.parameterFor, ![PS2.kbdSetLEDs, PS2.kbdSetTypematic, PS2.kbdScanCodeSet].contains(command) {
+            return "parameter awaited for command 0x\(String(command, radix: 16))"
+        }
+        if let usage = state.keysDown.first(where: { PS2ScanCodes.key(usage: $0) == nil }) { return "no key for usage 0x\(String(usage, radix: 16))" }
+        if let usage = state.repeating, !state.keysDown.contains(usage) { return "repeating a key not held" }
+        return nil
+    }
+
+    /// Puts a checked state back. The controller pulls the queued bytes when it wants them.
+    func apply(_ state: State) {
+        output = state.output
+        scanCodeSet = state.scanCodeSet
+        scanningEnabled = state.scanningEnabled
+        typematic = state.typematic
+        parameterFor = state.parameterFor
+        keyListType = state.keyListType
+        allKeysType = state.allKeysType
+        keyTypes = state.keyTypes
+        lastSent = state.lastSent
+        down = Set(state.keysDown)
+        repeating = state.repeating
+        nextRepeat = state.nextRepeat
+        if let timers, let repeatTimer {
+            if repeating != nil { timers.arm(repeatTimer, at: nextRepeat) } else { timers.disarm(repeatTimer) }
+        }
+        setLEDs(state.leds)
     }
 }

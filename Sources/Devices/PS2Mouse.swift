@@ -59,6 +59,7 @@ public final class PS2Mouse {
     /// Power-on state (machine reset).
     public func reset() {
         output.removeAll()
+        lastSent = []
         parameterFor = nil
         wrapMode = false
         deviceID = PS2.mouseIDStandard
@@ -245,5 +246,98 @@ public final class PS2Mouse {
         default:
             break
         }
+    }
+}
+
+extension PS2Mouse {
+    /// The mouse's settings, its output queue, the movement not yet reported and the
+    /// command it waits on.
+    public struct State: Equatable, Sendable {
+        public var output: [UInt8] = []
+        public var reportingEnabled = false
+        public var remoteMode = false
+        public var wrapMode = false
+        public var scaling21 = false
+        public var sampleRate: UInt8 = PS2.mouseDefaultSampleRate
+        public var resolution: UInt8 = PS2.mouseDefaultResolution
+        public var deviceID: UInt8 = PS2.mouseIDStandard
+        /// Counts not yet reported (PS/2 orientation: y grows upwards), within ±2^20.
+        public var dx: Int32 = 0
+        public var dy: Int32 = 0
+        public var dz: Int32 = 0
+        public var buttons: UInt8 = 0
+        public var reportedButtons: UInt8 = 0
+        /// The command (0xE8, 0xF3) whose parameter byte comes next.
+        public var parameterFor: UInt8?
+        /// The last sample rates set (at most three), for the IntelliMouse knock.
+        public var recentRates: [UInt8] = []
+        /// The last reply or packet, for the resend command.
+        public var lastSent: [UInt8] = []
+
+        public init() {}
+    }
+
+    /// The counters' bound (`clampedAdd`).
+    static let countLimit: Int32 = 1 << 20
+    /// The longest reply: an acknowledge and a four-byte packet (Read Data).
+    static let lastSentLimit = 5
+
+    public var state: State {
+        var s = State()
+        s.output = output
+        s.reportingEnabled = reportingEnabled
+        s.remoteMode = remoteMode
+        s.wrapMode = wrapMode
+        s.scaling21 = scaling21
+        s.sampleRate = sampleRate
+        s.resolution = resolution
+        s.deviceID = deviceID
+        s.dx = Int32(dx)
+        s.dy = Int32(dy)
+        s.dz = Int32(dz)
+        s.buttons = buttons
+        s.reportedButtons = reportedButtons
+        s.parameterFor = parameterFor
+        s.recentRates = recentRates
+        s.lastSent = lastSent
+        return s
+    }
+
+    /// Why `state` is not one a mouse holds, or nil (IBM pointing device reference: the
+    /// sample rates and resolutions it accepts, IDs 0 and 3, three buttons; the queue bound).
+    static func invalidReason(_ state: State) -> String? {
+        let buttonBits = PS2.packetLeft | PS2.packetRight | PS2.packetMiddle
+        if state.output.count > outputLimit { return "\(state.output.count) queued bytes, more than \(outputLimit)" }
+        if !PS2.mouseSampleRates.contains(state.sampleRate) { return "sample rate \(state.sampleRate)" }
+        if state.resolution > 3 { return "resolution code \(state.resolution)" }
+        if ![PS2.mouseIDStandard, PS2.mouseIDIntelliMouse].contains(state.deviceID) { return "device ID \(state.deviceID)" }
+        if [state.dx, state.dy, state.dz].contains(where: { abs($0) > countLimit }) { return "movement count beyond ±\(countLimit)" }
+        if (state.buttons | state.reportedButtons) & ~buttonBits != 0 { return "button bits beyond the three buttons" }
+        if let command = state.parameterFor, ![PS2.mouseSetResolution, PS2.mouseSetSampleRate].contains(command) {
+            return "parameter awaited for command 0x\(String(command, radix: 16))"
+        }
+        if state.recentRates.count > PS2.intelliMouseKnock.count { return "\(state.recentRates.count) remembered sample rates" }
+        if state.lastSent.count > lastSentLimit { return "\(state.lastSent.count) bytes to resend" }
+        return nil
+    }
+
+    /// Puts a checked state back. The controller pulls the queued bytes when it wants them.
+    func apply(_ state: State) {
+        output = state.output
+        reportingEnabled = state.reportingEnabled
+        remoteMode = state.remoteMode
+        wrapMode = state.wrapMode
+        scaling21 = state.scaling21
+        sampleRate = state.sampleRate
+        resolution = state.resolution
+        deviceID = state.deviceID
+        dx = Int(state.dx)
+        dy = Int(state.dy)
+        dz = Int(state.dz)
+        buttons = state.buttons
+        reportedButtons = state.reportedButtons
+        parameterFor = state.parameterFor
+        recentRates = state.recentRates
+        lastSent = state.lastSent
     }
 }

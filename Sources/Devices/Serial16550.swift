@@ -39,6 +39,9 @@ public final class Serial16550: ByteRegisterDevice {
     private var charTimeoutPending = false
 
     private var rxFIFO = ByteRing(capacity: UART.fifoDepth)
+    /// When the character timeout fires (machine time), while it is armed: kept beside the
+    /// timer so that a saved state can re-arm it.
+    private var timeoutDeadline: UInt64?
 
     /// Builds a UART. `timers` provides the character-timeout timer.
     public init(port: COMPort = .com1, irq: IRQLine, timers: TimerQueue, backend: SerialBackend) {
@@ -102,7 +105,7 @@ public final class Serial16550: ByteRegisterDevice {
         thrEmptyPending = false
         charTimeoutPending = false
         rxFIFO.removeAll()
-        timers.disarm(timeoutTimer)
+        disarmCharacterTimeout()
         updateInterrupt()
     }
 
@@ -215,13 +218,24 @@ public final class Serial16550: ByteRegisterDevice {
 
     private func restartCharacterTimeout() {
         if fifoEnabled && !rxFIFO.isEmpty {
-            timers.arm(timeoutTimer, at: timers.clock.now &+ characterTimeoutNanoseconds)
+            armCharacterTimeout(at: timers.clock.now &+ characterTimeoutNanoseconds)
         } else {
-            timers.disarm(timeoutTimer)
+            disarmCharacterTimeout()
         }
     }
 
+    private func armCharacterTimeout(at deadline: UInt64) {
+        timeoutDeadline = deadline
+        timers.arm(timeoutTimer, at: deadline)
+    }
+
+    private func disarmCharacterTimeout() {
+        timeoutDeadline = nil
+        timers.disarm(timeoutTimer)
+    }
+
     private func characterTimeoutExpired() {
+        timeoutDeadline = nil
         if fifoEnabled && !rxFIFO.isEmpty {
             charTimeoutPending = true
             updateInterrupt()
@@ -353,5 +367,94 @@ struct ByteRing {
     mutating func removeAll() {
         head = 0
         count = 0
+    }
+
+    /// The bytes held, oldest first.
+    var contents: [UInt8] { (0..<count).map { storage[(head + $0) % storage.count] } }
+}
+
+extension Serial16550: StatefulDevice {
+    /// The UART's registers and latches (the vm-superio `SerialState` shape, with the 16550's
+    /// FIFO control and the character timeout added).
+    public struct State: Equatable, Sendable {
+        public var ier: UInt8 = 0
+        public var lcr: UInt8 = 0
+        public var mcr: UInt8 = 0
+        /// LSR's latched bits (the error bits); DR, THRE and TEMT follow from the FIFO.
+        public var lsr: UInt8 = UART.lsrTHRE | UART.lsrTEMT
+        /// MSR bits 3:0 (the deltas) and the modem inputs (MSR bits 7:4 outside loopback).
+        public var msrDelta: UInt8 = 0
+        public var modemInputs: UInt8 = UART.msrCTS | UART.msrDSR | UART.msrDCD
+        public var scr: UInt8 = 0
+        public var divisor: UInt16 = 12
+        public var fifoEnabled = false
+        /// Receiver trigger level in bytes: 1, 4, 8 or 14 (FCR bits 7:6).
+        public var triggerLevel: UInt8 = 1
+        public var thrEmptyPending = false
+        public var charTimeoutPending = false
+        /// The receiver FIFO (or holding register), oldest byte first.
+        public var receiveFIFO: [UInt8] = []
+        /// When the armed character timeout fires, in machine time (nil: not armed).
+        public var characterTimeoutDeadline: UInt64?
+
+        public init() {}
+    }
+
+    public var state: State {
+        var s = State()
+        s.ier = ier
+        s.lcr = lcr
+        s.mcr = mcr
+        s.lsr = lsr
+        s.msrDelta = msrDelta
+        s.modemInputs = modemInputs
+        s.scr = scr
+        s.divisor = divisor
+        s.fifoEnabled = fifoEnabled
+        s.triggerLevel = UInt8(triggerLevel)
+        s.thrEmptyPending = thrEmptyPending
+        s.charTimeoutPending = charTimeoutPending
+        s.receiveFIFO = rxFIFO.contents
+        s.characterTimeoutDeadline = timeoutDeadline
+        return s
+    }
+
+    /// Refuses what a 16550 cannot hold (PC16550D §8: a 16-byte receiver FIFO, one byte
+    /// without FIFOs; IER bits 7:4 and MCR bits 7:5 read as zero; the trigger levels of
+    /// FCR). The IRQ line is driven from the restored registers and the character timeout
+    /// re-armed at its saved deadline.
+    public func restore(_ state: State) throws(MachineError) {
+        func refuse(_ reason: String) -> MachineError { .invalidDeviceState(device: "16550 UART", reason: reason) }
+        let capacity = state.fifoEnabled ? UART.fifoDepth : 1
+        guard state.receiveFIFO.count <= capacity else {
+            throw refuse("\(state.receiveFIFO.count) received bytes, the receiver holds \(capacity)")
+        }
+        guard UART.triggerLevels.contains(Int(state.triggerLevel)) else { throw refuse("trigger level \(state.triggerLevel)") }
+        guard state.ier & ~UART.ierMask == 0 else { throw refuse("reserved IER bits") }
+        guard state.mcr & ~UART.mcrMask == 0 else { throw refuse("reserved MCR bits") }
+        guard state.msrDelta & ~UART.msrDeltaBits == 0, state.modemInputs & UART.msrDeltaBits == 0 else {
+            throw refuse("modem status bits out of place")
+        }
+        guard state.lsr & UART.lsrDataReady == 0 else { throw refuse("LSR data ready is not a latch") }
+        ier = state.ier
+        lcr = state.lcr
+        mcr = state.mcr
+        lsr = state.lsr
+        msrDelta = state.msrDelta
+        modemInputs = state.modemInputs
+        scr = state.scr
+        divisor = state.divisor
+        fifoEnabled = state.fifoEnabled
+        triggerLevel = Int(state.triggerLevel)
+        thrEmptyPending = state.thrEmptyPending
+        charTimeoutPending = state.charTimeoutPending
+        rxFIFO.removeAll()
+        for byte in state.receiveFIFO { rxFIFO.push(byte) }
+        if let deadline = state.characterTimeoutDeadline {
+            armCharacterTimeout(at: deadline)
+        } else {
+            disarmCharacterTimeout()
+        }
+        updateInterrupt()
     }
 }

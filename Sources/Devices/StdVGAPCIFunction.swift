@@ -35,6 +35,8 @@ public final class StdVGAPCIFunction: PCIDevice {
     public let rom: PCIOptionROM?
     private let mmioBus: MMIOBus
     private var regions: [Region]
+    /// The configuration space as built, which a reset returns to.
+    private let powerOnConfig: PCIConfigSpace
 
     private struct Region {
         let offset: Int
@@ -71,6 +73,7 @@ public final class StdVGAPCIFunction: PCIDevice {
             rom = nil
         }
         config = c
+        powerOnConfig = c
     }
 
     public func configWrite(offset: Int, size: Int, value: UInt32) {
@@ -143,4 +146,31 @@ public final class PCIOptionROM: MMIODevice {
     }
 
     public func mmioWrite(offset: UInt64, size: Int, value: UInt64) {}
+}
+
+extension StdVGAPCIFunction: StatefulDevice {
+    /// The function's configuration (command register and BARs among them). The VGA behind
+    /// it is a device of its own, with its own state.
+    public struct State: Equatable, Sendable {
+        public var configuration: [UInt8]
+        public init(configuration: [UInt8]) { self.configuration = configuration }
+    }
+
+    public var state: State { State(configuration: config.bytes) }
+
+    /// Refuses bytes that change a read-only field (identity, BAR type bits and sizes, which
+    /// are the video memory's and the ROM's); the framebuffer, register and ROM windows then
+    /// decode where the restored BARs and command register put them.
+    public func restore(_ state: State) throws(MachineError) {
+        try config.restore(state.configuration, device: "stdvga PCI function")
+        updateMappings()
+    }
+
+    /// PCI RST# (PCI Local Bus Specification 3.0, §6.2.2: the command register resets to 0,
+    /// so the function decodes nothing; §6.2.5: the BARs are unassigned): the configuration
+    /// goes back to power-on and every window is released.
+    public func reset() {
+        config = powerOnConfig
+        updateMappings()
+    }
 }

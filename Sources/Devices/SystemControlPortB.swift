@@ -65,3 +65,38 @@ public final class SystemControlPortB: ByteRegisterDevice {
         if speakerOn != wasOn { onSpeakerChange?(speakerOn) }
     }
 }
+
+extension SystemControlPortB: StatefulDevice {
+    public struct State: Equatable, Sendable {
+        /// Bits 3:0 as written (timer 2 gate, speaker enable, the two NMI check disables).
+        /// The read-only bits 7:4 follow from the clock and the PIT.
+        public var control: UInt8
+        public init(control: UInt8 = 0) { self.control = control }
+    }
+
+    public var state: State { State(control: control) }
+
+    /// Bits 7:4 are read-only, so a value with any of them set is refused. Counter 2's gate
+    /// follows bit 0 (it is that wire), and the speaker is told if it changes.
+    public func restore(_ state: State) throws(MachineError) {
+        guard state.control & ~Self.writableBits == 0 else {
+            throw .invalidDeviceState(device: "port 61h", reason: "read-only bits set in 0x\(String(state.control, radix: 16))")
+        }
+        apply(state.control)
+    }
+
+    /// Power-on value 00h (82371AB datasheet, "NMI Status and Control Register", NMISC:
+    /// default 00h): counter 2's gate low and the speaker off.
+    public func reset() {
+        apply(0)
+    }
+
+    private func apply(_ newControl: UInt8) {
+        let wasOn = speakerOn
+        control = newControl
+        let gate = control & Self.timer2Gate != 0
+        // Only a change moves the gate: setting it again would restart a gated count.
+        if pit.gate(channel: 2) != gate { pit.setGate(channel: 2, level: gate) }
+        if speakerOn != wasOn { onSpeakerChange?(speakerOn) }
+    }
+}

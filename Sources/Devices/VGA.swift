@@ -25,8 +25,11 @@ public final class VGA: ByteRegisterDevice {
     /// Host memory of the video RAM (page aligned). The machine may map it into the guest.
     public let vram: UnsafeMutableRawPointer
     public let vramSize: Int
-    /// The four plane latches, loaded by every read of the planar window.
-    var latches: UInt32 = 0
+    /// The four plane latches, loaded by every read of the planar window (kept in `state`).
+    var latches: UInt32 {
+        get { state.latches }
+        set { state.latches = newValue }
+    }
     /// Counts input status 1 reads; drives the retrace bits.
     private var statusReads = 0
 

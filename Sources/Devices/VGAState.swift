@@ -1,6 +1,6 @@
 /// Every VGA and Bochs VBE register: a value the device mutates and the renderer reads as a
 /// snapshot (taken under the machine lock, so the display thread never races the vCPU on it).
-public struct VGAState: Sendable {
+public struct VGAState: Equatable, Sendable {
     public var misc: UInt8 = 0
     public var featureControl: UInt8 = 0
     public var seqIndex: UInt8 = 0
@@ -24,6 +24,9 @@ public struct VGAState: Sendable {
     /// True after 0x3C7 (read mode), false after 0x3C8 (write mode): the DAC state register.
     public var dacReading = false
     public var vbe = BochsVBEState()
+    /// The four plane latches (plane p in byte p): loaded by a planar read, used by write
+    /// modes 1-3, so a write after a restore needs them.
+    public var latches: UInt32 = 0
 
     public init() {}
 
