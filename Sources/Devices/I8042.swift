@@ -270,6 +270,9 @@ public final class I8042: ByteRegisterDevice {
     /// Machine reset: controller, keyboard and mouse back to power-on state (A20 on).
     public func reset() {
         controllerOutput.removeAll()
+        // The output buffer holds no byte after a reset: a read of port 60h before the
+        // controller sends anything finds 00h, as after power-on.
+        outputByte = 0
         outputFull = false
         outputAux = false
         translatedBreak = false

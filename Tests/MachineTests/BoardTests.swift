@@ -72,6 +72,42 @@ final class BoardTests: XCTestCase {
         return found
     }
 
+    /// After a reset every device's registers are as the board built them, whatever the
+    /// guest did to them (StatefulDevice's `state` compared before and after).
+    func testAResetGivesEveryDeviceItsStateAsBuilt() throws {
+        for kind in MachineKind.allCases {
+            let m = try machine(kind)
+            let built = m.board.devices.map(Self.stateOf)
+            m.lock.withLock {
+                // Scribble over every port the board decodes, except those that stop or reset the
+                // machine and the registers a reset keeps on purpose: the RTC's index and CMOS RAM
+                // (0x70-0x71: the MC146818's RESET leaves them, and its state follows the clock)
+                // and the UART's scratch register (0x3FF, PC16550D: unchanged by MR).
+                for port in UInt16(0)...0x0FFF where m.portBus.claimInfo(at: port) != nil {
+                    if [0x64, 0x92, 0xCF9, 0xF4, 0xF5, 0xF6, 0xF7, 0x604, 0x605, 0xB2, 0x70, 0x71, 0x3FF].contains(port) { continue }
+                    m.portBus.write(port: port, size: 1, value: 0xA5)
+                }
+            }
+            try m.reset()
+            for (device, before) in zip(m.board.devices, built) where !(device is MC146818RTC) {
+                guard let before else { continue }
+                XCTAssertTrue(Self.state(of: device, equals: before),
+                              "\(kind): \(type(of: device)) differs after a reset:\n\(before)\n\(Self.stateOf(device)!)")
+            }
+        }
+    }
+
+    static func stateOf(_ device: BoardDevice) -> Any? {
+        guard let d = device as? any StatefulDevice else { return nil }
+        return stateValue(d)
+    }
+    static func stateValue<D: StatefulDevice>(_ d: D) -> Any { d.state }
+    static func state(of device: BoardDevice, equals other: Any) -> Bool {
+        guard let d = device as? any StatefulDevice else { return false }
+        return compare(d, other)
+    }
+    static func compare<D: StatefulDevice>(_ d: D, _ other: Any) -> Bool { (other as? D.State) == d.state }
+
     /// A reset puts back what the guest changed: the UART's registers, the A20 gate and the
     /// shadow-RAM protection (as memory state, which the engines read).
     func testAMachineResetPutsTheBoardBack() throws {

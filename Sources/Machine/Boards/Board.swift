@@ -38,6 +38,24 @@ protocol Board: AnyObject {
     func prepareRestart() throws(MachineError)
 }
 
+/// The devices of a board, in the order it built them. A board adds each device as it builds
+/// it, and a machine reset walks this list, so a device is reset because it exists rather
+/// than because someone remembered to name it (BoardTests checks that nothing a board holds
+/// is missing).
+final class BoardDeviceList {
+    private(set) var all: [BoardDevice] = []
+
+    @discardableResult
+    func add<D: BoardDevice>(_ device: D) -> D {
+        all.append(device)
+        return device
+    }
+
+    /// Last built, first reset: the interrupt controllers, built first, are reset after the
+    /// devices whose lines reach them.
+    var resetOrder: [BoardDevice] { all.reversed() }
+}
+
 /// What the machine core hands a board to build on.
 struct BoardContext {
     let config: MachineConfig

@@ -29,15 +29,16 @@ final class ISAInterruptControllers {
     /// The IOAPIC input of ISA IRQ `irq`: IRQ0 is wired to pin 2 (the MADT's override).
     static func ioapicPin(isaIRQ irq: Int) -> Int { irq == 0 ? 2 : irq }
 
-    init(_ context: BoardContext) throws(MachineError) {
+    /// Builds the controllers the engine leaves to userspace and adds them to `devices`.
+    init(_ context: BoardContext, devices: BoardDeviceList) throws(MachineError) {
         switch context.interrupts {
         case let .inKernel(setLine):
             pic = nil; pit = nil; portB = nil; ioapic = nil; lapic = nil; apicPlatform = nil
             makeLine = { IRQLine(number: $0, sink: setLine) }
         case .userspace:
-            let pic = DualPIC8259()
-            let ioapic = IOAPIC()
-            let lapic = LocalAPIC(timers: context.timers)
+            let pic = devices.add(DualPIC8259())
+            let ioapic = devices.add(IOAPIC())
+            let lapic = devices.add(LocalAPIC(timers: context.timers))
             self.pic = pic
             self.ioapic = ioapic
             self.lapic = lapic
@@ -50,8 +51,8 @@ final class ISAInterruptControllers {
             }
             try ioapic.attach(to: context.mmioBus)
             try lapic.attach(to: context.mmioBus)
-            let pit = PIT8254(irq: makeLine(IRQ.pit), timers: context.timers)
-            let portB = SystemControlPortB(pit: pit)
+            let pit = devices.add(PIT8254(irq: makeLine(IRQ.pit), timers: context.timers))
+            let portB = devices.add(SystemControlPortB(pit: pit))
             self.pit = pit
             self.portB = portB
             try pic.attach(to: context.portBus)
@@ -67,10 +68,4 @@ final class ISAInterruptControllers {
 
     /// A new line object for ISA IRQ `irq`.
     func line(_ irq: Int) -> IRQLine { makeLine(irq) }
-
-    /// The userspace controllers, for the board's reset list.
-    var devices: [BoardDevice] {
-        let all: [BoardDevice?] = [pic, pit, ioapic, lapic]
-        return all.compactMap { $0 }
-    }
 }

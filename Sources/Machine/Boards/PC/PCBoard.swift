@@ -23,6 +23,8 @@ final class PCBoard: Board {
     }
 
     let context: BoardContext
+    /// Every device, added as it is built: what a machine reset walks.
+    let deviceList: BoardDeviceList
     let interrupts: ISAInterruptControllers
     let serial: Serial16550
     let rtc: MC146818RTC
@@ -62,39 +64,42 @@ final class PCBoard: Board {
         firmware = boot.firmware
         let config = context.config, portBus = context.portBus, memory = context.memory
         let timers = context.timers, control = context.control
-        interrupts = try ISAInterruptControllers(context)
+        let list = BoardDeviceList()
+        deviceList = list
+        @discardableResult func add<D: BoardDevice>(_ device: D) -> D { list.add(device) }
+        interrupts = try ISAInterruptControllers(context, devices: list)
         let line = interrupts.line
         typealias IRQ = ISAInterruptControllers.IRQ
-        serial = Serial16550(port: .com1, irq: line(IRQ.com1), timers: timers, backend: context.serial)
-        rtc = MC146818RTC(irq: line(IRQ.rtc), timers: timers)
+        serial = add(Serial16550(port: .com1, irq: line(IRQ.com1), timers: timers, backend: context.serial))
+        rtc = add(MC146818RTC(irq: line(IRQ.rtc), timers: timers))
         rtc.setMemorySize(bytes: memory.size, pciHoleStart: memory.map.lowRAMLimit)
-        i8042 = I8042(keyboardIRQ: line(IRQ.keyboard), mouseIRQ: line(IRQ.mouse), control: control, timers: timers)
-        port92 = FastA20Port92(control: control)
-        debugExit = DebugExitPort(control: control)
-        debugConsole = DebugConsolePort { [backend = context.serial] byte in backend.write(byte) }
-        postCode = POSTCodePort()
+        i8042 = add(I8042(keyboardIRQ: line(IRQ.keyboard), mouseIRQ: line(IRQ.mouse), control: control, timers: timers))
+        port92 = add(FastA20Port92(control: control))
+        debugExit = add(DebugExitPort(control: control))
+        debugConsole = add(DebugConsolePort { [backend = context.serial] byte in backend.write(byte) })
+        postCode = add(POSTCodePort())
         pciBus = PCIBus()
-        hostBridge = I440FXHostBridge()
+        hostBridge = add(I440FXHostBridge())
         try pciBus.register(hostBridge, at: PCIAddress(device: 0)!, name: "i440fx")
-        pciConfig = PCIConfigMechanism1(bus: pciBus)
-        resetControl = PIIX3ResetControl(control: control)
-        acpiEvents = ACPIPMEventBlock()
-        acpiPower = ACPIPowerControl(control: control, events: acpiEvents)
-        acpiTimer = ACPIPMTimer(clock: timers.clock)
+        pciConfig = add(PCIConfigMechanism1(bus: pciBus))
+        resetControl = add(PIIX3ResetControl(control: control))
+        acpiEvents = add(ACPIPMEventBlock())
+        acpiPower = add(ACPIPowerControl(control: control, events: acpiEvents))
+        acpiTimer = add(ACPIPMTimer(clock: timers.clock))
         // PCI INTx# reaches the ISA lines through the PIIX3's PIRQ routing; one line object
         // per IRQ keeps the level each route last drove.
         let isaLines = (0..<16).map(line)
-        isaBridge = PIIX3ISABridge { irq, level in isaLines[irq].set(level) }
+        isaBridge = add(PIIX3ISABridge { irq, level in isaLines[irq].set(level) })
         try pciBus.register(isaBridge, at: PIIX3ISABridge.address, name: "piix3-isa")
-        powerManagement = PIIX4PowerManagement(portBus: portBus, events: acpiEvents, powerControl: acpiPower, timer: acpiTimer)
+        powerManagement = add(PIIX4PowerManagement(portBus: portBus, events: acpiEvents, powerControl: acpiPower, timer: acpiTimer))
         try pciBus.register(powerManagement, at: PIIX4PowerManagement.address, name: "piix4-pm")
-        apm = APMControlPorts()
-        ide = PIIX3IDE(portBus: portBus, memory: memory, irq14: line(IRQ.idePrimary), irq15: line(IRQ.ideSecondary))
+        apm = add(APMControlPorts())
+        ide = add(PIIX3IDE(portBus: portBus, memory: memory, irq14: line(IRQ.idePrimary), irq15: line(IRQ.ideSecondary)))
         try ide.register(on: pciBus)
-        firmwareConfig = FirmwareConfig(memory: memory)
+        firmwareConfig = add(FirmwareConfig(memory: memory))
         // A long fw_cfg DMA read gives way to a stop request between its steps.
         firmwareConfig.shouldAbandonTransfer = { [unowned control] in control.isStopRequested }
-        coprocessorError = CoprocessorErrorPort(irq: line(CoprocessorErrorPort.irqNumber))
+        coprocessorError = add(CoprocessorErrorPort(irq: line(CoprocessorErrorPort.irqNumber)))
         try serial.attach(to: portBus)
         try rtc.attach(to: portBus)
         try i8042.attach(to: portBus)
@@ -107,14 +112,15 @@ final class PCBoard: Board {
         try apm.attach(to: portBus)
         try firmwareConfig.attach(to: portBus)
         try coprocessorError.attach(to: portBus)
-        vgaFunction = try PCBoard.makeVGA(config: config, pciBus: pciBus, portBus: portBus, mmioBus: context.mmioBus)
+        vgaFunction = add(try PCBoard.makeVGA(config: config, pciBus: pciBus, portBus: portBus, mmioBus: context.mmioBus))
+        add(vgaFunction.vga)
         connectChipsetToPlatform()
         if let path = config.firmwareLog {
             guard let log = fopen(path, "w") else {
                 throw .badConfiguration("--firmware-log \(path): cannot open the file for writing")
             }
             // SeaBIOS writes its debug log to port 0x402 once a read there returns 0xE9.
-            let port = DebugConsolePort(base: PCBoard.firmwareLogPort) { byte in fputc(Int32(byte), log); fflush(log) }
+            let port = add(DebugConsolePort(base: PCBoard.firmwareLogPort) { byte in fputc(Int32(byte), log); fflush(log) })
             try port.attach(to: portBus, name: "firmware-log")
         }
         try PCBoard.attachDrives(config: config, to: ide)
@@ -128,12 +134,8 @@ final class PCBoard: Board {
         try prepareRestart()
     }
 
-    /// Every device, in reset order: the interrupt controllers last, so that lines the
-    /// others lower on reset find them still wired and are then cleared with them.
-    var devices: [BoardDevice] {
-        [serial, i8042, port92, resetControl, hostBridge, isaBridge, ide, powerManagement, acpiPower, acpiEvents,
-         apm, firmwareConfig, vgaFunction.vga] + interrupts.devices
-    }
+    /// Every device the board built (`deviceList`), in reset order.
+    var devices: [BoardDevice] { deviceList.resetOrder }
 
     var console: Serial16550 { serial }
     var display: VGA? { vgaFunction.vga }

@@ -31,6 +31,8 @@ final class PVHBoard: Board {
     }
 
     let context: BoardContext
+    /// Every device, added as it is built: what a machine reset walks.
+    let deviceList: BoardDeviceList
     let interrupts: ISAInterruptControllers
     let serial: Serial16550
     let rtc: MC146818RTC
@@ -43,18 +45,20 @@ final class PVHBoard: Board {
     init(_ context: BoardContext, boot: BootMedia) throws(MachineError) {
         self.context = context
         let portBus = context.portBus, timers = context.timers
-        interrupts = try ISAInterruptControllers(context)
+        let list = BoardDeviceList()
+        deviceList = list
+        interrupts = try ISAInterruptControllers(context, devices: list)
         typealias IRQ = ISAInterruptControllers.IRQ
-        serial = Serial16550(port: .com1, irq: interrupts.line(IRQ.com1), timers: timers, backend: context.serial)
-        rtc = MC146818RTC(irq: interrupts.line(IRQ.rtc), timers: timers)
+        serial = list.add(Serial16550(port: .com1, irq: interrupts.line(IRQ.com1), timers: timers, backend: context.serial))
+        rtc = list.add(MC146818RTC(irq: interrupts.line(IRQ.rtc), timers: timers))
         rtc.setMemorySize(bytes: context.memory.size, pciHoleStart: context.memory.map.lowRAMLimit)
-        debugExit = DebugExitPort(control: context.control)
-        debugConsole = DebugConsolePort { [backend = context.serial] byte in backend.write(byte) }
+        debugExit = list.add(DebugExitPort(control: context.control))
+        debugConsole = list.add(DebugConsolePort { [backend = context.serial] byte in backend.write(byte) })
         // The PM1a blocks at the ports the FADT names (a PC maps them through the PIIX4's
         // PCI function; here nothing moves them).
-        acpiEvents = ACPIPMEventBlock()
-        acpiPower = ACPIPowerControl(control: context.control, events: acpiEvents)
-        acpiTimer = ACPIPMTimer(clock: timers.clock)
+        acpiEvents = list.add(ACPIPMEventBlock())
+        acpiPower = list.add(ACPIPowerControl(control: context.control, events: acpiEvents))
+        acpiTimer = list.add(ACPIPMTimer(clock: timers.clock))
         try serial.attach(to: portBus)
         try rtc.attach(to: portBus)
         try debugExit.attach(to: portBus)
@@ -64,7 +68,7 @@ final class PVHBoard: Board {
         try acpiTimer.attach(to: portBus)
     }
 
-    var devices: [BoardDevice] { [serial, acpiPower, acpiEvents] + interrupts.devices }
+    var devices: [BoardDevice] { deviceList.resetOrder }
     var console: Serial16550 { serial }
     var display: VGA? { nil }
     var inputDevices: I8042? { nil }
