@@ -63,6 +63,7 @@ extension EventChannelTable {
         lock.withLock {
             for index in ports.indices { ports[index] = EventChannelPort() }
             ports[0].state = .reserved
+            lowestMaybeFree = 1
             for v in virqPorts.indices { virqPorts[v] = Array(repeating: 0, count: Int(XenVIRQ.count)) }
             for key in backendPorts.keys { backendPorts[key]?.state = .unbound }
             sharedInfoAddress = nil

@@ -28,6 +28,8 @@ public final class EventChannelTable: @unchecked Sendable {
     var ports: [EventChannelPort]
     /// `virq_to_evtchn`, per vCPU: the port bound to each VIRQ, 0 for none.
     var virqPorts: [[UInt32]]
+    /// No port below this one is free: allocation scans from here (port 0 is never free).
+    var lowestMaybeFree = 1
     var backendPorts: [UInt32: BackendPort] = [:]
     /// Guest-physical address of the shared_info page, once the guest placed it.
     var sharedInfoAddress: UInt64?
@@ -139,7 +141,10 @@ public final class EventChannelTable: @unchecked Sendable {
     /// The lowest free port (Xen `get_free_port` scans upward from 1), or nil when all 4095 are
     /// taken.
     func allocatePortLocked(state: EventChannelPortState, vcpu: UInt32 = 0) -> UInt32? {
-        guard let index = ports.indices.dropFirst().first(where: { ports[$0].state == .free }) else { return nil }
+        var index = lowestMaybeFree
+        while index < ports.count, ports[index].state != .free { index += 1 }
+        lowestMaybeFree = index
+        guard index < ports.count else { return nil }
         ports[index] = EventChannelPort(state: state, vcpu: vcpu)
         return UInt32(index)
     }
@@ -148,6 +153,7 @@ public final class EventChannelTable: @unchecked Sendable {
     /// vCPU binding reset to 0. The mask bit is the guest's and stays as it is.
     func freePortLocked(_ port: UInt32) {
         ports[Int(port)] = EventChannelPort()
+        lowestMaybeFree = min(lowestMaybeFree, Int(port))
         clearPendingLocked(port)
     }
 
