@@ -12,40 +12,40 @@ final class EventChannelHypercallTests: XCTestCase {
     func testOutputsLandAtTheHeaderOffsets() throws {
         let f = try EventChannelFixture()
         let arg = EventChannelFixture.argument
-        XCTAssertNil(try f.hypercall(ABI.opAllocUnbound, le16(ABI.domidSelf) + le16(0) + le32(0xFFFF_FFFF)))
+        XCTAssertNil(try f.hypercall(ABI.opAllocUnbound, EventChannelArgBytes.u16(ABI.domidSelf) + EventChannelArgBytes.u16(0) + EventChannelArgBytes.u32(0xFFFF_FFFF)))
         XCTAssertEqual(try f.memory.read32(arg + 4), 1)
-        XCTAssertNil(try f.hypercall(ABI.opBindIPI, le32(0) + le32(0xDEAD)))
+        XCTAssertNil(try f.hypercall(ABI.opBindIPI, EventChannelArgBytes.u32(0) + EventChannelArgBytes.u32(0xDEAD)))
         XCTAssertEqual(try f.memory.read32(arg + 4), 2)
-        XCTAssertNil(try f.hypercall(ABI.opBindVIRQ, le32(XenVIRQ.debug) + le32(0) + le32(0xDEAD)))
+        XCTAssertNil(try f.hypercall(ABI.opBindVIRQ, EventChannelArgBytes.u32(XenVIRQ.debug) + EventChannelArgBytes.u32(0) + EventChannelArgBytes.u32(0xDEAD)))
         XCTAssertEqual(try f.memory.read32(arg + 8), 3)
-        XCTAssertNil(try f.hypercall(ABI.opAllocUnbound, le16(ABI.domidSelf) + le16(ABI.domidSelf) + le32(0)))
-        XCTAssertNil(try f.hypercall(ABI.opBindInterdomain, le16(ABI.domidSelf) + [0, 0] + le32(4) + le32(0)))
+        XCTAssertNil(try f.hypercall(ABI.opAllocUnbound, EventChannelArgBytes.u16(ABI.domidSelf) + EventChannelArgBytes.u16(ABI.domidSelf) + EventChannelArgBytes.u32(0)))
+        XCTAssertNil(try f.hypercall(ABI.opBindInterdomain, EventChannelArgBytes.u16(ABI.domidSelf) + [0, 0] + EventChannelArgBytes.u32(4) + EventChannelArgBytes.u32(0)))
         XCTAssertEqual(try f.memory.read32(arg + 8), 5)
 
         // status of the interdomain port 5 (connected to 4), then of the unbound port 1 (for dom0)
-        XCTAssertNil(try f.hypercall(ABI.opStatus, le16(ABI.domidSelf) + [0, 0] + le32(5) + Array(repeating: 0xEE, count: 16)))
+        XCTAssertNil(try f.hypercall(ABI.opStatus, EventChannelArgBytes.u16(ABI.domidSelf) + [0, 0] + EventChannelArgBytes.u32(5) + Array(repeating: 0xEE, count: 16)))
         XCTAssertEqual(try f.memory.read32(arg + 8), ABI.statusInterdomain)
         XCTAssertEqual(try f.memory.read32(arg + 12), 0)
         XCTAssertEqual(try f.memory.read16(arg + 16), 1)
         XCTAssertEqual(try f.memory.read32(arg + 20), 4)
-        XCTAssertNil(try f.hypercall(ABI.opStatus, le16(1) + [0, 0] + le32(1) + Array(repeating: 0xEE, count: 16)))
+        XCTAssertNil(try f.hypercall(ABI.opStatus, EventChannelArgBytes.u16(1) + [0, 0] + EventChannelArgBytes.u32(1) + Array(repeating: 0xEE, count: 16)))
         XCTAssertEqual(try f.memory.read32(arg + 8), ABI.statusUnbound)
         XCTAssertEqual(try f.memory.read16(arg + 16), 0)
-        XCTAssertNil(try f.hypercall(ABI.opStatus, le16(1) + [0, 0] + le32(3) + Array(repeating: 0xEE, count: 16)))
+        XCTAssertNil(try f.hypercall(ABI.opStatus, EventChannelArgBytes.u16(1) + [0, 0] + EventChannelArgBytes.u32(3) + Array(repeating: 0xEE, count: 16)))
         XCTAssertEqual(try f.memory.read32(arg + 8), ABI.statusVIRQ)
         XCTAssertEqual(try f.memory.read32(arg + 16), XenVIRQ.debug)
 
         // send, unmask, bind_vcpu, close through the hypercall
-        XCTAssertNil(try f.hypercall(ABI.opSend, le32(2)))
+        XCTAssertNil(try f.hypercall(ABI.opSend, EventChannelArgBytes.u32(2)))
         XCTAssertTrue(f.pending(2))
-        XCTAssertNil(try f.hypercall(ABI.opUnmask, le32(2)))
-        XCTAssertNil(try f.hypercall(ABI.opBindVCPU, le32(1) + le32(0)))
-        XCTAssertNil(try f.hypercall(ABI.opClose, le32(2)))
+        XCTAssertNil(try f.hypercall(ABI.opUnmask, EventChannelArgBytes.u32(2)))
+        XCTAssertNil(try f.hypercall(ABI.opBindVCPU, EventChannelArgBytes.u32(1) + EventChannelArgBytes.u32(0)))
+        XCTAssertNil(try f.hypercall(ABI.opClose, EventChannelArgBytes.u32(2)))
         XCTAssertEqual(f.table.portState(2), .free)
-        XCTAssertEqual(try f.hypercall(ABI.opClose, le32(2)), .EINVAL)
-        XCTAssertNil(try f.hypercall(ABI.opReset, le16(ABI.domidSelf)))
+        XCTAssertEqual(try f.hypercall(ABI.opClose, EventChannelArgBytes.u32(2)), .EINVAL)
+        XCTAssertNil(try f.hypercall(ABI.opReset, EventChannelArgBytes.u16(ABI.domidSelf)))
         XCTAssertEqual(f.table.portState(1), .free)
-        XCTAssertEqual(try f.hypercall(ABI.opReset, le16(0)), .EPERM)
+        XCTAssertEqual(try f.hypercall(ABI.opReset, EventChannelArgBytes.u16(0)), .EPERM)
     }
 
     /// FIFO's operations are -ENOSYS (so Linux keeps the 2-level ABI), PIRQs do not exist,
@@ -78,7 +78,7 @@ final class EventChannelHypercallTests: XCTestCase {
     /// an errno, nothing crashes, and the table's invariants hold afterwards.
     func testHostileGuestNeverCrashesTheTable() throws {
         let f = try EventChannelFixture(vcpuCount: 2)
-        var rng = SplitMix(seed: 0x5EED)
+        var rng = EventChannelTestRandom(seed: 0x5EED)
         let table = f.table
         _ = table.allocateBackendPort { port in _ = table.notifyGuest(fromBackendPort: port) }
         for _ in 0..<20_000 {
@@ -87,9 +87,9 @@ final class EventChannelHypercallTests: XCTestCase {
             if rng.next() % 2 == 0 {
                 // Keep ports and vCPU numbers small half of the time so that operations succeed too.
                 for offset in stride(from: 0, to: 24, by: 4) {
-                    bytes.replaceSubrange(offset..<offset + 4, with: le32(UInt32(rng.next() % 70)))
+                    bytes.replaceSubrange(offset..<offset + 4, with: EventChannelArgBytes.u32(UInt32(rng.next() % 70)))
                 }
-                if rng.next() % 3 == 0 { bytes.replaceSubrange(0..<2, with: le16(ABI.domidSelf)) }
+                if rng.next() % 3 == 0 { bytes.replaceSubrange(0..<2, with: EventChannelArgBytes.u16(ABI.domidSelf)) }
             }
             let address = rng.next() % 8 == 0 ? rng.next() : EventChannelFixture.argument
             if address == EventChannelFixture.argument { try f.memory.write(bytes, at: address) }
@@ -108,7 +108,7 @@ final class EventChannelHypercallTests: XCTestCase {
 }
 
 /// A small deterministic generator for the hostile-input tests.
-struct SplitMix {
+struct EventChannelTestRandom {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

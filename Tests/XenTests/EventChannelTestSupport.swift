@@ -55,11 +55,13 @@ final class EventChannelFixture: @unchecked Sendable {
 }
 
 /// Little-endian field encoders for building argument structures.
-func le16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
-func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> ($0 * 8)) } }
+enum EventChannelArgBytes {
+    static func u16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
+    static func u32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> ($0 * 8)) } }
+}
 
 /// The errno an operation was refused with, nil when it succeeded.
-func errno<T>(_ body: () throws -> T, file: StaticString = #filePath, line: UInt = #line) -> XenErrno? {
+func evtchnErrno<T>(_ body: () throws -> T, file: StaticString = #filePath, line: UInt = #line) -> XenErrno? {
     do {
         _ = try body()
         return nil

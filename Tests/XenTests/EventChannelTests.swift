@@ -12,12 +12,12 @@ final class EventChannelTests: XCTestCase {
     func testSendOnUnmaskedPortRaisesSelectorAndUpcall() throws {
         let f = try EventChannelFixture()
         let port = try f.table.bindIPI(vcpu: 0)
-        XCTAssertNil(errno { try f.table.send(port: port) })
+        XCTAssertNil(evtchnErrno { try f.table.send(port: port) })
         XCTAssertTrue(f.pending(port))
         XCTAssertEqual(try f.selector(), UInt64(1) << (port / 64))
         XCTAssertEqual(try f.upcallFlag(), 1)
         XCTAssertEqual(f.takeUpcalls(), [0])
-        XCTAssertNil(errno { try f.table.send(port: port) })
+        XCTAssertNil(evtchnErrno { try f.table.send(port: port) })
         XCTAssertEqual(f.takeUpcalls(), [])
     }
 
@@ -27,13 +27,13 @@ final class EventChannelTests: XCTestCase {
         let f = try EventChannelFixture()
         let port = try f.table.bindIPI(vcpu: 0)
         try f.setMask(port, true)
-        XCTAssertNil(errno { try f.table.send(port: port) })
+        XCTAssertNil(evtchnErrno { try f.table.send(port: port) })
         XCTAssertTrue(f.pending(port))
         XCTAssertEqual(try f.selector(), 0)
         XCTAssertEqual(try f.upcallFlag(), 0)
         XCTAssertEqual(f.takeUpcalls(), [])
 
-        XCTAssertNil(errno { try f.table.unmask(port: port) })
+        XCTAssertNil(evtchnErrno { try f.table.unmask(port: port) })
         XCTAssertFalse(f.masked(port))
         XCTAssertEqual(try f.selector(), UInt64(1) << (port / 64))
         XCTAssertEqual(try f.upcallFlag(), 1)
@@ -45,8 +45,8 @@ final class EventChannelTests: XCTestCase {
         let f = try EventChannelFixture()
         let port = try f.table.bindIPI(vcpu: 0)
         try f.setMask(port, true)
-        XCTAssertNil(errno { try f.table.unmask(port: port) })
-        XCTAssertNil(errno { try f.table.unmask(port: port) })
+        XCTAssertNil(evtchnErrno { try f.table.unmask(port: port) })
+        XCTAssertNil(evtchnErrno { try f.table.unmask(port: port) })
         XCTAssertEqual(try f.selector(), 0)
         XCTAssertEqual(f.takeUpcalls(), [])
     }
@@ -93,8 +93,8 @@ final class EventChannelTests: XCTestCase {
     func testEventsBeforeSharedInfoAreDropped() throws {
         let f = try EventChannelFixture(placeSharedInfo: false)
         let port = try f.table.bindIPI(vcpu: 0)
-        XCTAssertNil(errno { try f.table.send(port: port) })
-        XCTAssertNil(errno { try f.table.unmask(port: port) })
+        XCTAssertNil(evtchnErrno { try f.table.send(port: port) })
+        XCTAssertNil(evtchnErrno { try f.table.unmask(port: port) })
         XCTAssertNil(f.table.vcpuInfoAddress(vcpu: 0))
         XCTAssertFalse(f.table.upcallPending(vcpu: 0))
         XCTAssertEqual(f.takeUpcalls(), [])
@@ -117,9 +117,9 @@ final class EventChannelTests: XCTestCase {
     func testPortSpaceExhaustionIsENOSPC() throws {
         let f = try EventChannelFixture()
         for _ in 1..<EventChannelABI.twoLevelPortCount { _ = try f.table.bindIPI(vcpu: 0) }
-        XCTAssertEqual(errno { try f.table.bindIPI(vcpu: 0) }, .ENOSPC)
-        XCTAssertEqual(errno { try f.table.allocUnbound(dom: EventChannelABI.domidSelf, remoteDom: 0) }, .ENOSPC)
-        XCTAssertEqual(errno { try f.table.bindInterdomain(remoteDom: EventChannelABI.domidSelf, remotePort: 5) }, .ENOSPC)
+        XCTAssertEqual(evtchnErrno { try f.table.bindIPI(vcpu: 0) }, .ENOSPC)
+        XCTAssertEqual(evtchnErrno { try f.table.allocUnbound(dom: EventChannelABI.domidSelf, remoteDom: 0) }, .ENOSPC)
+        XCTAssertEqual(evtchnErrno { try f.table.bindInterdomain(remoteDom: EventChannelABI.domidSelf, remotePort: 5) }, .ENOSPC)
     }
 
     /// Each VIRQ binds once per vCPU (-EEXIST), again after close; global VIRQs bind on vCPU 0
@@ -127,14 +127,14 @@ final class EventChannelTests: XCTestCase {
     func testBindVIRQRules() throws {
         let f = try EventChannelFixture()
         let port = try f.table.bindVIRQ(XenVIRQ.debug, vcpu: 0)
-        XCTAssertEqual(errno { try f.table.bindVIRQ(XenVIRQ.debug, vcpu: 0) }, .EEXIST)
+        XCTAssertEqual(evtchnErrno { try f.table.bindVIRQ(XenVIRQ.debug, vcpu: 0) }, .EEXIST)
         try f.table.close(port: port)
         XCTAssertEqual(try f.table.bindVIRQ(XenVIRQ.debug, vcpu: 0), port)
-        XCTAssertEqual(errno { try f.table.bindVIRQ(XenVIRQ.console, vcpu: 1) }, .EINVAL)
-        XCTAssertEqual(errno { try f.table.bindVIRQ(XenVIRQ.timer, vcpu: 1) }, .ENOENT)
-        XCTAssertEqual(errno { try f.table.bindVIRQ(XenVIRQ.count, vcpu: 0) }, .EINVAL)
-        XCTAssertEqual(errno { try f.table.bindVIRQ(.max, vcpu: .max) }, .EINVAL)
-        XCTAssertEqual(errno { try f.table.bindIPI(vcpu: 1) }, .ENOENT)
+        XCTAssertEqual(evtchnErrno { try f.table.bindVIRQ(XenVIRQ.console, vcpu: 1) }, .EINVAL)
+        XCTAssertEqual(evtchnErrno { try f.table.bindVIRQ(XenVIRQ.timer, vcpu: 1) }, .ENOENT)
+        XCTAssertEqual(evtchnErrno { try f.table.bindVIRQ(XenVIRQ.count, vcpu: 0) }, .EINVAL)
+        XCTAssertEqual(evtchnErrno { try f.table.bindVIRQ(.max, vcpu: .max) }, .EINVAL)
+        XCTAssertEqual(evtchnErrno { try f.table.bindIPI(vcpu: 1) }, .ENOENT)
     }
 
     /// The VMM raises a bound VIRQ; an unbound one goes nowhere.
@@ -161,12 +161,12 @@ final class EventChannelTests: XCTestCase {
         XCTAssertFalse(f.pending(port))
         XCTAssertTrue(f.masked(port), "the mask bit is the guest's")
         XCTAssertEqual(f.table.portState(port), .free)
-        XCTAssertEqual(errno { try f.table.close(port: port) }, .EINVAL)
-        XCTAssertEqual(errno { try f.table.close(port: 0) }, .EINVAL)
-        XCTAssertEqual(errno { try f.table.send(port: port) }, .EINVAL)
-        XCTAssertEqual(errno { try f.table.send(port: 0) }, .EINVAL)
+        XCTAssertEqual(evtchnErrno { try f.table.close(port: port) }, .EINVAL)
+        XCTAssertEqual(evtchnErrno { try f.table.close(port: 0) }, .EINVAL)
+        XCTAssertEqual(evtchnErrno { try f.table.send(port: port) }, .EINVAL)
+        XCTAssertEqual(evtchnErrno { try f.table.send(port: 0) }, .EINVAL)
         let virqPort = try f.table.bindVIRQ(XenVIRQ.debug, vcpu: 0)
-        XCTAssertEqual(errno { try f.table.send(port: virqPort) }, .EINVAL, "a VIRQ port has no remote end")
+        XCTAssertEqual(evtchnErrno { try f.table.send(port: virqPort) }, .EINVAL, "a VIRQ port has no remote end")
         try f.table.close(port: virqPort)
         XCTAssertNil(f.table.raiseVIRQ(XenVIRQ.debug))
     }
@@ -175,13 +175,13 @@ final class EventChannelTests: XCTestCase {
     func testPortsOutOfRange() throws {
         let f = try EventChannelFixture()
         for port: UInt32 in [4096, 4097, 0x8000_0000, .max] {
-            XCTAssertEqual(errno { try f.table.send(port: port) }, .EINVAL)
-            XCTAssertEqual(errno { try f.table.close(port: port) }, .EINVAL)
-            XCTAssertEqual(errno { try f.table.unmask(port: port) }, .EINVAL)
-            XCTAssertEqual(errno { try f.table.status(dom: EventChannelABI.domidSelf, port: port) }, .EINVAL)
-            XCTAssertEqual(errno { try f.table.bindVCPU(port: port, vcpu: 0) }, .EINVAL)
-            XCTAssertEqual(errno { try f.table.bindInterdomain(remoteDom: EventChannelABI.domidSelf, remotePort: port) }, .EINVAL)
-            XCTAssertEqual(errno { try f.table.bindBackend(toGuestPort: port) { _ in } }, .EINVAL)
+            XCTAssertEqual(evtchnErrno { try f.table.send(port: port) }, .EINVAL)
+            XCTAssertEqual(evtchnErrno { try f.table.close(port: port) }, .EINVAL)
+            XCTAssertEqual(evtchnErrno { try f.table.unmask(port: port) }, .EINVAL)
+            XCTAssertEqual(evtchnErrno { try f.table.status(dom: EventChannelABI.domidSelf, port: port) }, .EINVAL)
+            XCTAssertEqual(evtchnErrno { try f.table.bindVCPU(port: port, vcpu: 0) }, .EINVAL)
+            XCTAssertEqual(evtchnErrno { try f.table.bindInterdomain(remoteDom: EventChannelABI.domidSelf, remotePort: port) }, .EINVAL)
+            XCTAssertEqual(evtchnErrno { try f.table.bindBackend(toGuestPort: port) { _ in } }, .EINVAL)
             XCTAssertNil(f.table.portState(port))
         }
         // A refused bind_interdomain gives back the port it had taken.
@@ -196,13 +196,13 @@ final class EventChannelTests: XCTestCase {
         let timer = try f.table.bindVIRQ(XenVIRQ.timer, vcpu: 1)
         let console = try f.table.bindVIRQ(XenVIRQ.console, vcpu: 0)
         let unbound = try f.table.allocUnbound(dom: 1, remoteDom: 0)
-        XCTAssertEqual(errno { try f.table.bindVCPU(port: unbound, vcpu: 2) }, .ENOENT)
-        XCTAssertEqual(errno { try f.table.bindVCPU(port: 9999, vcpu: 2) }, .ENOENT)
-        XCTAssertEqual(errno { try f.table.bindVCPU(port: ipi, vcpu: 0) }, .EINVAL)
-        XCTAssertEqual(errno { try f.table.bindVCPU(port: timer, vcpu: 0) }, .EINVAL)
-        XCTAssertEqual(errno { try f.table.bindVCPU(port: 77, vcpu: 0) }, .EINVAL)
-        XCTAssertNil(errno { try f.table.bindVCPU(port: console, vcpu: 1) })
-        XCTAssertNil(errno { try f.table.bindVCPU(port: unbound, vcpu: 1) })
+        XCTAssertEqual(evtchnErrno { try f.table.bindVCPU(port: unbound, vcpu: 2) }, .ENOENT)
+        XCTAssertEqual(evtchnErrno { try f.table.bindVCPU(port: 9999, vcpu: 2) }, .ENOENT)
+        XCTAssertEqual(evtchnErrno { try f.table.bindVCPU(port: ipi, vcpu: 0) }, .EINVAL)
+        XCTAssertEqual(evtchnErrno { try f.table.bindVCPU(port: timer, vcpu: 0) }, .EINVAL)
+        XCTAssertEqual(evtchnErrno { try f.table.bindVCPU(port: 77, vcpu: 0) }, .EINVAL)
+        XCTAssertNil(evtchnErrno { try f.table.bindVCPU(port: console, vcpu: 1) })
+        XCTAssertNil(evtchnErrno { try f.table.bindVCPU(port: unbound, vcpu: 1) })
         XCTAssertEqual(f.table.portVCPU(console), 1)
 
         // An event goes to the vCPU the port is bound to now; closing resets the binding.
@@ -236,35 +236,35 @@ final class EventChannelTests: XCTestCase {
         XCTAssertEqual(f.takeUpcalls(), [0])
         XCTAssertEqual(try f.table.status(dom: EventChannelABI.domidSelf, port: connector),
                        EventChannelStatus(status: EventChannelABI.statusInterdomain, vcpu: 0, remoteDomain: 1, remotePort: listener))
-        XCTAssertEqual(errno { try f.table.bindInterdomain(remoteDom: 1, remotePort: listener) }, .EINVAL, "already bound")
+        XCTAssertEqual(evtchnErrno { try f.table.bindInterdomain(remoteDom: 1, remotePort: listener) }, .EINVAL, "already bound")
 
         try f.table.send(port: connector)
         XCTAssertTrue(f.pending(listener))
         try f.table.close(port: connector)
         XCTAssertEqual(f.table.portState(listener), .unbound(remoteDomain: 1))
         XCTAssertEqual(try f.table.status(dom: 1, port: connector).status, EventChannelABI.statusClosed)
-        XCTAssertNil(errno { try f.table.send(port: listener) }, "an unbound port drops the event silently")
+        XCTAssertNil(evtchnErrno { try f.table.send(port: listener) }, "an unbound port drops the event silently")
 
         XCTAssertEqual(try f.table.status(dom: 1, port: 0).status, EventChannelABI.statusClosed)
         let virq = try f.table.bindVIRQ(XenVIRQ.debug, vcpu: 0)
         XCTAssertEqual(try f.table.status(dom: 1, port: virq),
                        EventChannelStatus(status: EventChannelABI.statusVIRQ, vcpu: 0, virq: XenVIRQ.debug))
         XCTAssertEqual(try f.table.status(dom: 1, port: try f.table.bindIPI(vcpu: 0)).status, EventChannelABI.statusIPI)
-        XCTAssertEqual(errno { try f.table.status(dom: 0, port: 1) }, .EPERM)
-        XCTAssertEqual(errno { try f.table.status(dom: 2, port: 1) }, .ESRCH)
+        XCTAssertEqual(evtchnErrno { try f.table.status(dom: 0, port: 1) }, .EPERM)
+        XCTAssertEqual(evtchnErrno { try f.table.status(dom: 2, port: 1) }, .ESRCH)
     }
 
     /// bind_interdomain names only the guest or the VMM, and only a port waiting for the guest.
     func testBindInterdomainRefusals() throws {
         let f = try EventChannelFixture()
         let forVMM = try f.table.allocUnbound(dom: 1, remoteDom: 0)
-        XCTAssertEqual(errno { try f.table.bindInterdomain(remoteDom: 1, remotePort: forVMM) }, .EINVAL, "waits for dom0")
-        XCTAssertEqual(errno { try f.table.bindInterdomain(remoteDom: 5, remotePort: 1) }, .ESRCH)
-        XCTAssertEqual(errno { try f.table.bindInterdomain(remoteDom: 0, remotePort: 1) }, .EINVAL, "no such backend port")
+        XCTAssertEqual(evtchnErrno { try f.table.bindInterdomain(remoteDom: 1, remotePort: forVMM) }, .EINVAL, "waits for dom0")
+        XCTAssertEqual(evtchnErrno { try f.table.bindInterdomain(remoteDom: 5, remotePort: 1) }, .ESRCH)
+        XCTAssertEqual(evtchnErrno { try f.table.bindInterdomain(remoteDom: 0, remotePort: 1) }, .EINVAL, "no such backend port")
         let ipi = try f.table.bindIPI(vcpu: 0)
-        XCTAssertEqual(errno { try f.table.bindInterdomain(remoteDom: 1, remotePort: ipi) }, .EINVAL)
-        XCTAssertEqual(errno { try f.table.allocUnbound(dom: 0, remoteDom: 1) }, .EPERM)
-        XCTAssertEqual(errno { try f.table.allocUnbound(dom: 3, remoteDom: 1) }, .ESRCH)
+        XCTAssertEqual(evtchnErrno { try f.table.bindInterdomain(remoteDom: 1, remotePort: ipi) }, .EINVAL)
+        XCTAssertEqual(evtchnErrno { try f.table.allocUnbound(dom: 0, remoteDom: 1) }, .EPERM)
+        XCTAssertEqual(evtchnErrno { try f.table.allocUnbound(dom: 3, remoteDom: 1) }, .ESRCH)
     }
 
     // MARK: the VMM's backends
@@ -274,10 +274,10 @@ final class EventChannelTests: XCTestCase {
     /// backend's close returns the guest port to waiting for domain 0.
     func testBackendBindsGuestAllocatedPort() throws {
         let f = try EventChannelFixture()
-        let received = Lock(), log = LogBox()
+        let received = Lock(), log = EventChannelHandlerLog()
         let guestPort = try f.table.allocUnbound(dom: EventChannelABI.domidSelf, remoteDom: 0)
         let backendPort = try f.table.bindBackend(toGuestPort: guestPort) { port in received.withLock { log.values.append(port) } }
-        XCTAssertEqual(errno { try f.table.bindBackend(toGuestPort: guestPort) { _ in } }, .EINVAL, "bound already")
+        XCTAssertEqual(evtchnErrno { try f.table.bindBackend(toGuestPort: guestPort) { _ in } }, .EINVAL, "bound already")
         XCTAssertEqual(f.table.guestPort(connectedTo: backendPort), guestPort)
         XCTAssertEqual(try f.table.status(dom: 1, port: guestPort),
                        EventChannelStatus(status: EventChannelABI.statusInterdomain, vcpu: 0, remoteDomain: 0, remotePort: backendPort))
@@ -294,7 +294,7 @@ final class EventChannelTests: XCTestCase {
         f.table.closeBackendPort(backendPort)
         XCTAssertEqual(f.table.portState(guestPort), .unbound(remoteDomain: 0))
         XCTAssertNil(f.table.notifyGuest(fromBackendPort: backendPort))
-        XCTAssertNil(errno { try f.table.send(port: guestPort) })
+        XCTAssertNil(evtchnErrno { try f.table.send(port: guestPort) })
         XCTAssertEqual(received.withLock { log.values }.count, 2)
     }
 
@@ -302,12 +302,12 @@ final class EventChannelTests: XCTestCase {
     /// close returns the backend port to waiting.
     func testGuestBindsBackendAllocatedPort() throws {
         let f = try EventChannelFixture()
-        let log = LogBox(), lock = Lock()
+        let log = EventChannelHandlerLog(), lock = Lock()
         let backendPort = try XCTUnwrap(f.table.allocateBackendPort { port in lock.withLock { log.values.append(port) } })
         XCTAssertNil(f.table.guestPort(connectedTo: backendPort))
         let guestPort = try f.table.bindInterdomain(remoteDom: 0, remotePort: backendPort)
         XCTAssertEqual(f.table.guestPort(connectedTo: backendPort), guestPort)
-        XCTAssertEqual(errno { try f.table.bindInterdomain(remoteDom: 0, remotePort: backendPort) }, .EINVAL)
+        XCTAssertEqual(evtchnErrno { try f.table.bindInterdomain(remoteDom: 0, remotePort: backendPort) }, .EINVAL)
         try f.table.send(port: guestPort)
         XCTAssertEqual(lock.withLock { log.values }, [backendPort])
         try f.table.close(port: guestPort)
@@ -397,6 +397,6 @@ final class EventChannelTests: XCTestCase {
 }
 
 /// A mutable list shared with a handler closure (guarded by the test's lock).
-final class LogBox: @unchecked Sendable {
+final class EventChannelHandlerLog: @unchecked Sendable {
     var values: [UInt32] = []
 }

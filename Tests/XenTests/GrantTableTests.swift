@@ -159,7 +159,7 @@ final class GrantTableTests: XCTestCase {
     /// every use is released no entry keeps an in-use flag.
     func testHostileEntriesNeverCrashAndLeaveNoFlags() throws {
         let (memory, table) = try makeTable()
-        var rng = SplitMix(seed: 0xC0FFEE)
+        var rng = EventChannelTestRandom(seed: 0xC0FFEE)
         var held: [GrantAccess] = []
         for _ in 0..<20_000 {
             let ref = UInt32(truncatingIfNeeded: rng.next() % 3 == 0 ? rng.next() : rng.next() % 40)
@@ -219,16 +219,16 @@ final class GrantTableTests: XCTestCase {
     func testQuerySize() throws {
         let (memory, table) = try makeTable()
         let blank = Array(repeating: UInt8(0xEE), count: 14)
-        XCTAssertNil(try hypercall(table, memory, ABI.opQuerySize, le16(EventChannelABI.domidSelf) + blank))
+        XCTAssertNil(try hypercall(table, memory, ABI.opQuerySize, EventChannelArgBytes.u16(EventChannelABI.domidSelf) + blank))
         XCTAssertEqual(try memory.read32(Self.argument + 4), 1)
         XCTAssertEqual(try memory.read32(Self.argument + 8), 4)
         XCTAssertEqual(try memory.read16(Self.argument + 12), 0)
-        XCTAssertNil(try hypercall(table, memory, ABI.opQuerySize, le16(0) + blank))
+        XCTAssertNil(try hypercall(table, memory, ABI.opQuerySize, EventChannelArgBytes.u16(0) + blank))
         XCTAssertEqual(Int16(bitPattern: try memory.read16(Self.argument + 12)), GrantStatus.permissionDenied.rawValue)
-        XCTAssertNil(try hypercall(table, memory, ABI.opQuerySize, le16(7) + blank))
+        XCTAssertNil(try hypercall(table, memory, ABI.opQuerySize, EventChannelArgBytes.u16(7) + blank))
         XCTAssertEqual(Int16(bitPattern: try memory.read16(Self.argument + 12)), GrantStatus.badDomain.rawValue)
-        XCTAssertEqual(try hypercall(table, memory, ABI.opQuerySize, le16(1) + blank, count: 2), .EINVAL)
-        XCTAssertEqual(try hypercall(table, memory, ABI.opQuerySize, le16(1) + blank, count: 0), .EINVAL)
+        XCTAssertEqual(try hypercall(table, memory, ABI.opQuerySize, EventChannelArgBytes.u16(1) + blank, count: 2), .EINVAL)
+        XCTAssertEqual(try hypercall(table, memory, ABI.opQuerySize, EventChannelArgBytes.u16(1) + blank, count: 0), .EINVAL)
         XCTAssertEqual(table.hypercall(command: ABI.opQuerySize, argument: memory.size - 8, count: 1), .EFAULT)
     }
 
@@ -237,14 +237,14 @@ final class GrantTableTests: XCTestCase {
     func testVersions() throws {
         let (memory, table) = try makeTable()
         for (requested, expected) in [(UInt32(1), XenErrno?.none), (2, .ENOSYS), (0, .EINVAL), (3, .EINVAL), (.max, .EINVAL)] {
-            XCTAssertEqual(try hypercall(table, memory, ABI.opSetVersion, le32(requested)), expected, "version \(requested)")
+            XCTAssertEqual(try hypercall(table, memory, ABI.opSetVersion, EventChannelArgBytes.u32(requested)), expected, "version \(requested)")
             XCTAssertEqual(try memory.read32(Self.argument), 1)
         }
-        XCTAssertEqual(try hypercall(table, memory, ABI.opSetVersion, le32(1), count: 3), .EINVAL)
-        XCTAssertNil(try hypercall(table, memory, ABI.opGetVersion, le16(EventChannelABI.domidSelf) + [0, 0] + le32(0)))
+        XCTAssertEqual(try hypercall(table, memory, ABI.opSetVersion, EventChannelArgBytes.u32(1), count: 3), .EINVAL)
+        XCTAssertNil(try hypercall(table, memory, ABI.opGetVersion, EventChannelArgBytes.u16(EventChannelABI.domidSelf) + [0, 0] + EventChannelArgBytes.u32(0)))
         XCTAssertEqual(try memory.read32(Self.argument + 4), 1)
-        XCTAssertEqual(try hypercall(table, memory, ABI.opGetVersion, le16(0) + [0, 0] + le32(0)), .EPERM)
-        XCTAssertEqual(try hypercall(table, memory, ABI.opGetVersion, le16(9) + [0, 0] + le32(0)), .ESRCH)
+        XCTAssertEqual(try hypercall(table, memory, ABI.opGetVersion, EventChannelArgBytes.u16(0) + [0, 0] + EventChannelArgBytes.u32(0)), .EPERM)
+        XCTAssertEqual(try hypercall(table, memory, ABI.opGetVersion, EventChannelArgBytes.u16(9) + [0, 0] + EventChannelArgBytes.u32(0)), .ESRCH)
         XCTAssertEqual(table.hypercall(command: ABI.opSetVersion, argument: .max, count: 1), .EFAULT)
     }
 
@@ -254,5 +254,45 @@ final class GrantTableTests: XCTestCase {
         for op: UInt64 in [ABI.opMapGrantRef, ABI.opUnmapGrantRef, ABI.opSetupTable, ABI.opCopy, 11, 12, 99, .max] {
             XCTAssertEqual(try hypercall(table, memory, op, Array(repeating: 0, count: 40)), .ENOSYS, "op \(op)")
         }
+    }
+}
+
+/// GNTTABOP_copy structures: fields at the header's offsets and Xen's argument checks.
+final class GrantCopyRequestTests: XCTestCase {
+    private func bytes(sourceRef: UInt64, sourceDom: UInt16, sourceOffset: UInt16,
+                       destFrame: UInt64, destDom: UInt16, destOffset: UInt16, length: UInt16, flags: UInt16) -> [UInt8] {
+        func le64(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> ($0 * 8)) } }
+        return le64(sourceRef) + EventChannelArgBytes.u16(sourceDom) + EventChannelArgBytes.u16(sourceOffset) + [0, 0, 0, 0]
+            + le64(destFrame) + EventChannelArgBytes.u16(destDom) + EventChannelArgBytes.u16(destOffset) + [0, 0, 0, 0]
+            + EventChannelArgBytes.u16(length) + EventChannelArgBytes.u16(flags) + [0xEE, 0xEE, 0, 0, 0, 0]
+    }
+
+    func testDecodesFieldsAtHeaderOffsets() throws {
+        let raw = bytes(sourceRef: 0xABCD_0000_0000_0042, sourceDom: 1, sourceOffset: 512,
+                        destFrame: 0x1_2345, destDom: EventChannelABI.domidSelf, destOffset: 8, length: 100,
+                        flags: GrantTableABI.copySourceIsGrant)
+        let request = try XCTUnwrap(GrantCopyRequest(bytes: raw))
+        XCTAssertEqual(request.source, .init(refOrFrame: 0x42, domid: 1, offset: 512, isGrant: true))
+        XCTAssertEqual(request.dest, .init(refOrFrame: 0x1_2345, domid: EventChannelABI.domidSelf, offset: 8, isGrant: false))
+        XCTAssertEqual(request.length, 100)
+        XCTAssertNil(request.check())
+        XCTAssertNil(GrantCopyRequest(bytes: Array(raw.prefix(39))))
+    }
+
+    func testChecksPageBoundsAndFrameOwnership() throws {
+        let grants = GrantTableABI.copySourceIsGrant | GrantTableABI.copyDestIsGrant
+        let past = try XCTUnwrap(GrantCopyRequest(bytes: bytes(sourceRef: 8, sourceDom: 1, sourceOffset: 4000, destFrame: 9,
+                                                               destDom: 1, destOffset: 0, length: 97, flags: grants)))
+        XCTAssertEqual(past.check(), .badCopyArgument)
+        let edge = try XCTUnwrap(GrantCopyRequest(bytes: bytes(sourceRef: 8, sourceDom: 1, sourceOffset: 4000, destFrame: 9,
+                                                               destDom: 1, destOffset: 0, length: 96, flags: grants)))
+        XCTAssertNil(edge.check())
+        let huge = try XCTUnwrap(GrantCopyRequest(bytes: bytes(sourceRef: 8, sourceDom: 1, sourceOffset: .max, destFrame: 9,
+                                                               destDom: 1, destOffset: .max, length: .max, flags: grants)))
+        XCTAssertEqual(huge.check(), .badCopyArgument)
+        let foreignFrame = try XCTUnwrap(GrantCopyRequest(bytes: bytes(sourceRef: 8, sourceDom: 1, sourceOffset: 0, destFrame: 9,
+                                                                       destDom: 1, destOffset: 0, length: 16,
+                                                                       flags: GrantTableABI.copySourceIsGrant)))
+        XCTAssertEqual(foreignFrame.check(), .permissionDenied)
     }
 }
