@@ -400,3 +400,41 @@ final class EventChannelTests: XCTestCase {
 final class EventChannelHandlerLog: @unchecked Sendable {
     var values: [UInt32] = []
 }
+
+/// The guest-shared words are updated atomically, and the wall clock under its version rule.
+final class EventChannelSharedWordTests: XCTestCase {
+    /// Two threads setting and clearing their own bit of one guest word, as the VMM and a guest
+    /// vCPU do with pending bits: neither may ever lose the other's bit (a plain
+    /// load-modify-store would, within a few thousand rounds).
+    func testConcurrentBitUpdatesOnOneGuestWordAreNotLost() throws {
+        let memory = try GuestMemory(size: 2 << 20)
+        let word = try XCTUnwrap(memory.ramPointer(0x1000, length: 8))
+        let lost = Lock(), losses = EventChannelHandlerLog()
+        DispatchQueue.concurrentPerform(iterations: 2) { bit in
+            let mine = UInt64(1) << UInt64(bit * 7)
+            for _ in 0..<200_000 {
+                _ = GuestAtomics.fetchOr(word, mine)
+                if GuestAtomics.load(word) & mine == 0 { lost.withLock { losses.values.append(UInt32(bit)) } }
+                _ = GuestAtomics.fetchAndNot(word, mine)
+            }
+        }
+        XCTAssertEqual(losses.values, [])
+        XCTAssertEqual(GuestAtomics.load(word), 0)
+    }
+
+    /// wc_version ends even and one step of two past where it was; the fields hold the time.
+    func testWallClockUpdate() throws {
+        let f = try EventChannelFixture()
+        let base = EventChannelFixture.sharedInfo
+        f.table.updateWallClock(seconds: 0x1_2345_6789, nanoseconds: 999)
+        XCTAssertEqual(try f.memory.read32(base + SharedInfoLayout.wallClockVersionOffset), 2)
+        XCTAssertEqual(try f.memory.read32(base + SharedInfoLayout.wallClockSecondsOffset), 0x2345_6789)
+        XCTAssertEqual(try f.memory.read32(base + SharedInfoLayout.wallClockSecondsHighOffset), 1)
+        XCTAssertEqual(try f.memory.read32(base + SharedInfoLayout.wallClockNanosecondsOffset), 999)
+        try f.memory.write32(base + SharedInfoLayout.wallClockVersionOffset, 5)
+        f.table.updateWallClock(seconds: 1, nanoseconds: 0)
+        XCTAssertEqual(try f.memory.read32(base + SharedInfoLayout.wallClockVersionOffset), 6)
+        let unplaced = try EventChannelFixture(placeSharedInfo: false)
+        unplaced.table.updateWallClock(seconds: 1, nanoseconds: 1)
+    }
+}

@@ -56,6 +56,26 @@ extension EventChannelTable {
         return result
     }
 
+    /// Writes the wall-clock time of system time zero into shared_info (`wc_sec`, `wc_sec_hi`,
+    /// `wc_nsec`) under Xen's version protocol: `wc_version` is odd while the fields change and
+    /// even again after, so a guest reading concurrently retries (xen.h, vcpu_time_info notes).
+    /// Nothing happens before the guest placed the page.
+    public func updateWallClock(seconds: UInt64, nanoseconds: UInt32) {
+        lock.withLock {
+            guard let base = sharedInfoAddress,
+                  let version = memory.ramPointer(base + SharedInfoLayout.wallClockVersionOffset, length: 16) else { return }
+            // The version stores are sequentially consistent: the field stores cannot move
+            // across them, so a reader seeing the same even version twice saw whole fields.
+            let odd = GuestAtomics.load32(version) | 1
+            GuestAtomics.store32(version, odd)
+            version.storeBytes(of: UInt32(truncatingIfNeeded: seconds).littleEndian, toByteOffset: 4, as: UInt32.self)
+            version.storeBytes(of: nanoseconds.littleEndian, toByteOffset: 8, as: UInt32.self)
+            version.storeBytes(of: UInt32(truncatingIfNeeded: seconds >> 32).littleEndian, toByteOffset: 12, as: UInt32.self)
+            GuestAtomics.store32(version, odd &+ 1)
+            memory.noteDeviceWrite(physical: base + SharedInfoLayout.wallClockVersionOffset, length: 16)
+        }
+    }
+
     /// Forgets every binding and where shared_info and vcpu_info were: the state of a freshly
     /// created domain, for a machine reset. Backend ports stay allocated and wait, unbound, for
     /// the next guest to bind them.

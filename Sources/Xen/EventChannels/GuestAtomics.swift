@@ -50,6 +50,11 @@ enum GuestAtomics {
         p.assumingMemoryBound(to: Atomic<UInt32>.self).pointee.load(ordering: .sequentiallyConsistent).littleEndian
     }
 
+    @inline(__always)
+    static func store32(_ p: UnsafeMutableRawPointer, _ value: UInt32) {
+        p.assumingMemoryBound(to: Atomic<UInt32>.self).pointee.store(value.littleEndian, ordering: .sequentiallyConsistent)
+    }
+
     /// Replaces the 32-bit word at `p` with `desired` if it still holds `expected`; returns the
     /// word found (equal to `expected` on success).
     @inline(__always)
