@@ -253,7 +253,11 @@ final class GrantTableTests: XCTestCase {
         let (memory, table) = try makeTable()
         for op: UInt64 in [ABI.opMapGrantRef, ABI.opUnmapGrantRef, ABI.opSetupTable, ABI.opCopy, 11, 12, 99, .max] {
             XCTAssertEqual(try hypercall(table, memory, op, Array(repeating: 0, count: 40)), .ENOSYS, "op \(op)")
+            XCTAssertNil(GrantTable.argumentSize(op))
         }
+        XCTAssertEqual(GrantTable.argumentSize(ABI.opQuerySize), 16)
+        XCTAssertEqual(GrantTable.argumentSize(ABI.opSetVersion), 4)
+        XCTAssertEqual(GrantTable.argumentSize(ABI.opGetVersion), 8)
     }
 }
 

@@ -48,4 +48,16 @@ extension GrantTable {
             return .ENOSYS
         }
     }
+
+    /// Bytes of one argument structure of operation `command` that `hypercall` reads, nil for
+    /// operations it answers -ENOSYS without reading (the hypercall layer sizes its
+    /// linear-to-physical translation with it).
+    public static func argumentSize(_ command: UInt64) -> Int? {
+        switch command {
+        case GrantTableABI.opQuerySize: return GrantTableABI.querySizeSize
+        case GrantTableABI.opSetVersion: return GrantTableABI.setVersionSize
+        case GrantTableABI.opGetVersion: return GrantTableABI.getVersionSize
+        default: return nil
+        }
+    }
 }
