@@ -2,14 +2,14 @@
 /// unprivileged domain's limits: it may not introduce or release domains, set targets or send
 /// control commands (EACCES), and its paths, watches and transactions count against its quota.
 extension XenStore {
-    /// Answers one request: its reply (or XS_ERROR) is queued on `connection`, followed by
-    /// any watch events it caused.
+    /// Answers one request: its reply (or XS_ERROR) is queued on `connection`. As in C
+    /// xenstored, the watch events a change causes are queued before its acknowledgement,
+    /// and a new watch's first event after it.
     public func handle(_ request: XenStoreMessage, from connection: XenStoreConnection) {
-        var after: [XenStoreEvent] = []
         var firstFire: [XenStoreMessage] = []
         var reply: XenStoreMessage
         do {
-            let payload = try perform(request, connection, events: &after, firstFire: &firstFire)
+            let payload = try perform(request, connection, firstFire: &firstFire)
             // A reply that cannot fit the protocol's limit is refused, as xenstored's send_reply.
             reply = payload.count <= XenStoreMessage.payloadMax ? request.reply(payload) : request.errorReply(.E2BIG)
         } catch {
@@ -18,11 +18,10 @@ extension XenStore {
         connection.queue(reply: reply)
         // A new watch fires once straight away, after its acknowledgement (xenstore.txt, WATCH).
         for e in firstFire { connection.queue(event: e, limit: quota.pendingOutputBytes) }
-        fire(after, from: connection)
     }
 
     func perform(_ request: XenStoreMessage, _ c: XenStoreConnection,
-                 events: inout [XenStoreEvent], firstFire: inout [XenStoreMessage]) throws(XenStoreError) -> [UInt8] {
+                 firstFire: inout [XenStoreMessage]) throws(XenStoreError) -> [UInt8] {
         guard let type = request.knownType else { throw .ENOSYS }
         let tx = request.transactionID
         let caller = c.caller
@@ -104,7 +103,7 @@ extension XenStore {
             guard tx != 0, let t = c.transactions.removeValue(forKey: tx) else { throw .ENOENT }
             if verdict == "T" {
                 try t.commit(into: &tree, as: caller)
-                events.append(contentsOf: t.events)
+                fire(t.events, from: c)
             }
             return XenStoreMessage.ok
 

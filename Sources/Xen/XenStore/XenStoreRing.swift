@@ -46,7 +46,7 @@ public final class XenStoreRing {
     /// Most whole requests one `service` call answers, so a guest that keeps its ring full
     /// (on another vCPU thread) cannot hold the caller forever; `service` then reports that
     /// work is left.
-    public static let requestsPerService = 64
+    public static let requestsPerService = 32
 
     public let store: XenStore
     public let connection: XenStoreConnection
@@ -64,6 +64,7 @@ public final class XenStoreRing {
         self.store = store; self.connection = connection; self.memory = memory; self.address = address
         if let page = page() {
             store32(page, Self.serverFeaturesOffset, Self.features)
+            noteWritten()
         } else {
             failure = .communication
         }
@@ -89,10 +90,12 @@ public final class XenStoreRing {
         // way out of a failure too.
         if load32(page, Self.connectionOffset) == Self.reconnecting {
             reconnect(page)
+            noteWritten()
             activity.notify = true
             return activity
         }
         guard failure == nil else { return activity }
+        defer { if activity.notify || failure != nil { noteWritten() } }
         var handled = 0
         while true {
             if flushOutput(page) { activity.notify = true }
@@ -178,7 +181,6 @@ public final class XenStoreRing {
         // The bytes must be visible before rsp_prod says they are there.
         atomicMemoryFence(ordering: .releasing)
         store32(page, Self.responseProducerOffset, prod &+ UInt32(bytes.count))
-        memory.noteDeviceWrite(physical: address + UInt64(Self.responseOffset), length: Self.ringSize)
         return true
     }
 
@@ -202,6 +204,12 @@ public final class XenStoreRing {
         // The emptied rings must be seen before the state says connected.
         atomicMemoryFence(ordering: .releasing)
         store32(page, Self.connectionOffset, Self.connected)
+    }
+
+    /// The page changed behind the CPUs (rsp bytes, indices, state): engines that cached
+    /// anything from it must forget it, as after any device write (GuestMemoryObserver).
+    func noteWritten() {
+        memory.noteDeviceWrite(physical: address, length: Self.interfaceSize)
     }
 
     func page() -> UnsafeMutableRawPointer? {
