@@ -205,3 +205,35 @@ final class XenStoreTreeTests: XCTestCase {
         XCTAssertEqual(h.store.readString("/local/domain/1/device/vbd/51712/state"), "3")
     }
 }
+
+final class XenStoreControlTests: XCTestCase {
+    func testShutdownRequestOnlyOnceTheGuestAnnouncedIt() {
+        let h = XenStoreHarness()
+        XCTAssertFalse(h.store.requestShutdown(.poweroff, domid: 1))
+        XCTAssertEqual(h.store.readString("/local/domain/1/control/shutdown"), "")
+        // What manage.c does: watch control/shutdown, then announce the features.
+        _ = h.send(.watch, ["control/shutdown", "sd"])
+        XCTAssertEqual(h.write("control/feature-poweroff", "1"), "OK\0")
+        _ = h.drain()
+        XCTAssertTrue(h.store.requestShutdown(.poweroff, domid: 1))
+        XCTAssertFalse(h.store.requestShutdown(.reboot, domid: 1))
+        XCTAssertEqual(h.drain().map(\.strings), [["control/shutdown", "sd"]])
+        XCTAssertEqual(h.ask(.read, ["control/shutdown"]), "poweroff")
+        // The guest acknowledges by clearing it, which its own watch reports before the OK.
+        XCTAssertEqual(h.send(.write, ["control/shutdown"], value: []).map { h.describe($0) }, ["control/shutdown\0sd\0", "OK\0"])
+    }
+
+    func testXenbusStateNodes() throws {
+        let h = XenStoreHarness()
+        try h.store.addDevice(domid: 1, kind: "vbd", id: 51712)
+        let be = "/local/domain/0/backend/vbd/1/51712", fe = "/local/domain/1/device/vbd/51712"
+        XCTAssertEqual(h.store.xenbusState(at: be), .initialising)
+        try h.store.setXenbusState(.initWait, at: be)
+        XCTAssertEqual(h.ask(.read, ["/local/domain/0/backend/vbd/1/51712/state"]), "2")
+        XCTAssertEqual(h.write("device/vbd/51712/state", "999"), "OK\0")
+        XCTAssertNil(h.store.xenbusState(at: fe))
+        XCTAssertEqual(h.write("device/vbd/51712/state", "3"), "OK\0")
+        XCTAssertEqual(h.store.xenbusState(at: fe), .initialised)
+        XCTAssertNil(h.store.xenbusState(at: "/local/domain/1/device/vbd/9"))
+    }
+}
