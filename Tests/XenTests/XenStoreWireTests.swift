@@ -186,6 +186,18 @@ final class XenStoreWireTests: XCTestCase {
         XCTAssertGreaterThan(h.guest.droppedEvents, 100)
     }
 
+    func testEventLongerThanThePayloadLimitIsDropped() throws {
+        let h = XenStoreHarness()
+        let token = String(repeating: "t", count: 4000)
+        XCTAssertEqual(h.send(.watch, ["data", token]).count, 2)     // "data\0" + token fits
+        let deep = "/local/domain/1/data/" + String(repeating: "n", count: 200)
+        try h.store.write(deep, "")
+        XCTAssertEqual(h.drain().count, 0)
+        XCTAssertEqual(h.guest.droppedEvents, 1)
+        try h.store.write("/local/domain/1/data/s", "")
+        XCTAssertEqual(h.drain().map { $0.strings.first }, ["data/s"])
+    }
+
     // MARK: the VMM's API
 
     func testDom0WatchCallbackAndReentrantWrites() throws {

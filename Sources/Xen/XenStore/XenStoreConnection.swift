@@ -28,10 +28,12 @@ public final class XenStoreConnection {
     /// Queues a reply; replies are never dropped (the ring stops taking requests instead).
     func queue(reply: XenStoreMessage) { append(reply.encoded) }
 
-    /// Queues a watch event unless the queue is over `limit` bytes; false when dropped.
+    /// Queues a watch event unless the queue is over `limit` bytes; false when dropped. An
+    /// event too long for the protocol (a long path under a watch with a long token) is
+    /// dropped too: the guest's reader would refuse it and lose its place in the stream.
     @discardableResult
     func queue(event: XenStoreMessage, limit: Int) -> Bool {
-        guard outputBytes < limit else { droppedEvents += 1; return false }
+        guard outputBytes < limit, event.payload.count <= XenStoreMessage.payloadMax else { droppedEvents += 1; return false }
         append(event.encoded)
         return true
     }
