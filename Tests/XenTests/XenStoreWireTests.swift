@@ -95,6 +95,32 @@ final class XenStoreWireTests: XCTestCase {
         XCTAssertEqual(h.ask(.directory, ["data"]), "ERROR:E2BIG")
     }
 
+    func testDirectoryPartPagesThroughALongList() throws {
+        let h = XenStoreHarness()
+        for i in 0..<300 { try h.store.write("/local/domain/1/data/child-number-\(i)", "") }
+        var names: [String] = []
+        var offset = 0
+        var generation: String?
+        for _ in 0..<10 {
+            let reply = h.send(.directoryPart, ["data", String(offset)]).first!
+            XCTAssertEqual(reply.type, XenStoreMessageType.directoryPart.rawValue)
+            XCTAssertLessThanOrEqual(reply.payload.count, 4096)
+            var strings = reply.strings
+            if generation == nil { generation = strings.first }
+            XCTAssertEqual(strings.removeFirst(), generation)
+            let done = strings.last == ""
+            if done { strings.removeLast() }
+            names += strings
+            offset += strings.reduce(0) { $0 + $1.utf8.count + 1 }
+            if done { break }
+        }
+        XCTAssertEqual(names, (0..<300).map { "child-number-\($0)" })
+        XCTAssertEqual(h.ask(.directoryPart, ["data", "3"]), "ERROR:EINVAL")      // inside a name
+        XCTAssertEqual(h.ask(.directoryPart, ["data", "999999"]), "ERROR:EINVAL")
+        XCTAssertEqual(h.ask(.directoryPart, ["data", "-1"]), "ERROR:EINVAL")
+        XCTAssertEqual(h.ask(.directoryPart, ["data"]), "ERROR:EINVAL")
+    }
+
     // MARK: watches
 
     func testWatchFiresOnRegistrationThenOnChangesAtOrBelowNotAbove() throws {

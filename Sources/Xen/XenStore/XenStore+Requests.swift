@@ -128,10 +128,37 @@ extension XenStore {
             if type == .introduce { introduce(domid: domid) } else { release(domid: domid) }
             return XenStoreMessage.ok
 
-        case .watchEvent, .error, .directoryPart:
-            // Replies, not requests; DIRECTORY_PART is not needed by Linux and not served.
+        case .directoryPart:
+            guard let args = XenStoreMessage.splitStrings(payload), args.count == 2,
+                  args[1].utf8.count <= 10, let offset = Int(args[1]) else { throw .EINVAL }
+            let path = try resolve(args[0], caller)
+            let node = try inspect(c, transaction: tx, path) { t throws(XenStoreError) in try t.readable(path, as: caller) }
+            return try directoryPart(node, from: offset)
+
+        case .watchEvent, .error:
+            // Replies, not requests.
             throw .ENOSYS
         }
+    }
+
+    /// DIRECTORY_PART's reply (xenstore.txt): the node's generation, then the children's
+    /// names from byte `offset` of the full list, as many whole names as fit the payload,
+    /// and one more NUL when the list ends here. The offset must fall on a name's start.
+    func directoryPart(_ node: XenStoreNode, from offset: Int) throws(XenStoreError) -> [UInt8] {
+        var out = XenStoreMessage.strings([String(node.generation)])
+        var position = 0, index = 0
+        while position < offset, index < node.children.count {
+            position += node.children[index].utf8.count + 1
+            index += 1
+        }
+        guard position == offset else { throw .EINVAL }
+        let room = XenStoreMessage.payloadMax - 1
+        while index < node.children.count, out.count + node.children[index].utf8.count + 1 <= room {
+            out += XenStoreMessage.strings([node.children[index]])
+            index += 1
+        }
+        if index == node.children.count { out.append(0) }
+        return out
     }
 
     /// The single NUL-terminated string a payload must be (xenstored's onearg): EINVAL for
