@@ -17,7 +17,8 @@ public final class XenStoreConnection {
 
     /// Told when something was queued for this connection outside its own requests (a watch
     /// event caused by another domain or by the VMM): the ring's owner should service the ring
-    /// and notify the guest.
+    /// and notify the guest. It runs inside the store's operation: schedule the servicing
+    /// (as a device schedules work) rather than calling into the store from here.
     public var onOutput: (() -> Void)?
 
     init(caller: XenStoreCaller) { self.caller = caller }
