@@ -139,6 +139,51 @@ final class XenStoreRingTests: XCTestCase {
         XCTAssertEqual(messages(consume()).map(\.strings), [["control/shutdown", "tok"]])
     }
 
+    /// The order of requests Linux's xenbus sends at boot (drivers/xen/xenbus: xs_init's
+    /// reset of watches, manage.c's watch and feature announcement, the frontend scan, a
+    /// frontend's state change in a transaction), through the ring.
+    func testLinuxXenbusStartupSequence() throws {
+        try store.addDevice(domid: 1, kind: "vbd", id: 51712, frontend: [("virtual-device", "51712")])
+        var id: UInt32 = 0
+        func roundTrip(_ m: XenStoreMessage) -> [XenStoreMessage] {
+            produce(m.encoded)
+            ring.service()
+            return messages(consume())
+        }
+        func call(_ type: XenStoreMessageType, _ payload: [UInt8], tx: UInt32 = 0) -> XenStoreMessage {
+            id += 1
+            let replies = roundTrip(XenStoreMessage(type, requestID: id, transactionID: tx, payload: payload))
+            return replies.first { $0.type != XenStoreMessageType.watchEvent.rawValue }!
+        }
+        func s(_ items: String...) -> [UInt8] { XenStoreMessage.strings(items) }
+
+        XCTAssertEqual(call(.read, s("control/platform-feature-xs_reset_watches")).payload, Array("1".utf8))
+        XCTAssertEqual(call(.resetWatches, s("")).payload, XenStoreMessage.ok)
+        XCTAssertEqual(call(.watch, s("control/shutdown", "ffff8880")).payload, XenStoreMessage.ok)
+        XCTAssertEqual(call(.write, Array("control/feature-poweroff\u{0}1".utf8)).payload, XenStoreMessage.ok)
+        XCTAssertEqual(call(.directory, s("device")).strings, ["vbd"])
+        XCTAssertEqual(call(.directory, s("device/vbd")).strings, ["51712"])
+        let backend = String(decoding: call(.read, s("device/vbd/51712/backend")).payload, as: UTF8.self)
+        XCTAssertEqual(call(.read, s(backend + "/state")).payload, Array("1".utf8))
+        XCTAssertEqual(call(.watch, s(backend + "/state", "ffff9990")).payload, XenStoreMessage.ok)
+        let start = call(.transactionStart, s(""))
+        let tx = UInt32(start.strings[0])!
+        XCTAssertEqual(call(.write, Array("device/vbd/51712/ring-ref\u{0}8".utf8), tx: tx).payload, XenStoreMessage.ok)
+        XCTAssertEqual(call(.write, Array("device/vbd/51712/event-channel\u{0}5".utf8), tx: tx).payload, XenStoreMessage.ok)
+        XCTAssertEqual(call(.transactionEnd, s("T"), tx: tx).payload, XenStoreMessage.ok)
+        XCTAssertEqual(call(.write, Array("device/vbd/51712/state\u{0}3".utf8)).payload, XenStoreMessage.ok)
+        XCTAssertEqual(store.readString("/local/domain/1/device/vbd/51712/ring-ref"), "8")
+        XCTAssertEqual(store.xenbusState(at: "/local/domain/1/device/vbd/51712"), .initialised)
+        // The backend connects; the frontend's watch on its state fires through the ring.
+        try store.setXenbusState(.connected, at: backend)
+        XCTAssertTrue(ring.service().notify)
+        XCTAssertEqual(messages(consume()).map(\.strings), [[backend + "/state", "ffff9990"]])
+        // A clean shutdown request reaches manage.c's watch.
+        XCTAssertTrue(store.requestShutdown(.poweroff, domid: 1))
+        ring.service()
+        XCTAssertEqual(messages(consume()).map(\.strings), [["control/shutdown", "ffff8880"]])
+    }
+
     // MARK: hostile guests
 
     func testRequestIndicesTooFarApartBreakTheConnection() {
