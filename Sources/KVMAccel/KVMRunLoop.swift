@@ -111,7 +111,8 @@ extension KVMVirtualCPU {
         }
     }
 
-    /// KVM_EXIT_MMIO: one access of `len` (1...8) bytes; reads fill mmio.data.
+    /// KVM_EXIT_MMIO: one access of `len` (1...8) bytes; reads fill mmio.data. Writes to RAM
+    /// that the VM maps read-only for write protection exit here too, and are dropped.
     @inline(__always)
     func dispatchMMIO() {
         let address = ckvm_run_mmio_phys_addr(kvmRun)
@@ -121,6 +122,12 @@ extension KVMVirtualCPU {
         lock.lock()
         defer { lock.unlock() }
         if ckvm_run_mmio_is_write(kvmRun) != 0 {
+            // A write to shadow RAM whose write enable is clear: the chipset sends it to the
+            // ROM side, where it is lost (82441FX §3.2.18), not to a device.
+            if vm.isWriteProtectedRAM(address) {
+                protectedRAMWriteCount &+= 1
+                return
+            }
             var value: UInt64 = 0
             for i in 0..<length { value |= UInt64(data[i]) << (8 * UInt64(i)) }
             mmio.write(address: address, size: length, value: value)

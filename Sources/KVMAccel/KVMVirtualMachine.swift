@@ -41,12 +41,21 @@ public final class KVMVirtualMachine: @unchecked Sendable {
         let readOnly: Bool
     }
     private var slots: [UInt32: Slot] = [:]
+    /// Shadow-RAM write protection (KVMVirtualMachine+MemoryAttributes.swift): the RAM of the
+    /// first MiB, mapped as runs of pages of equal protection, and the pages now read-only.
+    /// Changed and read under the machine lock, outside KVM_RUN.
+    var lowRAMPieces: [MemoryRegion] = []
+    var lowRuns: [(run: LowRAMRun, slot: Int)] = []
+    var readOnlyLowPages = LowMemoryPageMask()
+    /// Called when re-making the low slots failed (the vCPU stops the machine with it).
+    public var onMemoryAttributeFailure: ((MachineError) -> Void)?
     private let maxSlots: Int
     let vcpuLock = Lock()
     var vcpuIDs: Set<Int> = []
 
     /// Creates the VM, places the TSS and identity-map pages, and registers every region of
-    /// `memory` as a read/write memory slot (slots 0, 1, ... in region order).
+    /// `memory` as a memory slot; RAM in the first MiB gets slots of its own that follow the
+    /// memory's write-protected pages, and the VM observes the memory for changes of them.
     public init(system: KVMSystem, memory: GuestMemory, tssAddress: UInt64 = KVMVirtualMachine.defaultTSSAddress) throws(MachineError) {
         guard tssAddress % 4096 == 0, tssAddress >= 4096, tssAddress + 3 * 4096 <= 1 << 32 else {
             throw .badConfiguration("KVM TSS address 0x\(String(tssAddress, radix: 16)) must be page-aligned and below 4 GiB")
@@ -69,9 +78,19 @@ public final class KVMVirtualMachine: @unchecked Sendable {
             try KVMIoctl.call(fd, CKVM_SET_TSS_ADDR, int: UInt(tssAddress), "KVM_SET_TSS_ADDR")
         }
         for region in memory.regions {
+            let lowEnd = min(region.guestEnd, KVMVirtualMachine.lowMemoryLimit)
+            if supportsLowMemoryWriteProtect && !region.readOnly && region.guestBase < lowEnd {
+                lowRAMPieces.append(MemoryRegion(guestBase: region.guestBase, size: lowEnd - region.guestBase, host: region.host))
+                if region.guestEnd > lowEnd {
+                    try mapSlot(guestBase: lowEnd, size: region.guestEnd - lowEnd, host: region.host + Int(lowEnd - region.guestBase))
+                }
+                continue
+            }
             try mapSlot(guestBase: region.guestBase, size: region.size, host: region.host,
                         readOnly: region.readOnly)
         }
+        try mapLowRAM(protecting: memory.writeProtectedLowPages)
+        memory.addObserver(self)
     }
 
     deinit { close(fd) }
