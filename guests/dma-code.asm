@@ -12,6 +12,10 @@
 ;
 ; The PIIX3 IDE is found as a BIOS leaves it for a directly booted kernel: BAR4 (the
 ; bus-master registers) assigned, I/O and bus mastering enabled, legacy ports decoded.
+;
+; With the command line argument `cpu-copy` the bodies are read once into a buffer and each
+; round copies its body over the function with REP MOVSB instead: the same test for code the
+; CPU rewrites (under `--migrate-every`, rewritten by one engine behind the other's back).
 ; Exits with 0x21 (status 67) when every call returned its round's value, 0x22 (status 69)
 ; when some did not, 0x23 (status 71) when a transfer failed (0x7F: an unexpected exception).
 %include "include/platform.inc"
@@ -23,6 +27,10 @@ org 0x100000
 STACK_TOP       equ 0x1F0000
 CODE_PAGE       equ 0x180000        ; the function the DMA replaces (a page of its own)
 PRD_TABLE       equ 0x181000
+BODY_BUFFER     equ 0x182000        ; cpu-copy: the bodies, one sector each
+MBI_FLAGS       equ 0
+MBI_CMDLINE     equ 16
+MBI_HAS_CMDLINE equ 1 << 2
 ROUNDS          equ 300
 CALLS           equ 64
 VARIANTS        equ 3
@@ -62,6 +70,18 @@ EXIT_DMA        equ 0x23
 entry:
     cli
     mov esp, STACK_TOP
+    cmp eax, MB_BOOT_MAGIC
+    jne .no_cmdline
+    test dword [ebx + MBI_FLAGS], MBI_HAS_CMDLINE
+    jz .no_cmdline
+    mov esi, [ebx + MBI_CMDLINE]
+    call skip_argv0
+    cmp dword [esi], 'cpu-'
+    jne .no_cmdline
+    cmp dword [esi + 4], 'copy'
+    jne .no_cmdline
+    mov byte [copy_mode], 1
+.no_cmdline:
     call sys32_init
     jmp long_mode_enter
 
@@ -74,8 +94,21 @@ entry64:
     in eax, dx
     and eax, BAR_IO_MASK
     mov [bm_base], ax
-    mov dword [PRD_TABLE], CODE_PAGE
     mov dword [PRD_TABLE + 4], PRD_EOT | SECTOR_BYTES
+    cmp byte [copy_mode], 0
+    je .rounds
+    xor ebx, ebx
+.load_bodies:
+    mov eax, ebx
+    shl eax, 9
+    add eax, BODY_BUFFER
+    mov [PRD_TABLE], eax
+    call dma_read_sector
+    inc ebx
+    cmp ebx, VARIANTS
+    jb .load_bodies
+.rounds:
+    mov dword [PRD_TABLE], CODE_PAGE
 
     xor r12d, r12d                  ; round
     xor r13d, r13d                  ; calls that returned another body's value
@@ -86,7 +119,18 @@ entry64:
     div ecx                         ; EDX = the round's sector
     mov r14d, edx
     mov ebx, edx
+    cmp byte [copy_mode], 0
+    jne .copy
     call dma_read_sector
+    jmp .loaded
+.copy:
+    mov esi, ebx
+    shl esi, 9
+    add esi, BODY_BUFFER
+    mov edi, CODE_PAGE
+    mov ecx, SECTOR_BYTES
+    rep movsb
+.loaded:
     mov r15d, [variant_k + r14 * 4]
     shl r15d, 2                     ; the body returns 4 * K
     mov ebp, CALLS
@@ -119,7 +163,7 @@ entry64:
 .stale:
     EXIT EXIT_STALE
 
-; dma_read_sector: EBX = LBA; reads that sector into CODE_PAGE by READ DMA.
+; dma_read_sector: EBX = LBA; reads that sector by READ DMA where PRD_TABLE points.
 dma_read_sector:
     call ata_wait_idle
     mov dx, ATA_DEVICE
@@ -241,11 +285,13 @@ ata_wait_idle:
 
 align 4
 bm_base:    dw 0, 0
+copy_mode:  db 0, 0, 0, 0
 ; K of the body in each sector (the system test writes the same values).
 variant_k:  dd 0x11111111, 0x02040608, 0x10203040
 
 bits 32
 %include "include/serial32.inc"
+%include "include/cmdline32.inc"
 %include "include/sys32.inc"
 %include "include/sys64.inc"
 image_end:
