@@ -16,8 +16,13 @@ extension KVMVirtualCPU {
             // Without an in-kernel irqchip nothing can inject an interrupt: the HLT is final.
             return .haltedForever
         }
+        try vm.trackCPUWritesIfObserved()
         try beginRun()
-        defer { endRun() }
+        defer {
+            endRun()
+            // What the guest wrote meanwhile, for an engine that will run it next.
+            if vm.tracksCPUWrites { lock.withLock { vm.reportCPUWrites() } }
+        }
         if control.isStopRequested { ckvm_run_set_immediate_exit(kvmRun, 1) }
         while true {
             if nmiRequest.load(ordering: .relaxed) { try issueRequestedNMI() }

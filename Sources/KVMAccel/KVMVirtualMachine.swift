@@ -35,12 +35,17 @@ public final class KVMVirtualMachine: @unchecked Sendable {
     /// gate) are handled in the kernel; the machine must not put its own PIT on the bus.
     public private(set) var hasPIT = false
 
-    private struct Slot {
+    struct Slot {
         let guestBase: UInt64
         let size: UInt64
+        let host: UnsafeMutableRawPointer
         let readOnly: Bool
+        /// KVM_MEM_LOG_DIRTY_PAGES is set (KVMVirtualMachine+WriteTracking.swift).
+        var logsWrites = false
     }
-    private var slots: [UInt32: Slot] = [:]
+    var slots: [UInt32: Slot] = [:]
+    /// RAM slots log the vCPUs' writes for the other engines (KVMVirtualMachine+WriteTracking).
+    public internal(set) var tracksCPUWrites = false
     /// Shadow-RAM write protection (KVMVirtualMachine+MemoryAttributes.swift): the RAM of the
     /// first MiB, mapped as runs of pages of equal protection, and the pages now read-only.
     /// Changed and read under the machine lock, outside KVM_RUN.
@@ -128,18 +133,21 @@ public final class KVMVirtualMachine: @unchecked Sendable {
         }
         var region = kvm_userspace_memory_region()
         region.slot = number
-        region.flags = readOnly ? UInt32(KVM_MEM_READONLY) : 0
+        let logsWrites = tracksCPUWrites && !readOnly
+        region.flags = readOnly ? UInt32(KVM_MEM_READONLY) : logsWrites ? UInt32(KVM_MEM_LOG_DIRTY_PAGES) : 0
         region.guest_phys_addr = guestBase
         region.memory_size = size
         region.userspace_addr = UInt64(UInt(bitPattern: host))
         try KVMIoctl.call(fd, CKVM_SET_USER_MEMORY_REGION, &region, "KVM_SET_USER_MEMORY_REGION")
-        slots[number] = Slot(guestBase: guestBase, size: size, readOnly: readOnly)
+        slots[number] = Slot(guestBase: guestBase, size: size, host: host, readOnly: readOnly, logsWrites: logsWrites)
         return Int(number)
     }
 
     /// Removes a slot (memory_size 0, api.rst KVM_SET_USER_MEMORY_REGION).
     public func unmapSlot(_ slot: Int) throws(MachineError) {
         guard slot >= 0, let existing = slots[UInt32(slot)] else { return }
+        // Writes logged since the last collection would be lost with the slot.
+        if existing.logsWrites { reportWrites(slot: UInt32(slot), existing) }
         var region = kvm_userspace_memory_region()
         region.slot = UInt32(slot)
         region.guest_phys_addr = existing.guestBase
