@@ -64,4 +64,19 @@ final class GuestMemoryObserverTests: XCTestCase {
         XCTAssertEqual(memory.observers.count, 2)
         XCTAssertTrue(memory.observers.allSatisfy { $0.object != nil })
     }
+
+    /// KVM logs its vCPU's writes only while another engine would need them.
+    func testHasObserversBesidesOneself() throws {
+        let memory = try GuestMemory(size: GuestMemory.minimumSize)
+        let kvm = Recorder()
+        memory.addObserver(kvm)
+        XCTAssertFalse(memory.hasObservers(besides: kvm))
+        do {
+            let standby = Recorder()
+            memory.addObserver(standby)
+            XCTAssertTrue(memory.hasObservers(besides: kvm))
+            XCTAssertTrue(memory.hasObservers(besides: standby))
+        }
+        XCTAssertFalse(memory.hasObservers(besides: kvm), "a dead observer does not count")
+    }
 }
