@@ -62,4 +62,28 @@ final class KVMWriteProtectTests: XCTestCase {
         XCTAssertEqual(try rig.memory.read8(0x3000), 0x5A)
         XCTAssertEqual(rig.cpu.protectedRAMWriteCount, 0)
     }
+
+    /// Without KVM_CAP_READONLY_MEM the engine does not claim the protection, the first MiB
+    /// stays writable, and nothing fails.
+    func testWithoutReadOnlySlotsTheProtectionIsNotClaimed() throws {
+        let system = try openKVMOrSkip()
+        system.capabilitiesTreatedAsAbsent = [.readOnlyMemory]
+        let memory = try GuestMemory(size: GuestMemory.minimumSize)
+        let vm = try KVMVirtualMachine(system: system, memory: memory)
+        let control = MachineControl(), ports = PortIOBus()
+        try ports.claim(base: KVMRig.debugExitPort, count: 1, device: DebugExitPort(control: control), name: "debug-exit")
+        let cpu = try KVMVirtualCPU(vm: vm, id: 0, portIO: ports, mmio: MMIOBus(), lock: Lock(), control: control)
+        control.onStopRequested = { cpu.requestStop() }
+        XCTAssertFalse(vm.supportsLowMemoryWriteProtect)
+        XCTAssertFalse(cpu.platformSupport.contains(.lowMemoryWriteProtect))
+        var mask = LowMemoryPageMask()
+        mask.set(range: 0xC0000..<0x100000, true)
+        memory.setWriteProtectedLowPages(mask)
+        try memory.write(KVMWriteProtectTests.code, at: GuestState.codeAddress)
+        try cpu.setState(try GuestState.protectedMode(memory))
+        XCTAssertEqual(try cpu.run(), .stopRequested)
+        XCTAssertEqual(control.stopReason, .debugExit(5))
+        XCTAssertEqual(try memory.read8(0xF0010), 0x5A, "the write landed: KVM could not protect the page")
+        XCTAssertEqual(cpu.protectedRAMWriteCount, 0)
+    }
 }
