@@ -13,12 +13,6 @@ extension KVMVirtualMachine: GuestMemoryObserver {
     /// The part of the address space `LowMemoryPageMask` covers: the first MiB.
     static let lowMemoryLimit: UInt64 = LowMemoryPageMask.pageCount << 12
 
-    /// Whether the VM carries out `GuestMemory.setWriteProtectedLowPages`. It needs read-only
-    /// slots (api.rst, KVM_SET_USER_MEMORY_REGION: "The KVM_CAP_READONLY_MEM capability
-    /// indicates the availability of the KVM_MEM_READONLY flag"); without them the pages stay
-    /// writable and the engine says so in `platformSupport`.
-    public var supportsLowMemoryWriteProtect: Bool { system.has(.readOnlyMemory) }
-
     /// Device writes need nothing: KVM caches no decoded code outside the CPU, whose caches
     /// are coherent with DMA into guest RAM.
     public func guestMemoryWritten(physical address: UInt64, length: Int) {}

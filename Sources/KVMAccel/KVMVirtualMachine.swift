@@ -46,6 +46,12 @@ public final class KVMVirtualMachine: @unchecked Sendable {
     var slots: [UInt32: Slot] = [:]
     /// RAM slots log the vCPUs' writes for the other engines (KVMVirtualMachine+WriteTracking).
     public internal(set) var tracksCPUWrites = false
+    /// Whether the VM carries out `GuestMemory.setWriteProtectedLowPages`. It needs read-only
+    /// slots (api.rst, KVM_SET_USER_MEMORY_REGION: "The KVM_CAP_READONLY_MEM capability
+    /// indicates the availability of the KVM_MEM_READONLY flag"), asked of the VM fd: some VM
+    /// types lack them. Without them the pages stay writable and the engine says so in
+    /// `platformSupport`.
+    public let supportsLowMemoryWriteProtect: Bool
     /// Shadow-RAM write protection (KVMVirtualMachine+MemoryAttributes.swift): the RAM of the
     /// first MiB, mapped as runs of pages of equal protection, and the pages now read-only.
     /// Changed and read under the machine lock, outside KVM_RUN.
@@ -71,6 +77,8 @@ public final class KVMVirtualMachine: @unchecked Sendable {
         let vm = ckvm_ioctl_int(system.fd, CKVM_CREATE_VM, 0)
         guard vm >= 0 else { throw .engineFailure("KVM_CREATE_VM failed: \(errnoText(-vm))") }
         fd = vm
+        supportsLowMemoryWriteProtect = system.has(.readOnlyMemory)
+            && ckvm_ioctl_int(vm, CKVM_CHECK_EXTENSION, UInt(KVMCapability.readOnlyMemory.rawValue)) != 0
         let reported = system.checkExtension(.memorySlots)
         maxSlots = reported > 0 ? reported : 32
         // Both addresses must be set before the first vCPU exists (api.rst,
