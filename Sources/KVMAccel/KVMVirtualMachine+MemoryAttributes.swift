@@ -38,8 +38,8 @@ extension KVMVirtualMachine: GuestMemoryObserver {
     /// `mask` says. A slot's KVM_MEM_READONLY flag cannot be changed in place and a slot
     /// cannot be resized, so a run that changes is deleted (memory_size 0) and added anew;
     /// runs that stay as they were keep their slots, so the guest's mappings of the rest of
-    /// its low memory survive. Called outside KVM_RUN (api.rst: a vCPU that runs meanwhile
-    /// could find the range unmapped between delete and add).
+    /// its low memory survive. Called outside KVM_RUN: a vCPU running meanwhile could find
+    /// the range unmapped between delete and add, and take its access for MMIO.
     func mapLowRAM(protecting mask: LowMemoryPageMask) throws(MachineError) {
         var wanted: [(run: LowRAMRun, host: UnsafeMutableRawPointer)] = []
         for piece in lowRAMPieces {
