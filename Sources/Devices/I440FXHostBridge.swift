@@ -3,7 +3,7 @@
 ///
 /// Identity and the command/status defaults are those of the datasheet. The PAM registers
 /// (0x59-0x5F, which route the 0xC0000-0xFFFFF BIOS areas to ROM or RAM) decide which of
-/// those pages take writes (`shadowWriteProtectedPages`, applied by the interpreter; reads
+/// those pages take writes (`shadowWriteProtectedPages`, which the board makes memory state; reads
 /// always see the DRAM copy, which holds the BIOS image at reset). SMRAM (0x72) is a plain
 /// register: SMM is not modelled.
 public final class I440FXHostBridge: PCIDevice {

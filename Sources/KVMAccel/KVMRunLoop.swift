@@ -16,8 +16,13 @@ extension KVMVirtualCPU {
             // Without an in-kernel irqchip nothing can inject an interrupt: the HLT is final.
             return .haltedForever
         }
+        try vm.trackCPUWritesIfObserved()
         try beginRun()
-        defer { endRun() }
+        defer {
+            endRun()
+            // What the guest wrote meanwhile, for an engine that will run it next.
+            if vm.tracksCPUWrites { lock.withLock { vm.reportCPUWrites() } }
+        }
         if control.isStopRequested { ckvm_run_set_immediate_exit(kvmRun, 1) }
         while true {
             if nmiRequest.load(ordering: .relaxed) { try issueRequestedNMI() }
@@ -111,7 +116,8 @@ extension KVMVirtualCPU {
         }
     }
 
-    /// KVM_EXIT_MMIO: one access of `len` (1...8) bytes; reads fill mmio.data.
+    /// KVM_EXIT_MMIO: one access of `len` (1...8) bytes; reads fill mmio.data. Writes to RAM
+    /// that the VM maps read-only for write protection exit here too, and are dropped.
     @inline(__always)
     func dispatchMMIO() {
         let address = ckvm_run_mmio_phys_addr(kvmRun)
@@ -121,6 +127,12 @@ extension KVMVirtualCPU {
         lock.lock()
         defer { lock.unlock() }
         if ckvm_run_mmio_is_write(kvmRun) != 0 {
+            // A write to shadow RAM whose write enable is clear: the chipset sends it to the
+            // ROM side, where it is lost (82441FX §3.2.18), not to a device.
+            if vm.isWriteProtectedRAM(address) {
+                protectedRAMWriteCount &+= 1
+                return
+            }
             var value: UInt64 = 0
             for i in 0..<length { value |= UInt64(data[i]) << (8 * UInt64(i)) }
             mmio.write(address: address, size: length, value: value)

@@ -60,7 +60,12 @@ public final class KVMSystem: @unchecked Sendable {
         return r < 0 ? 0 : Int(r)
     }
 
-    public func has(_ capability: KVMCapability) -> Bool { checkExtension(capability) > 0 }
+    public func has(_ capability: KVMCapability) -> Bool {
+        !capabilitiesTreatedAsAbsent.contains(capability) && checkExtension(capability) > 0
+    }
+
+    /// Capabilities `has` denies, so that tests can take the paths of a kernel without them.
+    var capabilitiesTreatedAsAbsent: Set<KVMCapability> = []
 
     /// KVM_GET_SUPPORTED_CPUID: every CPUID leaf KVM can present to a guest, with the bits
     /// that the host and KVM both support. The table's size is not known in advance, so the

@@ -6,14 +6,26 @@ import MachineCore
 ///
 /// - Interrupts come from the in-kernel irqchip, so `VCPUPlatform.interruptController` and
 ///   `msrs` are not consulted; NMIs go through KVM_NMI.
-/// - A20: KVM has no A20 gate (x86 KVM always runs with A20 open, as QEMU leaves it under KVM).
+/// - Shadow-RAM write protection (`GuestMemory.setWriteProtectedLowPages`, the PAM write
+///   enables): the VM maps the protected pages of the first MiB as KVM_MEM_READONLY slots and
+///   the run loop drops the MMIO exits of writes to them (KVMVirtualMachine+MemoryAttributes).
+///   Needs KVM_CAP_READONLY_MEM; without it the pages stay writable and this is not claimed.
+/// - A20: not honoured. KVM has no A20M# input: guest-physical addresses reach the memory
+///   slots unmasked. Building the wrap out of slots would take an alias of the even MiB
+///   below for every odd MiB of the address space (some two thousand slots for 4 GiB, all
+///   re-made at each gate change, the RAM slots above 1 MiB cut to pieces). QEMU's A20 mask
+///   likewise reaches only its TCG translation, and under KVM the gate has no effect; a
+///   guest that relies on the wrap (DOS HIMEM's test, old real-mode code) needs the
+///   interpreter. `--stats` lists it among what the engine does not model.
 /// - FERR#: the x87 runs on the host CPU, which reports an unmasked exception with CR0.NE
 ///   clear to KVM itself; nothing reaches userspace to drive the line.
 /// - Hypercalls: VMCALL/VMMCALL reach userspace only through KVM_XEN_HVM_CONFIG's intercept
 ///   (KVM_CAP_XEN_HVM); without it KVM answers them itself.
 /// - Device writes need nothing: no decoded code is cached outside the CPU.
 extension KVMVirtualCPU {
-    public var platformSupport: PlatformSupport { [] }
+    public var platformSupport: PlatformSupport {
+        vm.supportsLowMemoryWriteProtect ? [.lowMemoryWriteProtect] : []
+    }
 
     public func raiseNMI() { injectNMI() }
 
@@ -30,6 +42,6 @@ extension KVMVirtualCPU {
     }
 
     public var statistics: EngineStatistics {
-        EngineStatistics(lines: ["KVM exits: \(exitCount) (port I/O \(ioExitCount), MMIO \(mmioExitCount))"])
+        EngineStatistics(lines: ["KVM exits: \(exitCount) (port I/O \(ioExitCount), MMIO \(mmioExitCount)); writes dropped by shadow-RAM write protection: \(protectedRAMWriteCount)"])
     }
 }

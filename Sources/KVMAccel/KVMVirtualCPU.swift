@@ -58,6 +58,8 @@ public final class KVMVirtualCPU: VCPUEngine, @unchecked Sendable {
     public internal(set) var exitCount: UInt64 = 0
     public internal(set) var ioExitCount: UInt64 = 0
     public internal(set) var mmioExitCount: UInt64 = 0
+    /// Guest writes dropped because they hit write-protected shadow RAM (a read-only slot).
+    public internal(set) var protectedRAMWriteCount: UInt64 = 0
     /// The board's platform hooks (KVMVirtualCPU+Platform.swift says which KVM can honour).
     public let platform: VCPUPlatform
 
@@ -143,6 +145,11 @@ public final class KVMVirtualCPU: VCPUEngine, @unchecked Sendable {
         let supported = (try? system.supportedMSRs()) ?? []
         stateMSRs = KVMVirtualCPU.stateMSRNumbers.filter { supported.contains($0) }
         try KVMKick.prepare()
+        // Slots re-made for the chipset's write protection: a failure leaves the guest's low
+        // memory in an unknown state, so the machine stops.
+        if vm.onMemoryAttributeFailure == nil {
+            vm.onMemoryAttributeFailure = { [control] error in control.requestStop(.engineFailure("\(error)")) }
+        }
     }
 
     deinit {

@@ -35,18 +35,38 @@ public final class KVMVirtualMachine: @unchecked Sendable {
     /// gate) are handled in the kernel; the machine must not put its own PIT on the bus.
     public private(set) var hasPIT = false
 
-    private struct Slot {
+    struct Slot {
         let guestBase: UInt64
         let size: UInt64
+        let host: UnsafeMutableRawPointer
         let readOnly: Bool
+        /// KVM_MEM_LOG_DIRTY_PAGES is set (KVMVirtualMachine+WriteTracking.swift).
+        var logsWrites = false
     }
-    private var slots: [UInt32: Slot] = [:]
+    var slots: [UInt32: Slot] = [:]
+    /// RAM slots log the vCPUs' writes for the other engines (KVMVirtualMachine+WriteTracking).
+    public internal(set) var tracksCPUWrites = false
+    /// Whether the VM carries out `GuestMemory.setWriteProtectedLowPages`. It needs read-only
+    /// slots (api.rst, KVM_SET_USER_MEMORY_REGION: "The KVM_CAP_READONLY_MEM capability
+    /// indicates the availability of the KVM_MEM_READONLY flag"), asked of the VM fd: some VM
+    /// types lack them. Without them the pages stay writable and the engine says so in
+    /// `platformSupport`.
+    public let supportsLowMemoryWriteProtect: Bool
+    /// Shadow-RAM write protection (KVMVirtualMachine+MemoryAttributes.swift): the RAM of the
+    /// first MiB, mapped as runs of pages of equal protection, and the pages now read-only.
+    /// Changed and read under the machine lock, outside KVM_RUN.
+    var lowRAMPieces: [MemoryRegion] = []
+    var lowRuns: [(run: LowRAMRun, slot: Int)] = []
+    var readOnlyLowPages = LowMemoryPageMask()
+    /// Called when re-making the low slots failed (the vCPU stops the machine with it).
+    public var onMemoryAttributeFailure: ((MachineError) -> Void)?
     private let maxSlots: Int
     let vcpuLock = Lock()
     var vcpuIDs: Set<Int> = []
 
     /// Creates the VM, places the TSS and identity-map pages, and registers every region of
-    /// `memory` as a read/write memory slot (slots 0, 1, ... in region order).
+    /// `memory` as a memory slot; RAM in the first MiB gets slots of its own that follow the
+    /// memory's write-protected pages, and the VM observes the memory for changes of them.
     public init(system: KVMSystem, memory: GuestMemory, tssAddress: UInt64 = KVMVirtualMachine.defaultTSSAddress) throws(MachineError) {
         guard tssAddress % 4096 == 0, tssAddress >= 4096, tssAddress + 3 * 4096 <= 1 << 32 else {
             throw .badConfiguration("KVM TSS address 0x\(String(tssAddress, radix: 16)) must be page-aligned and below 4 GiB")
@@ -57,6 +77,8 @@ public final class KVMVirtualMachine: @unchecked Sendable {
         let vm = ckvm_ioctl_int(system.fd, CKVM_CREATE_VM, 0)
         guard vm >= 0 else { throw .engineFailure("KVM_CREATE_VM failed: \(errnoText(-vm))") }
         fd = vm
+        supportsLowMemoryWriteProtect = system.has(.readOnlyMemory)
+            && ckvm_ioctl_int(vm, CKVM_CHECK_EXTENSION, UInt(KVMCapability.readOnlyMemory.rawValue)) != 0
         let reported = system.checkExtension(.memorySlots)
         maxSlots = reported > 0 ? reported : 32
         // Both addresses must be set before the first vCPU exists (api.rst,
@@ -69,9 +91,19 @@ public final class KVMVirtualMachine: @unchecked Sendable {
             try KVMIoctl.call(fd, CKVM_SET_TSS_ADDR, int: UInt(tssAddress), "KVM_SET_TSS_ADDR")
         }
         for region in memory.regions {
+            let lowEnd = min(region.guestEnd, KVMVirtualMachine.lowMemoryLimit)
+            if supportsLowMemoryWriteProtect && !region.readOnly && region.guestBase < lowEnd {
+                lowRAMPieces.append(MemoryRegion(guestBase: region.guestBase, size: lowEnd - region.guestBase, host: region.host))
+                if region.guestEnd > lowEnd {
+                    try mapSlot(guestBase: lowEnd, size: region.guestEnd - lowEnd, host: region.host + Int(lowEnd - region.guestBase))
+                }
+                continue
+            }
             try mapSlot(guestBase: region.guestBase, size: region.size, host: region.host,
                         readOnly: region.readOnly)
         }
+        try mapLowRAM(protecting: memory.writeProtectedLowPages)
+        memory.addObserver(self)
     }
 
     deinit { close(fd) }
@@ -109,18 +141,21 @@ public final class KVMVirtualMachine: @unchecked Sendable {
         }
         var region = kvm_userspace_memory_region()
         region.slot = number
-        region.flags = readOnly ? UInt32(KVM_MEM_READONLY) : 0
+        let logsWrites = tracksCPUWrites && !readOnly
+        region.flags = readOnly ? UInt32(KVM_MEM_READONLY) : logsWrites ? UInt32(KVM_MEM_LOG_DIRTY_PAGES) : 0
         region.guest_phys_addr = guestBase
         region.memory_size = size
         region.userspace_addr = UInt64(UInt(bitPattern: host))
         try KVMIoctl.call(fd, CKVM_SET_USER_MEMORY_REGION, &region, "KVM_SET_USER_MEMORY_REGION")
-        slots[number] = Slot(guestBase: guestBase, size: size, readOnly: readOnly)
+        slots[number] = Slot(guestBase: guestBase, size: size, host: host, readOnly: readOnly, logsWrites: logsWrites)
         return Int(number)
     }
 
     /// Removes a slot (memory_size 0, api.rst KVM_SET_USER_MEMORY_REGION).
     public func unmapSlot(_ slot: Int) throws(MachineError) {
         guard slot >= 0, let existing = slots[UInt32(slot)] else { return }
+        // Writes logged since the last collection would be lost with the slot.
+        if existing.logsWrites { reportWrites(slot: UInt32(slot), existing) }
         var region = kvm_userspace_memory_region()
         region.slot = UInt32(slot)
         region.guest_phys_addr = existing.guestBase

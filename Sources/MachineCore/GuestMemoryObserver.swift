@@ -72,6 +72,12 @@ extension GuestMemory {
         observers.append(WeakGuestMemoryObserver(object: observer))
     }
 
+    /// Whether an engine other than `observer` is registered: an engine whose vCPUs write RAM
+    /// behind the others' backs (KVM) reports those writes only when someone needs them.
+    public func hasObservers(besides observer: GuestMemoryObserver) -> Bool {
+        observers.contains { $0.object != nil && $0.object !== observer }
+    }
+
     /// A device wrote `length` bytes of RAM at `address` by DMA: every engine forgets what
     /// it decoded there. Devices call this after each transfer into guest RAM.
     public func noteDeviceWrite(physical address: UInt64, length: Int) {

@@ -22,7 +22,6 @@ final class KVMVirtualMachineTests: XCTestCase {
         XCTAssertThrowsError(try vm.mapSlot(guestBase: 0xE000_0000, size: 4096, host: page + 16))
         // A free range works, and its slot number can be reused after unmapping.
         let slot = try vm.mapSlot(guestBase: 0xE000_0000, size: 8192, host: page)
-        XCTAssertEqual(slot, memory.regions.count)
         try vm.unmapSlot(slot)
         XCTAssertEqual(try vm.mapSlot(guestBase: 0xE000_0000, size: 8192, host: page), slot)
     }
