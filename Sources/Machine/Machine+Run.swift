@@ -52,6 +52,7 @@ extension Machine {
                     if config.noReboot { return .resetRequested }
                     do { try reset() } catch { return .engineFailure(error.description) }
                 case let .shutdown(why): return .tripleFault(why, dump: try? engine.getState().dump)
+                case let .guestCrashed(how): return .guestCrashed(how)
                 case let .engineFailure(why): return .engineFailure(why)
                 case .external:
                     // A signal, or the user's Ctrl-A x on the console (a normal quit).

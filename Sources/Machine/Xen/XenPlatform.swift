@@ -1,0 +1,130 @@
+import Devices
+import MachineCore
+import Xen
+
+/// The Xen interface on a machine (`--xen`, issue 15): the hypervisor core answers the vCPU's
+/// hypercalls, and this file connects it to the board — shutdown requests to the machine's
+/// stop channel, the hypervisor console to the serial backend, upcalls to the local APIC or
+/// the callback vector, and the hypercall-page MSR beside the APIC's MSRs.
+final class XenPlatform {
+    let hypervisor: XenHypervisor
+    let interrupts: XenInterruptController
+
+    init(context: BoardContext, board: Board) throws(MachineError) {
+        guard let version = context.config.xen else { throw .badConfiguration("internal: Xen platform without --xen") }
+        guard let lapic = board.interrupts.lapic, let apic = board.interrupts.apicPlatform else {
+            throw .badConfiguration("--xen needs the userspace local APIC (the interpreter)")
+        }
+        let vendorAMD = context.config.cpuModel.vendor == "AuthenticAMD"
+        let hypervisor = XenHypervisor(memory: context.memory, version: version, vcpuCount: context.config.cpuCount,
+                                       hypercallInstruction: vendorAMD ? .vmmcall : .vmcall)
+        self.hypervisor = hypervisor
+        let interrupts = XenInterruptController(inner: apic, lapic: lapic, hypervisor: hypervisor)
+        self.interrupts = interrupts
+
+        let control = context.control, serial = context.serial, pins = context.vcpu
+        hypervisor.onShutdown = { request in
+            switch request {
+            case .powerOff: control.requestStop(.powerOff)
+            case .reboot: control.requestStop(.reset)
+            case let .crash(how): control.requestStop(.guestCrashed("SCHEDOP_shutdown: " + how))
+            }
+        }
+        hypervisor.onConsoleWrite = { bytes in for byte in bytes { serial.write(byte) } }
+        // Any thread, any lock: the interrupt controller acts on it under the machine lock
+        // when the vCPU next looks at INTR.
+        hypervisor.onUpcall = { _, route in
+            interrupts.post(route)
+            pins.interruptInputChanged()
+        }
+        context.platform.hypercalls = hypervisor
+        context.platform.interruptController = interrupts
+        context.platform.msrs = XenPlatformMSRs(inner: context.platform.msrs, hypervisor: hypervisor)
+    }
+
+    /// Machine reset: a fresh domain.
+    func reset() {
+        hypervisor.resetDomain()
+        interrupts.reset()
+    }
+}
+
+/// The board's interrupt controller with Xen's upcalls added (facts §2.4): the HVM callback
+/// vector goes in before the local APIC's requests, like an ExtINT (KVM injects it the same
+/// way), for as long as the vCPU's evtchn_upcall_pending is set; per-vCPU upcall vectors are
+/// accepted into the local APIC as fixed edge interrupts. Called with the machine lock held,
+/// except `post`.
+final class XenInterruptController: InterruptController, @unchecked Sendable {
+    let inner: InterruptController
+    let lapic: LocalAPIC
+    let hypervisor: XenHypervisor
+    private let lock = Lock()
+    // Guarded by `lock`: upcalls posted since the vCPU last looked.
+    private var lapicVectors: [UInt8] = []
+    private var callbackArmed = false
+
+    init(inner: InterruptController, lapic: LocalAPIC, hypervisor: XenHypervisor) {
+        self.inner = inner
+        self.lapic = lapic
+        self.hypervisor = hypervisor
+    }
+
+    /// Records a due upcall (any thread, any lock held).
+    func post(_ route: XenUpcallRoute) {
+        lock.withLock {
+            switch route {
+            case let .localAPIC(vector):
+                // One edge per vector is enough: the APIC's IRR holds one request per vector.
+                if !lapicVectors.contains(vector) { lapicVectors.append(vector) }
+            case .callbackVector:
+                callbackArmed = true
+            }
+        }
+    }
+
+    func reset() { lock.withLock { lapicVectors = []; callbackArmed = false } }
+
+    /// The callback vector when it is armed and still due; disarms it when the guest has
+    /// cleared its flag (a later event arms it again).
+    private func dueCallback() -> UInt8? {
+        guard lock.withLock({ callbackArmed }) else { return nil }
+        if let vector = hypervisor.pendingCallbackVector(vcpu: 0) { return vector }
+        lock.withLock { callbackArmed = false }
+        return nil
+    }
+
+    var interruptRequested: Bool {
+        let vectors: [UInt8] = lock.withLock { defer { lapicVectors = [] }; return lapicVectors }
+        for vector in vectors { lapic.acceptInterrupt(vector: vector, levelTriggered: false) }
+        return dueCallback() != nil || inner.interruptRequested
+    }
+
+    func acknowledgeInterrupt() -> UInt8 {
+        if let vector = dueCallback() { return vector }
+        return inner.acknowledgeInterrupt()
+    }
+}
+
+/// The hypercall-page MSR beside the platform's own MSRs (the local APIC's).
+final class XenPlatformMSRs: PlatformMSRs {
+    let inner: PlatformMSRs?
+    let hypervisor: XenHypervisor
+
+    init(inner: PlatformMSRs?, hypervisor: XenHypervisor) {
+        self.inner = inner
+        self.hypervisor = hypervisor
+    }
+
+    func readMSR(_ index: UInt32) -> UInt64? {
+        // The hypercall MSR is write-only: reads raise #GP, as on Xen (`guest_rdmsr_xen`).
+        index == XenCPUID.hypercallPageMSR ? nil : inner?.readMSR(index)
+    }
+
+    func writeMSR(_ index: UInt32, _ value: UInt64) -> Bool {
+        index == XenCPUID.hypercallPageMSR ? hypervisor.writeHypercallPageMSR(value) : inner?.writeMSR(index, value) ?? false
+    }
+
+    func ownsMSR(_ index: UInt32) -> Bool {
+        index == XenCPUID.hypercallPageMSR || inner?.ownsMSR(index) == true
+    }
+}
