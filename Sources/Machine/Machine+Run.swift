@@ -14,9 +14,10 @@ extension Machine {
         HostEventLoop.blockTerminationSignals()
         let backend = serialBackend
         let pacer = SerialInputPacer(serial: board.console, timers: timers)
+        let xen = self.xen
         let events = HostEventLoop(lock: lock, timers: timers, control: control, inputFD: backend.inputFD) {
             let bytes = backend.readAvailableInput()
-            if !bytes.isEmpty { pacer.enqueue(bytes) }
+            if !bytes.isEmpty, xen?.takeInput(bytes) != true { pacer.enqueue(bytes) }
             return backend.inputFD != nil
         }
         let stdio = backend as? StdioSerialBackend

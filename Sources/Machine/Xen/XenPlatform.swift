@@ -9,6 +9,15 @@ import Xen
 final class XenPlatform {
     let hypervisor: XenHypervisor
     let interrupts: XenInterruptController
+    /// hvc0's backend, when the board has RAM for its page.
+    let console: XenConsoleBackend?
+    /// Set once the guest wrote through hvc0: host input goes there from then on.
+    let consoleInUse = SharedFlag()
+
+    /// Guest-physical page of the console ring: in the BIOS area 0xE0000-0xFFFFF, which the
+    /// boot E820 map keeps reserved (BootLayout) and which is RAM on the pvh board; Linux maps
+    /// it with xen_remap, as it does the page Xen's toolstack provides.
+    static let consolePage: UInt64 = 0xFE000
 
     init(context: BoardContext, board: Board) throws(MachineError) {
         guard let version = context.config.xen else { throw .badConfiguration("internal: Xen platform without --xen") }
@@ -30,7 +39,15 @@ final class XenPlatform {
             case let .crash(how): control.requestStop(.guestCrashed("SCHEDOP_shutdown: " + how))
             }
         }
-        hypervisor.onConsoleWrite = { bytes in for byte in bytes { serial.write(byte) } }
+        let lock = context.lock
+        // Both run on the vCPU thread inside a hypercall, without the machine lock; the UART
+        // writes to the same backend under it.
+        hypervisor.onConsoleWrite = { bytes in lock.withLock { for byte in bytes { serial.write(byte) } } }
+        let inUse = consoleInUse
+        console = XenConsoleBackend(memory: context.memory, pageAddress: Self.consolePage, events: hypervisor.eventChannels) { bytes in
+            inUse.set()
+            lock.withLock { for byte in bytes { serial.write(byte) } }
+        }
         // Any thread, any lock: the interrupt controller acts on it under the machine lock
         // when the vCPU next looks at INTR.
         hypervisor.onUpcall = { _, route in
@@ -40,12 +57,29 @@ final class XenPlatform {
         context.platform.hypercalls = hypervisor
         context.platform.interruptController = interrupts
         context.platform.msrs = XenPlatformMSRs(inner: context.platform.msrs, hypervisor: hypervisor)
+        connectConsole()
     }
 
-    /// Machine reset: a fresh domain.
+    /// The toolstack's part: the console page and a channel to it, published as HVM params
+    /// (none when the board has no RAM there: the guest then finds no Xen console).
+    private func connectConsole() {
+        guard let console, let port = console.connect() else { return }
+        hypervisor.setToolstackParam(XenHVMABI.paramConsolePFN, console.pageAddress >> 12)
+        hypervisor.setToolstackParam(XenHVMABI.paramConsoleEvtchn, UInt64(port))
+    }
+
+    /// Host console input: to hvc0 once the guest uses it, else nil (the caller feeds the UART).
+    func takeInput(_ bytes: [UInt8]) -> Bool {
+        guard let console, consoleInUse.isSet else { return false }
+        console.input(bytes)
+        return true
+    }
+
+    /// Machine reset: a fresh domain, with its console channel built again.
     func reset() {
         hypervisor.resetDomain()
         interrupts.reset()
+        connectConsole()
     }
 }
 
