@@ -134,7 +134,7 @@ public final class Machine {
         let missing = PlatformSupport(rawValue: ~engine.platformSupport.rawValue).names
         if !missing.isEmpty { lines.append("the \(engine.engineName) engine does not model: " + missing.joined(separator: ", ")) }
         lines += engine.statistics.lines
-        lines += xen?.hypervisor.statisticsLines ?? []
+        lines += xen?.statisticsLines ?? []
         return lines.joined(separator: "\n")
     }
 }

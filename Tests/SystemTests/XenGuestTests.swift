@@ -82,5 +82,9 @@ final class XenGuestTests: XCTestCase {
         XCTAssertEqual(checks["loop"]?.split(separator: " ").first, "20000", context)
         // The console ring's sends (EVTCHNOP_send) carried the output.
         XCTAssertTrue(r.stderr.contains("event_channel_op(4) "), r.stderr)
+        // xenbus read its nodes from the store over the ring.
+        let storeLine = r.stderr.split(separator: "\n").first { $0.hasPrefix("xenstore: ") } ?? ""
+        XCTAssertGreaterThan(Int(storeLine.split(separator: " ")[1]) ?? 0, 100, r.stderr)
+        XCTAssertFalse(storeLine.contains("broken"), r.stderr)
     }
 }

@@ -13,6 +13,8 @@ final class XenPlatform {
     let console: XenConsoleBackend?
     /// Set once the guest wrote through hvc0: host input goes there from then on.
     let consoleInUse = SharedFlag()
+    /// xenstore on its ring, when the board has RAM for its page.
+    let store: XenStoreService?
 
     /// Guest-physical page of the console ring: in the BIOS area 0xE0000-0xFFFFF, which the
     /// boot E820 map keeps reserved (BootLayout) and which is RAM on the pvh board; Linux maps
@@ -57,15 +59,21 @@ final class XenPlatform {
         context.platform.hypercalls = hypervisor
         context.platform.interruptController = interrupts
         context.platform.msrs = XenPlatformMSRs(inner: context.platform.msrs, hypervisor: hypervisor)
-        connectConsole()
+        store = XenStoreService(context: context, hypervisor: hypervisor)
+        connectBackends()
     }
 
     /// The toolstack's part: the console page and a channel to it, published as HVM params
-    /// (none when the board has no RAM there: the guest then finds no Xen console).
-    private func connectConsole() {
-        guard let console, let port = console.connect() else { return }
-        hypervisor.setToolstackParam(XenHVMABI.paramConsolePFN, console.pageAddress >> 12)
-        hypervisor.setToolstackParam(XenHVMABI.paramConsoleEvtchn, UInt64(port))
+    /// (none when the board has no RAM there: the guest then finds no Xen console), then the
+    /// store, which names the console too.
+    private func connectBackends() {
+        var published: (gfn: UInt64, port: UInt32)?
+        if let console, let port = console.connect() {
+            hypervisor.setToolstackParam(XenHVMABI.paramConsolePFN, console.pageAddress >> 12)
+            hypervisor.setToolstackParam(XenHVMABI.paramConsoleEvtchn, UInt64(port))
+            published = (console.pageAddress >> 12, port)
+        }
+        store?.connect(console: published)
     }
 
     /// Host console input: to hvc0 once the guest uses it, else nil (the caller feeds the UART).
@@ -75,11 +83,16 @@ final class XenPlatform {
         return true
     }
 
+    /// `--stats` lines.
+    var statisticsLines: [String] {
+        hypervisor.statisticsLines + (store.map { [$0.statisticsLine] } ?? [])
+    }
+
     /// Machine reset: a fresh domain, with its console channel built again.
     func reset() {
         hypervisor.resetDomain()
         interrupts.reset()
-        connectConsole()
+        connectBackends()
     }
 }
 
