@@ -39,7 +39,7 @@ let package = Package(
         .testTarget(name: "InterpreterTests", dependencies: ["Interpreter", "MachineCore"]),
         .testTarget(name: "KVMAccelTests", dependencies: ["KVMAccel", "MachineCore"]),
         .testTarget(name: "XenTests", dependencies: ["Xen", "MachineCore"]),
-        .testTarget(name: "MachineTests", dependencies: ["Machine", "MachineCore", "Devices", "Interpreter"]),
+        .testTarget(name: "MachineTests", dependencies: ["Machine", "MachineCore", "Devices", "Interpreter", "Xen"]),
         .testTarget(name: "DisplayTests", dependencies: ["Display", "Devices", "MachineCore"]),
         // Runs the built `swiftpc` binary as a user would: guests, exit statuses, bad input.
         .testTarget(name: "SystemTests", dependencies: ["MachineCore"]),

@@ -84,7 +84,30 @@ final class XenGuestTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("event_channel_op(4) "), r.stderr)
         // xenbus read its nodes from the store over the ring.
         let storeLine = r.stderr.split(separator: "\n").first { $0.hasPrefix("xenstore: ") } ?? ""
-        XCTAssertGreaterThan(Int(storeLine.split(separator: " ")[1]) ?? 0, 100, r.stderr)
+        let words = storeLine.split(separator: " ")
+        XCTAssertGreaterThan(words.count > 7 ? Int(words[1]) ?? 0 : 0, 100, r.stderr)
+        XCTAssertGreaterThan(words.count > 7 ? Int(words[6]) ?? 0 : 0, 100, r.stderr)
         XCTAssertFalse(storeLine.contains("broken"), r.stderr)
+    }
+
+    /// Keyboard input reaches the shell on hvc0 through the console ring's `in` side, and a
+    /// guest reboot ends swiftpc with status 8 under --no-reboot.
+    func testTypingIntoTheShellOnHvc0WorksAndRebootEndsTheRun() throws {
+        for path in [LinuxGuestTests.kernel, LinuxGuestTests.initrd, LinuxGuestTests.release] where !FileManager.default.fileExists(atPath: path) {
+            throw XCTSkip("\(path) is missing: run scripts/setup.sh")
+        }
+        let guest = try PTYGuest(binary: LinuxGuestTests.release, arguments: [
+            "run", "--machine", "pvh", "--xen", "--accel", "interp", "--no-reboot", "-m", "256M",
+            "--kernel", LinuxGuestTests.kernel, "--initrd", LinuxGuestTests.initrd, "--append", "console=hvc0 quiet"])
+        let process = guest.process
+        XCTAssertTrue(guest.waitFor("SWIFTPC-INIT-OK", timeout: 300), "boot to /init\n\(guest.seen.suffix(2000))")
+        XCTAssertTrue(guest.waitFor("# ", timeout: 60), "a shell prompt\n\(guest.seen.suffix(2000))")
+        guest.type("echo $((6*7))\r")
+        XCTAssertTrue(guest.waitFor("\n42", timeout: 60), "the shell's answer\n\(guest.seen.suffix(2000))")
+        guest.type("reboot -f\r")
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < deadline { _ = guest.waitFor("\u{0}", timeout: 0.5) }
+        XCTAssertFalse(process.isRunning, "a guest reboot ends swiftpc under --no-reboot")
+        if !process.isRunning { XCTAssertEqual(process.terminationStatus, 8, "\(guest.seen.suffix(1500))") }
     }
 }

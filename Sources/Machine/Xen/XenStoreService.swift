@@ -68,11 +68,13 @@ final class XenStoreService {
         hypervisor.setToolstackParam(XenHVMABI.paramStoreEvtchn, UInt64(guestPort))
     }
 
-    /// For `--stats`: how much the store answered on the guest's ring.
+    /// For `--stats`: the ring's free-running indices since the last (re)connection, which
+    /// count the bytes the store consumed and produced.
     var statisticsLine: String {
         lock.withLock {
-            let connection = store.connections[events.domainID]
-            return "xenstore: \(connection?.outputBytes ?? 0) bytes of replies and events to the guest"
+            let requests = (try? memory.read32(Self.storePage + UInt64(XenStoreRing.requestConsumerOffset))) ?? 0
+            let replies = (try? memory.read32(Self.storePage + UInt64(XenStoreRing.responseProducerOffset))) ?? 0
+            return "xenstore: \(requests) bytes of requests read, \(replies) bytes of replies and events written"
                 + (ring?.failure.map { "; ring broken: \($0)" } ?? "")
         }
     }
