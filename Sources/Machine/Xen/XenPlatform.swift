@@ -46,7 +46,10 @@ final class XenPlatform {
         // writes to the same backend under it.
         hypervisor.onConsoleWrite = { bytes in lock.withLock { for byte in bytes { serial.write(byte) } } }
         let inUse = consoleInUse
-        console = XenConsoleBackend(memory: context.memory, pageAddress: Self.consolePage, events: hypervisor.eventChannels) { bytes in
+        // The pages sit in the BIOS area: only a direct kernel boot leaves it free (firmware
+        // lives there otherwise, as shadow RAM on the pc board).
+        let directBoot = context.config.bios == nil
+        console = !directBoot ? nil : XenConsoleBackend(memory: context.memory, pageAddress: Self.consolePage, events: hypervisor.eventChannels) { bytes in
             inUse.set()
             lock.withLock { for byte in bytes { serial.write(byte) } }
         }
@@ -59,7 +62,7 @@ final class XenPlatform {
         context.platform.hypercalls = hypervisor
         context.platform.interruptController = interrupts
         context.platform.msrs = XenPlatformMSRs(inner: context.platform.msrs, hypervisor: hypervisor)
-        store = XenStoreService(context: context, hypervisor: hypervisor)
+        store = directBoot ? XenStoreService(context: context, hypervisor: hypervisor) : nil
         connectBackends()
     }
 
