@@ -20,7 +20,7 @@ let package = Package(
         .target(name: "KVMAccel", dependencies: ["MachineCore", "CKVM"]),
         // The Xen interface (issue 15): hypercalls, event channels, grant tables, xenstore, backends.
         .target(name: "Xen", dependencies: ["MachineCore"]),
-        .target(name: "Machine", dependencies: ["MachineCore", "Devices", "Interpreter", "KVMAccel"]),
+        .target(name: "Machine", dependencies: ["MachineCore", "Devices", "Interpreter", "KVMAccel", "Xen"]),
         // The SDL window (`--display sdl`): SDL2 for the window and input, pixman for scaling.
         .systemLibrary(name: "CSDL2", path: "Sources/CSDL2", pkgConfig: "sdl2", providers: [.apt(["libsdl2-dev"])]),
         .systemLibrary(name: "CPixman", path: "Sources/CPixman", pkgConfig: "pixman-1", providers: [.apt(["libpixman-1-dev"])]),
@@ -39,7 +39,7 @@ let package = Package(
         .testTarget(name: "InterpreterTests", dependencies: ["Interpreter", "MachineCore"]),
         .testTarget(name: "KVMAccelTests", dependencies: ["KVMAccel", "MachineCore"]),
         .testTarget(name: "XenTests", dependencies: ["Xen", "MachineCore"]),
-        .testTarget(name: "MachineTests", dependencies: ["Machine", "MachineCore", "Devices", "Interpreter"]),
+        .testTarget(name: "MachineTests", dependencies: ["Machine", "MachineCore", "Devices", "Interpreter", "Xen"]),
         .testTarget(name: "DisplayTests", dependencies: ["Display", "Devices", "MachineCore"]),
         // Runs the built `swiftpc` binary as a user would: guests, exit statuses, bad input.
         .testTarget(name: "SystemTests", dependencies: ["MachineCore"]),

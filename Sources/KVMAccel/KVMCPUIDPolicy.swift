@@ -159,7 +159,15 @@ public enum KVMCPUIDPolicy {
             }
         }
 
-        if options.exposeKVMParavirtLeaves {
+        if let xen = model.xen {
+            // Xen's leaves replace KVM's: Linux takes the highest hypervisor base it finds, so
+            // KVM's at 0x40000100 would win over Xen's (facts §2.1, as QEMU's Xen mode does).
+            for leaf in XenCPUID.base...XenCPUID.lastLeaf {
+                if let r = XenCPUID.leaf(leaf, version: xen, vcpuID: apicID) {
+                    out.append(KVMCPUIDEntry(function: leaf, eax: r.eax, ebx: r.ebx, ecx: r.ecx, edx: r.edx))
+                }
+            }
+        } else if options.exposeKVMParavirtLeaves {
             out += host.filter { kvmParavirtLeaves.contains($0.function) }
         }
 

@@ -36,6 +36,8 @@ public struct KVMCapability: Hashable, Sendable, CustomStringConvertible {
     public static let xsave2 = KVMCapability(KVM_CAP_XSAVE2, name: "KVM_CAP_XSAVE2")
     /// KVM_GET/SET_XCRS.
     public static let xcrs = KVMCapability(KVM_CAP_XCRS, name: "KVM_CAP_XCRS")
+    /// Xen hypercall interception and Xen event-channel acceleration (KVM_XEN_HVM_CONFIG).
+    public static let xenHVM = KVMCapability(KVM_CAP_XEN_HVM, name: "KVM_CAP_XEN_HVM")
     /// KVM_GET_TSC_KHZ on a vCPU.
     public static let getTSCKHz = KVMCapability(KVM_CAP_GET_TSC_KHZ, name: "KVM_CAP_GET_TSC_KHZ")
     /// KVM_GET/SET_TSC_KHZ on a VM.

@@ -16,6 +16,9 @@ struct EngineChoice {
 enum EngineFactory {
     static func make(config: MachineConfig, memory: GuestMemory, portBus: PortIOBus, mmioBus: MMIOBus,
                      lock: Lock, control: MachineControl, platform: VCPUPlatform) throws(MachineError) -> EngineChoice {
+        if config.xen != nil {
+            return try makeForXen(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock, control: control, platform: platform)
+        }
         switch config.accel {
         case .kvm:
             return try makeKVM(config: config, memory: memory, portBus: portBus, mmioBus: mmioBus, lock: lock, control: control, platform: platform)

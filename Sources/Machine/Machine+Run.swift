@@ -14,9 +14,10 @@ extension Machine {
         HostEventLoop.blockTerminationSignals()
         let backend = serialBackend
         let pacer = SerialInputPacer(serial: board.console, timers: timers)
+        let xen = self.xen
         let events = HostEventLoop(lock: lock, timers: timers, control: control, inputFD: backend.inputFD) {
             let bytes = backend.readAvailableInput()
-            if !bytes.isEmpty { pacer.enqueue(bytes) }
+            if !bytes.isEmpty, xen?.takeInput(bytes) != true { pacer.enqueue(bytes) }
             return backend.inputFD != nil
         }
         let stdio = backend as? StdioSerialBackend
@@ -52,6 +53,7 @@ extension Machine {
                     if config.noReboot { return .resetRequested }
                     do { try reset() } catch { return .engineFailure(error.description) }
                 case let .shutdown(why): return .tripleFault(why, dump: try? engine.getState().dump)
+                case let .guestCrashed(how): return .guestCrashed(how)
                 case let .engineFailure(why): return .engineFailure(why)
                 case .external:
                     // A signal, or the user's Ctrl-A x on the console (a normal quit).

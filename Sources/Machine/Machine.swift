@@ -38,6 +38,8 @@ public final class Machine {
     var standbyEngine: VCPUEngine?
     public internal(set) var engineSwitches = 0
     let migrationDue = SharedFlag()
+    /// The Xen interface (`--xen`).
+    var xen: XenPlatform?
 
     /// Builds the machine. `serialBackend` overrides `config.serial` (tests capture output with it).
     public init(config: MachineConfig, serialBackend: SerialBackend? = nil) throws(MachineError) {
@@ -89,6 +91,7 @@ public final class Machine {
                                    control: control, lock: lock, platform: platform, vcpu: pins,
                                    interrupts: choice.interrupts, serial: self.serialBackend)
         board = try boardType.init(context, boot: boot)
+        if config.xen != nil { xen = try XenPlatform(context: context, board: board) }
         pins.machine = self
         if let image = kernelImage { bootState = try board.loadKernel(image) }
         let engines = allEngines
@@ -117,6 +120,7 @@ public final class Machine {
         control.clear()
         if let image = kernelImage { bootState = try board.loadKernel(image) }
         lock.withLock { for device in board.devices { device.reset() } }
+        xen?.reset()
         try board.prepareRestart()
         try engine.setState(bootState)
     }
@@ -130,6 +134,7 @@ public final class Machine {
         let missing = PlatformSupport(rawValue: ~engine.platformSupport.rawValue).names
         if !missing.isEmpty { lines.append("the \(engine.engineName) engine does not model: " + missing.joined(separator: ", ")) }
         lines += engine.statistics.lines
+        lines += xen?.statisticsLines ?? []
         return lines.joined(separator: "\n")
     }
 }

@@ -87,6 +87,12 @@ public struct MachineConfig: Sendable {
     /// Where SeaBIOS's debug output (QEMU's debugcon at port 0x402) goes; nil: not decoded.
     public var firmwareLog: String?
     public var cpuModel = CPUModel.swiftpc
+    /// The Xen interface (`--xen`, issue 15): hypercalls, event channels, grant tables and the
+    /// Xen console; nil for none. It lives in the CPU model because its CPUID leaves do.
+    public var xen: XenInterfaceVersion? {
+        get { cpuModel.xen }
+        set { cpuModel.xen = newValue }
+    }
     /// The interpreter translates hot 64-bit code into host code (`--jit on|off`).
     public var blockTranslation = true
     /// Move the vCPU between KVM and the interpreter at this interval (seconds), to show that

@@ -22,6 +22,10 @@ public struct MachineOutcome: Equatable, Sendable {
         MachineOutcome(exitStatus: ExitStatus.engineFailure, message: why)
     }
 
+    public static func guestCrashed(_ how: String) -> MachineOutcome {
+        MachineOutcome(exitStatus: ExitStatus.guestCrashed, message: "the guest reported a crash to the hypervisor (\(how))")
+    }
+
     public static let resetRequested = MachineOutcome(
         exitStatus: ExitStatus.resetRequested, message: "guest requested a reset; exiting because of --no-reboot")
 

@@ -50,6 +50,8 @@ public struct CPUModel: Sendable {
     public var maxExtendedLeaf: UInt32
     /// Advertised TSC frequency in kHz (leaf 0x15/0x16 and the kernel's calibration).
     public var tscKHz: UInt32
+    /// The Xen interface (`--xen`): Xen's hypervisor leaves at 0x40000000; nil shows none.
+    public var xen: XenInterfaceVersion? = nil
 
     /// The model swiftpc presents by default: a 64-bit CPU with what the interpreter
     /// implements (grown issue by issue; a feature is listed only once it is implemented).
@@ -79,6 +81,7 @@ public struct CPUModel: Sendable {
             let b = Array(s.utf8) + Array(repeating: 0, count: 48)
             return UInt32(b[i]) | UInt32(b[i + 1]) << 8 | UInt32(b[i + 2]) << 16 | UInt32(b[i + 3]) << 24
         }
+        if let xen, let r = XenCPUID.leaf(leaf, version: xen, vcpuID: apicID) { return r }
         switch leaf {
         case 0:
             return CPUIDResult(eax: maxBasicLeaf, ebx: reg(vendor, 0), ecx: reg(vendor, 8), edx: reg(vendor, 4))

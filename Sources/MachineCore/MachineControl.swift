@@ -9,6 +9,9 @@ public enum MachineStopReason: Equatable, Sendable {
     case debugExit(UInt32)
     /// The CPU shut down (triple fault).
     case shutdown(String)
+    /// The guest told the hypervisor it crashed (Xen SCHEDOP_shutdown with SHUTDOWN_crash); the
+    /// string says how it put it.
+    case guestCrashed(String)
     /// The engine failed; the string says how (one line).
     case engineFailure(String)
     /// Stopped from outside (signal, window closed, test harness).
@@ -51,6 +54,8 @@ public enum ExitStatus {
     public static let engineFailure: Int32 = 6
     /// The guest asked for a reset while `--no-reboot` was given.
     public static let resetRequested: Int32 = 8
+    /// The guest reported a crash to the hypervisor (Xen SHUTDOWN_crash or SHUTDOWN_watchdog).
+    public static let guestCrashed: Int32 = 10
 
     /// Status for a write of `value` to the debug-exit port: `(value << 1) | 1`, truncated to 8 bits as the OS does.
     public static func debugExit(_ value: UInt32) -> Int32 { Int32(truncatingIfNeeded: ((value << 1) | 1) & 0xff) }

@@ -12,7 +12,8 @@ struct Run: ParsableCommand {
             Exit status: 0 when the guest powers off; (value << 1) | 1 when it writes value to the \
             debug-exit port (0xf4-0xf7, QEMU's isa-debug-exit with iosize=4: a 1-, 2- or 4-byte \
             write at any of the four ports; value is what was written); 2 for bad arguments or unreadable files; 4 for a triple fault; \
-            6 for an engine failure; 8 when the guest resets and --no-reboot was given.
+            6 for an engine failure; 8 when the guest resets and --no-reboot was given; 10 when a Xen guest \
+            (--xen) reports a crash (SCHEDOP_shutdown crash or watchdog).
             """)
 
     @Option(help: ArgumentHelp("Board: pc (i440FX/PIIX, firmware or --kernel boots, PCI, IDE, VGA) or pvh (a minimal board for --kernel: UART, RTC, PIT/PIC/APICs, ACPI poweroff; no PCI, VGA or IDE).", valueName: "pc|pvh"))
@@ -77,6 +78,12 @@ struct Run: ParsableCommand {
 
     @Flag(help: "Print run statistics on stderr when the guest stops.")
     var stats = false
+
+    @Flag(help: "Present the Xen hypervisor interface (Xen CPUID leaves, hypercalls, event channels, grant tables, the hvc0 console): the guest runs as a Xen domU with swiftpc as hypervisor and domain 0. Interpreter only on hosts whose KVM lacks KVM_CAP_XEN_HVM.")
+    var xen = false
+
+    @Option(help: ArgumentHelp("Xen version the interface reports (with --xen; default 4.17).", valueName: "MAJOR.MINOR"))
+    var xenVersion: String?
 
     @Option(help: ArgumentHelp("Alternate the vCPU between KVM and the interpreter every SECONDS (testing; guests without interrupts).", valueName: "SECONDS"))
     var migrateEvery: Double?
@@ -144,6 +151,15 @@ struct Run: ParsableCommand {
         config.firmwareLog = firmwareLog
         guard jit == "on" || jit == "off" else { throw .badConfiguration("invalid --jit '\(jit)': use on or off") }
         config.blockTranslation = jit == "on"
+        if let xenVersion {
+            guard xen else { throw .badConfiguration("--xen-version needs --xen") }
+            guard let version = XenInterfaceVersion(parsing: xenVersion) else {
+                throw .badConfiguration("invalid --xen-version '\(xenVersion)': use MAJOR.MINOR, such as 4.17")
+            }
+            config.xen = version
+        } else if xen {
+            config.xen = .default
+        }
         if let migrateEvery {
             guard migrateEvery > 0, migrateEvery.isFinite else { throw .badConfiguration("--migrate-every must be a positive number of seconds") }
             config.migrationInterval = migrateEvery

@@ -135,6 +135,19 @@ final class KVMCPUIDTests: XCTestCase {
         XCTAssertEqual(with.filter { $0.function >= 0x4000_0000 && $0.function < 0x8000_0000 }.count, 2)
     }
 
+    /// With the Xen interface, Xen's leaves replace KVM's even when KVM's are asked for: Linux
+    /// takes the highest hypervisor base it finds.
+    func testXenLeavesReplaceKVMs() {
+        var model = CPUModel.swiftpc
+        model.xen = .default
+        let t = KVMCPUIDPolicy.build(host: Self.generousHost, model: model, apicID: 2, logicalCount: 4,
+                                     options: .init(exposeKVMParavirtLeaves: true))
+        let hypervisor = t.filter { $0.function >= 0x4000_0000 && $0.function < 0x8000_0000 }
+        XCTAssertEqual(hypervisor.map(\.function), Array(0x4000_0000...0x4000_0004))
+        XCTAssertEqual(Self.entry(t, 0x4000_0000)?.ebx, XenCPUID.signatureEBX)
+        XCTAssertEqual(Self.entry(t, 0x4000_0004)?.ebx, 2, "the vCPU id")
+    }
+
     // MARK: against KVM
 
     /// The table given to KVM has the model's vendor, feature bits within the model's and

@@ -23,6 +23,8 @@ protocol Board: AnyObject {
 
     /// Every device the board holds, in the order a machine reset puts them back.
     var devices: [BoardDevice] { get }
+    /// The interrupt controllers (the Xen interface injects upcalls into the local APIC).
+    var interrupts: ISAInterruptControllers { get }
     /// The UART the serial backend is connected to (console input is paced into it).
     var console: Serial16550 { get }
     /// The display adapter, when the board has one.

@@ -1,0 +1,180 @@
+import Devices
+import MachineCore
+import Xen
+
+/// The Xen interface on a machine (`--xen`, issue 15): the hypervisor core answers the vCPU's
+/// hypercalls, and this file connects it to the board — shutdown requests to the machine's
+/// stop channel, the hypervisor console to the serial backend, upcalls to the local APIC or
+/// the callback vector, and the hypercall-page MSR beside the APIC's MSRs.
+final class XenPlatform {
+    let hypervisor: XenHypervisor
+    let interrupts: XenInterruptController
+    /// hvc0's backend, when the board has RAM for its page.
+    let console: XenConsoleBackend?
+    /// Set once the guest wrote through hvc0: host input goes there from then on.
+    let consoleInUse = SharedFlag()
+    /// xenstore on its ring, when the board has RAM for its page.
+    let store: XenStoreService?
+
+    /// Guest-physical page of the console ring: in the BIOS area 0xE0000-0xFFFFF, which the
+    /// boot E820 map keeps reserved (BootLayout) and which is RAM on the pvh board; Linux maps
+    /// it with xen_remap, as it does the page Xen's toolstack provides.
+    static let consolePage: UInt64 = 0xFE000
+
+    init(context: BoardContext, board: Board) throws(MachineError) {
+        guard let version = context.config.xen else { throw .badConfiguration("internal: Xen platform without --xen") }
+        guard let lapic = board.interrupts.lapic, let apic = board.interrupts.apicPlatform else {
+            throw .badConfiguration("--xen needs the userspace local APIC (the interpreter)")
+        }
+        let vendorAMD = context.config.cpuModel.vendor == "AuthenticAMD"
+        let hypervisor = XenHypervisor(memory: context.memory, version: version, vcpuCount: context.config.cpuCount,
+                                       hypercallInstruction: vendorAMD ? .vmmcall : .vmcall)
+        self.hypervisor = hypervisor
+        let interrupts = XenInterruptController(inner: apic, lapic: lapic, hypervisor: hypervisor)
+        self.interrupts = interrupts
+
+        let control = context.control, serial = context.serial, pins = context.vcpu
+        hypervisor.onShutdown = { request in
+            switch request {
+            case .powerOff: control.requestStop(.powerOff)
+            case .reboot: control.requestStop(.reset)
+            case let .crash(how): control.requestStop(.guestCrashed("SCHEDOP_shutdown: " + how))
+            }
+        }
+        let lock = context.lock
+        // Both run on the vCPU thread inside a hypercall, without the machine lock; the UART
+        // writes to the same backend under it.
+        hypervisor.onConsoleWrite = { bytes in lock.withLock { for byte in bytes { serial.write(byte) } } }
+        let inUse = consoleInUse
+        // The pages sit in the BIOS area: only a direct kernel boot leaves it free (firmware
+        // lives there otherwise, as shadow RAM on the pc board).
+        let directBoot = context.config.bios == nil
+        console = !directBoot ? nil : XenConsoleBackend(memory: context.memory, pageAddress: Self.consolePage, events: hypervisor.eventChannels) { bytes in
+            inUse.set()
+            lock.withLock { for byte in bytes { serial.write(byte) } }
+        }
+        // Any thread, any lock: the interrupt controller acts on it under the machine lock
+        // when the vCPU next looks at INTR.
+        hypervisor.onUpcall = { _, route in
+            interrupts.post(route)
+            pins.interruptInputChanged()
+        }
+        context.platform.hypercalls = hypervisor
+        context.platform.interruptController = interrupts
+        context.platform.msrs = XenPlatformMSRs(inner: context.platform.msrs, hypervisor: hypervisor)
+        store = directBoot ? XenStoreService(context: context, hypervisor: hypervisor) : nil
+        connectBackends()
+    }
+
+    /// The toolstack's part: the console page and a channel to it, published as HVM params
+    /// (none when the board has no RAM there: the guest then finds no Xen console), then the
+    /// store, which names the console too.
+    private func connectBackends() {
+        var published: (gfn: UInt64, port: UInt32)?
+        if let console, let port = console.connect() {
+            hypervisor.setToolstackParam(XenHVMABI.paramConsolePFN, console.pageAddress >> 12)
+            hypervisor.setToolstackParam(XenHVMABI.paramConsoleEvtchn, UInt64(port))
+            published = (console.pageAddress >> 12, port)
+        }
+        store?.connect(console: published)
+    }
+
+    /// Host console input: to hvc0 once the guest uses it, else nil (the caller feeds the UART).
+    func takeInput(_ bytes: [UInt8]) -> Bool {
+        guard let console, consoleInUse.isSet else { return false }
+        console.input(bytes)
+        return true
+    }
+
+    /// `--stats` lines.
+    var statisticsLines: [String] {
+        hypervisor.statisticsLines + (store.map { [$0.statisticsLine] } ?? [])
+    }
+
+    /// Machine reset: a fresh domain, with its console channel built again.
+    func reset() {
+        hypervisor.resetDomain()
+        interrupts.reset()
+        connectBackends()
+    }
+}
+
+/// The board's interrupt controller with Xen's upcalls added (facts §2.4): the HVM callback
+/// vector goes in before the local APIC's requests, like an ExtINT (KVM injects it the same
+/// way), for as long as the vCPU's evtchn_upcall_pending is set; per-vCPU upcall vectors are
+/// accepted into the local APIC as fixed edge interrupts. Called with the machine lock held,
+/// except `post`.
+final class XenInterruptController: InterruptController, @unchecked Sendable {
+    let inner: InterruptController
+    let lapic: LocalAPIC
+    let hypervisor: XenHypervisor
+    private let lock = Lock()
+    // Guarded by `lock`: upcalls posted since the vCPU last looked.
+    private var lapicVectors: [UInt8] = []
+    private var callbackArmed = false
+
+    init(inner: InterruptController, lapic: LocalAPIC, hypervisor: XenHypervisor) {
+        self.inner = inner
+        self.lapic = lapic
+        self.hypervisor = hypervisor
+    }
+
+    /// Records a due upcall (any thread, any lock held).
+    func post(_ route: XenUpcallRoute) {
+        lock.withLock {
+            switch route {
+            case let .localAPIC(vector):
+                // One edge per vector is enough: the APIC's IRR holds one request per vector.
+                if !lapicVectors.contains(vector) { lapicVectors.append(vector) }
+            case .callbackVector:
+                callbackArmed = true
+            }
+        }
+    }
+
+    func reset() { lock.withLock { lapicVectors = []; callbackArmed = false } }
+
+    /// The callback vector when it is armed and still due; disarms it when the guest has
+    /// cleared its flag (a later event arms it again).
+    private func dueCallback() -> UInt8? {
+        guard lock.withLock({ callbackArmed }) else { return nil }
+        if let vector = hypervisor.pendingCallbackVector(vcpu: 0) { return vector }
+        lock.withLock { callbackArmed = false }
+        return nil
+    }
+
+    var interruptRequested: Bool {
+        let vectors: [UInt8] = lock.withLock { defer { lapicVectors = [] }; return lapicVectors }
+        for vector in vectors { lapic.acceptInterrupt(vector: vector, levelTriggered: false) }
+        return dueCallback() != nil || inner.interruptRequested
+    }
+
+    func acknowledgeInterrupt() -> UInt8 {
+        if let vector = dueCallback() { return vector }
+        return inner.acknowledgeInterrupt()
+    }
+}
+
+/// The hypercall-page MSR beside the platform's own MSRs (the local APIC's).
+final class XenPlatformMSRs: PlatformMSRs {
+    let inner: PlatformMSRs?
+    let hypervisor: XenHypervisor
+
+    init(inner: PlatformMSRs?, hypervisor: XenHypervisor) {
+        self.inner = inner
+        self.hypervisor = hypervisor
+    }
+
+    func readMSR(_ index: UInt32) -> UInt64? {
+        // The hypercall MSR is write-only: reads raise #GP, as on Xen (`guest_rdmsr_xen`).
+        index == XenCPUID.hypercallPageMSR ? nil : inner?.readMSR(index)
+    }
+
+    func writeMSR(_ index: UInt32, _ value: UInt64) -> Bool {
+        index == XenCPUID.hypercallPageMSR ? hypervisor.writeHypercallPageMSR(value) : inner?.writeMSR(index, value) ?? false
+    }
+
+    func ownsMSR(_ index: UInt32) -> Bool {
+        index == XenCPUID.hypercallPageMSR || inner?.ownsMSR(index) == true
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import XCTest
+
+/// The Xen interface (`--xen`, issue 15) from the command line: a small Xen HVM guest
+/// (guests/include/xen-hypercalls.inc) and Debian's kernel as a Xen PVH domU on hvc0.
+final class XenGuestTests: XCTestCase {
+    func run(_ guest: String, _ options: [String]) throws -> SwiftPCProcess.Result {
+        let kernel = try SwiftPCProcess.guest(guest)
+        return try SwiftPCProcess.run(["run", "--machine", "pvh"] + options + ["--kernel", kernel], timeout: 60)
+    }
+
+    /// CPUID signature, the hypercall page, xen_version, console_io, -ENOSYS and -EINVAL, then
+    /// SCHEDOP_shutdown(poweroff): status 0.
+    func testAXenGuestCallsThroughTheHypercallPageAndPowersOff() throws {
+        let r = try run("xen-poweroff", ["--xen", "--accel", "interp", "--stats"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "xen console_io ok\n")
+        XCTAssertTrue(r.stderr.contains("xen 4.17: hypercalls 5 — mmu_update 1, xen_version(0) 1, console_io(0) 1, sched_op(2) 2"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("xen hypercalls answered -ENOSYS: 1 — mmu_update 1"), r.stderr)
+    }
+
+    /// --xen-version changes what CPUID and xen_version report alike.
+    func testTheVersionOptionReachesCPUIDAndXenVersion() throws {
+        let r = try run("xen-poweroff", ["--xen", "--xen-version", "4.5", "--accel", "interp", "--stats"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("xen 4.5: hypercalls 5"), r.stderr)
+    }
+
+    func testACrashReportIsItsOwnStatusWithOneLine() throws {
+        let r = try run("xen-crash", ["--xen", "--accel", "interp"])
+        XCTAssertEqual(r.status, 10)
+        XCTAssertEqual(r.stderr, "swiftpc: the guest reported a crash to the hypervisor (SCHEDOP_shutdown: crash)\n")
+    }
+
+    /// Without --xen there are no Xen leaves: the guest's first check fails (debug exit 1).
+    func testWithoutXenTheGuestFindsNoXen() throws {
+        let r = try run("xen-poweroff", ["--accel", "interp"])
+        XCTAssertEqual(r.status, 3, r.stderr)
+        XCTAssertEqual(r.stdout, "")
+    }
+
+    /// --accel auto runs a Xen guest on the interpreter and says why.
+    func testAutoPicksTheInterpreterAndSaysWhy() throws {
+        let r = try run("xen-poweroff", ["--xen"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.hasPrefix("swiftpc: auto chose the interpreter: --xen, and "), r.stderr)
+    }
+
+    func testBadXenOptionsGiveOneLineAndStatus2() throws {
+        let kernel = try SwiftPCProcess.guest("xen-poweroff")
+        for (arguments, needle) in [(["--xen", "--accel", "kvm"], "--xen --accel kvm: "),
+                                    (["--xen-version", "4.17"], "--xen-version needs --xen"),
+                                    (["--xen", "--xen-version", "4"], "invalid --xen-version '4'"),
+                                    (["--xen", "--xen-version", "4.x"], "invalid --xen-version '4.x'")] {
+            let r = try SwiftPCProcess.run(["run", "--machine", "pvh"] + arguments + ["--kernel", kernel], timeout: 30)
+            XCTAssertEqual(r.status, 2, "\(arguments): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains(needle), "\(arguments): \(r.stderr)")
+        }
+    }
+
+    /// Debian's kernel as a Xen PVH domU with console=hvc0 only: its messages and the self-test
+    /// reach standard output through the Xen console ring (release binary, as LinuxGuestTests).
+    func testTheDefaultGuestRunsItsSelfTestAsAXenPVHDomUOnHvc0() throws {
+        for path in [LinuxGuestTests.kernel, LinuxGuestTests.initrd, LinuxGuestTests.release] where !FileManager.default.fileExists(atPath: path) {
+            let why = "\(path) is missing: run scripts/setup.sh (it builds the guest images and the release binary)"
+            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail(why) }
+            throw XCTSkip(why)
+        }
+        let r = try SwiftPCProcess.run(binary: LinuxGuestTests.release, [
+            "run", "--machine", "pvh", "--xen", "--accel", "interp", "--stats", "-m", "256M", "--kernel", LinuxGuestTests.kernel,
+            "--initrd", LinuxGuestTests.initrd, "--append", "console=hvc0 swiftpc.selftest",
+        ], timeout: 600)
+        let context = "stdout tail:\n\(r.stdout.suffix(3000))\nstderr:\n\(r.stderr)"
+        XCTAssertEqual(r.status, 0, context)
+        for line in ["Hypervisor detected: Xen HVM", "Booting kernel on Xen PVH", "Xen version: 4.17.0-swiftpc",
+                     "printk: console [hvc0] enabled", "SWIFTPC-INIT-OK", "SWIFTPC-SELFTEST-DONE"] {
+            XCTAssertTrue(r.stdout.contains(line), "'\(line)' missing\n\(context)")
+        }
+        XCTAssertFalse(r.stdout.contains("console [ttyS0]"), "the UART is not the console")
+        let checks = LinuxGuestTests.checks(r.stdout)
+        XCTAssertEqual(checks["loop"]?.split(separator: " ").first, "20000", context)
+        // The console ring's sends (EVTCHNOP_send) carried the output.
+        XCTAssertTrue(r.stderr.contains("event_channel_op(4) "), r.stderr)
+        // xenbus read its nodes from the store over the ring.
+        let storeLine = r.stderr.split(separator: "\n").first { $0.hasPrefix("xenstore: ") } ?? ""
+        let words = storeLine.split(separator: " ")
+        XCTAssertGreaterThan(words.count > 7 ? Int(words[1]) ?? 0 : 0, 100, r.stderr)
+        XCTAssertGreaterThan(words.count > 7 ? Int(words[6]) ?? 0 : 0, 100, r.stderr)
+        XCTAssertFalse(storeLine.contains("broken"), r.stderr)
+    }
+
+    /// Keyboard input reaches the shell on hvc0 through the console ring's `in` side, and a
+    /// guest reboot ends swiftpc with status 8 under --no-reboot.
+    func testTypingIntoTheShellOnHvc0WorksAndRebootEndsTheRun() throws {
+        for path in [LinuxGuestTests.kernel, LinuxGuestTests.initrd, LinuxGuestTests.release] where !FileManager.default.fileExists(atPath: path) {
+            throw XCTSkip("\(path) is missing: run scripts/setup.sh")
+        }
+        let guest = try PTYGuest(binary: LinuxGuestTests.release, arguments: [
+            "run", "--machine", "pvh", "--xen", "--accel", "interp", "--no-reboot", "-m", "256M",
+            "--kernel", LinuxGuestTests.kernel, "--initrd", LinuxGuestTests.initrd, "--append", "console=hvc0 quiet"])
+        let process = guest.process
+        XCTAssertTrue(guest.waitFor("SWIFTPC-INIT-OK", timeout: 300), "boot to /init\n\(guest.seen.suffix(2000))")
+        XCTAssertTrue(guest.waitFor("# ", timeout: 60), "a shell prompt\n\(guest.seen.suffix(2000))")
+        guest.type("echo $((6*7))\r")
+        XCTAssertTrue(guest.waitFor("\n42", timeout: 60), "the shell's answer\n\(guest.seen.suffix(2000))")
+        guest.type("reboot -f\r")
+        let deadline = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < deadline { _ = guest.waitFor("\u{0}", timeout: 0.5) }
+        XCTAssertFalse(process.isRunning, "a guest reboot ends swiftpc under --no-reboot")
+        if !process.isRunning { XCTAssertEqual(process.terminationStatus, 8, "\(guest.seen.suffix(1500))") }
+    }
+}

@@ -1,0 +1,3 @@
+; Xen guest that powers off through SCHEDOP_shutdown.
+%define XEN_SHUTDOWN_REASON 0
+%include "include/xen-hypercalls.inc"
