@@ -10,7 +10,7 @@ final class LinuxGuestTests: XCTestCase {
     static let initrd = SwiftPCProcess.repoRoot.appendingPathComponent("guest-images/initramfs.cpio.gz").path
     static let release = SwiftPCProcess.repoRoot.appendingPathComponent(".build/release/swiftpc").path
 
-    func requireDefaultGuest() throws {
+    static func requireDefaultGuest() throws {
         for path in [Self.kernel, Self.initrd, Self.release] where !FileManager.default.fileExists(atPath: path) {
             let why = "\(path) is missing: run scripts/setup.sh (it builds the guest images and the release binary)"
             if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail(why) }
@@ -21,7 +21,7 @@ final class LinuxGuestTests: XCTestCase {
     /// Boots with `swiftpc.selftest` on board `machine`: /init runs its checks, prints a line
     /// each and powers off. Returns the run and the checks, having asserted that they passed.
     func bootDefaultGuest(machine: String) throws -> (SwiftPCProcess.Result, [String: String]) {
-        try requireDefaultGuest()
+        try Self.requireDefaultGuest()
         let r = try SwiftPCProcess.run(binary: Self.release, [
             "run", "--machine", machine, "--accel", "interp", "--stats", "-m", "256M", "--kernel", Self.kernel,
             "--initrd", Self.initrd, "--append", "console=ttyS0 quiet swiftpc.selftest",
@@ -74,10 +74,16 @@ final class LinuxGuestTests: XCTestCase {
     /// Drives the serial console through a pseudo-terminal as a user would, then reboots the
     /// guest, which ends swiftpc under --no-reboot with status 8.
     func testTypingIntoTheShellWorksAndRebootEndsTheRun() throws {
+        try Self.typeIntoTheShellAndReboot(["--append", "console=ttyS0 quiet"])
+    }
+
+    /// Boots the default guest with `arguments` added under --no-reboot, types a command into
+    /// its shell through a pseudo-terminal, checks the answer, and checks that `reboot -f`
+    /// ends swiftpc with status 8. Shared by every console the guest can have (ttyS0, hvc0).
+    static func typeIntoTheShellAndReboot(_ arguments: [String]) throws {
         try requireDefaultGuest()
-        let guest = try PTYGuest(binary: Self.release, arguments: [
-            "run", "--accel", "interp", "--no-reboot", "-m", "256M", "--kernel", Self.kernel,
-            "--initrd", Self.initrd, "--append", "console=ttyS0 quiet"])
+        let guest = try PTYGuest(binary: release, arguments: [
+            "run", "--accel", "interp", "--no-reboot", "-m", "256M", "--kernel", kernel, "--initrd", initrd] + arguments)
         let process = guest.process
         XCTAssertTrue(guest.waitFor("SWIFTPC-INIT-OK", timeout: 300), "boot to /init\n\(guest.seen.suffix(2000))")
         XCTAssertTrue(guest.waitFor("# ", timeout: 60), "a shell prompt\n\(guest.seen.suffix(2000))")

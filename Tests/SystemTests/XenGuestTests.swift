@@ -62,11 +62,7 @@ final class XenGuestTests: XCTestCase {
     /// Debian's kernel as a Xen PVH domU with console=hvc0 only: its messages and the self-test
     /// reach standard output through the Xen console ring (release binary, as LinuxGuestTests).
     func testTheDefaultGuestRunsItsSelfTestAsAXenPVHDomUOnHvc0() throws {
-        for path in [LinuxGuestTests.kernel, LinuxGuestTests.initrd, LinuxGuestTests.release] where !FileManager.default.fileExists(atPath: path) {
-            let why = "\(path) is missing: run scripts/setup.sh (it builds the guest images and the release binary)"
-            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail(why) }
-            throw XCTSkip(why)
-        }
+        try LinuxGuestTests.requireDefaultGuest()
         let r = try SwiftPCProcess.run(binary: LinuxGuestTests.release, [
             "run", "--machine", "pvh", "--xen", "--accel", "interp", "--stats", "-m", "256M", "--kernel", LinuxGuestTests.kernel,
             "--initrd", LinuxGuestTests.initrd, "--append", "console=hvc0 swiftpc.selftest",
@@ -93,21 +89,6 @@ final class XenGuestTests: XCTestCase {
     /// Keyboard input reaches the shell on hvc0 through the console ring's `in` side, and a
     /// guest reboot ends swiftpc with status 8 under --no-reboot.
     func testTypingIntoTheShellOnHvc0WorksAndRebootEndsTheRun() throws {
-        for path in [LinuxGuestTests.kernel, LinuxGuestTests.initrd, LinuxGuestTests.release] where !FileManager.default.fileExists(atPath: path) {
-            throw XCTSkip("\(path) is missing: run scripts/setup.sh")
-        }
-        let guest = try PTYGuest(binary: LinuxGuestTests.release, arguments: [
-            "run", "--machine", "pvh", "--xen", "--accel", "interp", "--no-reboot", "-m", "256M",
-            "--kernel", LinuxGuestTests.kernel, "--initrd", LinuxGuestTests.initrd, "--append", "console=hvc0 quiet"])
-        let process = guest.process
-        XCTAssertTrue(guest.waitFor("SWIFTPC-INIT-OK", timeout: 300), "boot to /init\n\(guest.seen.suffix(2000))")
-        XCTAssertTrue(guest.waitFor("# ", timeout: 60), "a shell prompt\n\(guest.seen.suffix(2000))")
-        guest.type("echo $((6*7))\r")
-        XCTAssertTrue(guest.waitFor("\n42", timeout: 60), "the shell's answer\n\(guest.seen.suffix(2000))")
-        guest.type("reboot -f\r")
-        let deadline = Date().addingTimeInterval(60)
-        while process.isRunning && Date() < deadline { _ = guest.waitFor("\u{0}", timeout: 0.5) }
-        XCTAssertFalse(process.isRunning, "a guest reboot ends swiftpc under --no-reboot")
-        if !process.isRunning { XCTAssertEqual(process.terminationStatus, 8, "\(guest.seen.suffix(1500))") }
+        try LinuxGuestTests.typeIntoTheShellAndReboot(["--machine", "pvh", "--xen", "--append", "console=hvc0 quiet"])
     }
 }
