@@ -26,4 +26,17 @@ extension X86CPU: GuestMemoryObserver {
         writeProtectedLowPages = protected
         tlb.flushAll()
     }
+
+    /// A page was backed at run time: translations made while it was unbacked sent its
+    /// accesses to the MMIO bus without a TLB entry, so only the TLB is flushed, to be sure.
+    public func guestMemoryRegionAdded(_ region: MemoryRegion) {
+        tlb.flushAll()
+    }
+
+    /// A runtime page goes away: no TLB entry may keep its host address, and what was decoded
+    /// from it is stale.
+    public func guestMemoryRegionRemoved(_ region: MemoryRegion) {
+        tlb.flushAll()
+        guestMemoryWritten(physical: region.guestBase, length: Int(region.size))
+    }
 }

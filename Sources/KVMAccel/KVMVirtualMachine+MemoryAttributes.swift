@@ -27,6 +27,20 @@ extension KVMVirtualMachine: GuestMemoryObserver {
         }
     }
 
+    /// A page backed at run time (a Xen grant frame outside RAM) becomes a slot of its own.
+    /// Called on the vCPU thread during an exit, outside KVM_RUN.
+    public func guestMemoryRegionAdded(_ region: MemoryRegion) {
+        do { runtimeSlots[region.guestBase] = try mapSlot(guestBase: region.guestBase, size: region.size, host: region.host) } catch {
+            onMemoryAttributeFailure?(error)
+        }
+    }
+
+    /// The runtime page's slot is deleted before its host memory is unmapped.
+    public func guestMemoryRegionRemoved(_ region: MemoryRegion) {
+        guard let slot = runtimeSlots.removeValue(forKey: region.guestBase) else { return }
+        do { try unmapSlot(slot) } catch { onMemoryAttributeFailure?(error) }
+    }
+
     /// Whether a guest write to `address` exits because the page is RAM mapped read-only for
     /// write protection: the chipset sends such writes nowhere, so the run loop drops them.
     @inline(__always)

@@ -63,6 +63,8 @@ public final class KVMVirtualMachine: @unchecked Sendable {
     private let maxSlots: Int
     let vcpuLock = Lock()
     var vcpuIDs: Set<Int> = []
+    /// Slots of the pages `GuestMemory` backed at run time, by guest-physical address.
+    var runtimeSlots: [UInt64: Int] = [:]
 
     /// Creates the VM, places the TSS and identity-map pages, and registers every region of
     /// `memory` as a memory slot; RAM in the first MiB gets slots of its own that follow the

@@ -46,8 +46,9 @@ public final class GuestMemory: @unchecked Sendable {
     public let size: UInt64
     /// The board's map this memory was laid out by.
     public let map: GuestMemoryMap
-    /// RAM regions first (low, then high), then any ROM regions in the order they were added.
-    public private(set) var regions: [MemoryRegion]
+    /// RAM regions first (low, then high), then any ROM regions in the order they were added,
+    /// then the pages added while the machine runs (GuestMemory+RuntimePages.swift).
+    public internal(set) var regions: [MemoryRegion]
     /// The RAM below the low limit (from 0) and above 4 GiB, fixed at init: `ramPointer` finds
     /// them without touching `regions` (whose accesses pay Swift's dynamic exclusivity checks).
     public let lowRAMSize: UInt64
@@ -55,6 +56,8 @@ public final class GuestMemory: @unchecked Sendable {
     @usableFromInline let mapping: UnsafeMutableRawPointer
     private let mappingSize: Int
     private var romMappings: [(UnsafeMutableRawPointer, Int)] = []
+    /// Host pages backing `regions`' runtime pages, by guest-physical address.
+    var runtimePages: [UInt64: UnsafeMutableRawPointer] = [:]
 
     /// The map's legacy hole (`legacyHole`), or an empty range.
     @usableFromInline let holeStart: UInt64
@@ -109,6 +112,7 @@ public final class GuestMemory: @unchecked Sendable {
     deinit {
         munmap(mapping, mappingSize)
         for (p, n) in romMappings { munmap(p, n) }
+        for p in runtimePages.values { munmap(p, Int(GuestMemory.runtimePageSize)) }
     }
 
     /// Adds a ROM region holding `image` at `guestBase` (for the BIOS flash at the top of the
@@ -133,7 +137,8 @@ public final class GuestMemory: @unchecked Sendable {
     @inline(__always)
     public func pointer(_ address: UInt64, length: Int = 1) -> UnsafeMutableRawPointer? {
         if let p = ramPointer(address, length: length) { return p }
-        for region in regions where region.readOnly && region.contains(address, length: length) {
+        // ROM, and the pages added at run time (RAM itself was found above).
+        for region in regions where region.contains(address, length: length) {
             return region.host + Int(address - region.guestBase)
         }
         return nil

@@ -8,6 +8,12 @@ public protocol GuestMemoryObserver: AnyObject {
     /// The address-line or write-protection state of `memory` changed (A20M#, PAM): what
     /// was translated under the old state is stale.
     func guestMemoryAttributesChanged(_ memory: GuestMemory)
+    /// A page of guest-physical address space gained backing memory while the machine runs
+    /// (`GuestMemory.addRuntimePage`): an engine that maps guest memory itself maps it too.
+    func guestMemoryRegionAdded(_ region: MemoryRegion)
+    /// A runtime page is going away (`removeRuntimePage`): nothing may keep its host address
+    /// once this returns (it is unmapped next), and the address is unbacked again.
+    func guestMemoryRegionRemoved(_ region: MemoryRegion)
 }
 
 /// The pages of the first MiB whose CPU writes the chipset drops (a PC's PAM registers
@@ -102,6 +108,14 @@ extension GuestMemory {
         guard mask != writeProtectedLowPages else { return }
         writeProtectedLowPages = mask
         attributesChanged()
+    }
+
+    func regionAdded(_ region: MemoryRegion) {
+        for o in observers { o.object?.guestMemoryRegionAdded(region) }
+    }
+
+    func regionRemoved(_ region: MemoryRegion) {
+        for o in observers { o.object?.guestMemoryRegionRemoved(region) }
     }
 
     private func attributesChanged() {

@@ -130,4 +130,6 @@ final class DeviceWriteRecorder: GuestMemoryObserver {
     var attributeChanges = 0
     func guestMemoryWritten(physical address: UInt64, length: Int) { writes.append((address, length)) }
     func guestMemoryAttributesChanged(_ memory: GuestMemory) { attributeChanges += 1 }
+    func guestMemoryRegionAdded(_ region: MemoryRegion) {}
+    func guestMemoryRegionRemoved(_ region: MemoryRegion) {}
 }

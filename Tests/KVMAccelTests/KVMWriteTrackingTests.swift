@@ -11,6 +11,8 @@ final class KVMWriteTrackingTests: XCTestCase {
             for p in (address >> 12)...((address + UInt64(length) - 1) >> 12) { pages.insert(p) }
         }
         func guestMemoryAttributesChanged(_ memory: GuestMemory) {}
+        func guestMemoryRegionAdded(_ region: MemoryRegion) {}
+        func guestMemoryRegionRemoved(_ region: MemoryRegion) {}
     }
 
     /// mov dword [0x5000], 1 / mov dword [0x9000], 2 / debug exit 7.

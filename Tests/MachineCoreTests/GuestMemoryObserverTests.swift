@@ -11,6 +11,9 @@ final class GuestMemoryObserverTests: XCTestCase {
         func guestMemoryAttributesChanged(_ memory: GuestMemory) {
             changes.append((memory.a20Enabled, memory.writeProtectedLowPages))
         }
+        var added: [MemoryRegion] = [], removed: [MemoryRegion] = []
+        func guestMemoryRegionAdded(_ region: MemoryRegion) { added.append(region) }
+        func guestMemoryRegionRemoved(_ region: MemoryRegion) { removed.append(region) }
     }
 
     func testEveryObserverHearsEveryChange() throws {

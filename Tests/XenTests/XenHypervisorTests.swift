@@ -77,10 +77,10 @@ final class XenHypervisorTests: XCTestCase {
         XCTAssertEqual(f.xen.grantTable.frameAddress(index: 2), 0x31000)
         XCTAssertEqual(f.xen.grantTable.frameCount, 3)
 
-        // shared_info has only index 0; frames outside RAM are refused; other domains too.
+        // shared_info has only index 0 and must be RAM; other domains are refused.
         try f.put(le16(EventChannelABI.domidSelf) + le16(0) + le32(XenMemoryABI.spaceSharedInfo) + le64(1) + le64(0x30))
         XCTAssertEqual(f.call64(XenHypercall.memoryOp, XenMemoryABI.addToPhysmap, F.linear(F.argument)), errno(.EINVAL))
-        try f.put(le16(EventChannelABI.domidSelf) + le16(0) + le32(XenMemoryABI.spaceGrantTable) + le64(0) + le64(0x10_0000))
+        try f.put(le16(EventChannelABI.domidSelf) + le16(0) + le32(XenMemoryABI.spaceSharedInfo) + le64(0) + le64(0x10_0000))
         XCTAssertEqual(f.call64(XenHypercall.memoryOp, XenMemoryABI.addToPhysmap, F.linear(F.argument)), errno(.EINVAL))
         try f.put(le16(EventChannelABI.domidSelf) + le16(0) + le32(XenMemoryABI.spaceSharedInfo) + le64(0) + le64(UInt64.max))
         XCTAssertEqual(f.call64(XenHypercall.memoryOp, XenMemoryABI.addToPhysmap, F.linear(F.argument)), errno(.EINVAL))
@@ -88,6 +88,51 @@ final class XenHypervisorTests: XCTestCase {
         XCTAssertEqual(f.call64(XenHypercall.memoryOp, XenMemoryABI.addToPhysmap, F.linear(F.argument)), errno(.EPERM))
         try f.put(le16(7) + le16(0) + le32(XenMemoryABI.spaceSharedInfo) + le64(0) + le64(0x30))
         XCTAssertEqual(f.call64(XenHypercall.memoryOp, XenMemoryABI.addToPhysmap, F.linear(F.argument)), errno(.ESRCH))
+    }
+
+    /// PVH Linux puts its grant frames where no RAM is: each gets a page of its own, which
+    /// moves with the frame and goes with a reset; devices and impossible addresses are refused.
+    func testGrantFramesOutsideRAMAreBackedAndFollowTheFrame() throws {
+        let f = try F()
+        let mmioPage: UInt64 = 0xFEE0_0000
+        f.xen.isDeviceAddress = { $0 == mmioPage }
+        func place(_ index: UInt64, _ address: UInt64) -> Int64 {
+            XCTAssertNoThrow(try f.put(le16(EventChannelABI.domidSelf) + le16(0) + le32(XenMemoryABI.spaceGrantTable)
+                                       + le64(index) + le64(address >> 12)))
+            return f.call64(XenHypercall.memoryOp, XenMemoryABI.addToPhysmap, F.linear(F.argument))
+        }
+        let outside: UInt64 = 0x1_0000_0000
+        XCTAssertEqual(place(0, outside), 0)
+        XCTAssertTrue(f.memory.isRuntimePage(outside))
+        XCTAssertEqual(f.xen.grantTable.frameAddress(index: 0), outside)
+        // The guest fills in a grant; the backend finds it in the runtime page.
+        try f.memory.write16(outside + 8 * 5 + 2, 0)                       // domid 0
+        try f.memory.write32(outside + 8 * 5 + 4, 0x300)                   // frame 0x300 (RAM)
+        try f.memory.write16(outside + 8 * 5, GrantTableABI.flagPermitAccess)
+        let access = try f.xen.grantTable.acquire(ref: 5, write: true)
+        XCTAssertEqual(access.frameAddress, 0x30_0000)
+        f.xen.grantTable.release(access)
+
+        // Moved: the contents follow, the old page is unbacked.
+        XCTAssertEqual(place(0, outside + 0x5000), 0)
+        XCTAssertFalse(f.memory.isRuntimePage(outside))
+        XCTAssertEqual(try f.memory.read32(outside + 0x5000 + 8 * 5 + 4), 0x300)
+        XCTAssertEqual(f.memory.runtimePageCount, 1)
+        // Into RAM: no runtime page is needed, the old one goes.
+        XCTAssertEqual(place(0, 0x40000), 0)
+        XCTAssertEqual(f.memory.runtimePageCount, 0)
+
+        XCTAssertEqual(place(1, mmioPage), errno(.EINVAL), "a device's page")
+        XCTAssertEqual(place(1, 1 << 40), errno(.EINVAL), "beyond MAXPHYADDR")
+        XCTAssertEqual(place(UInt64(f.xen.grantTable.maxFrames), outside), errno(.EINVAL), "an index past the table")
+        XCTAssertEqual(f.memory.runtimePageCount, 0, "refusals back nothing")
+
+        XCTAssertEqual(place(1, outside), 0)
+        XCTAssertEqual(place(2, outside + 0x1000), 0)
+        XCTAssertEqual(f.memory.runtimePageCount, 2)
+        f.xen.resetDomain()
+        XCTAssertEqual(f.memory.runtimePageCount, 0, "a reset unbacks them")
+        XCTAssertNil(f.memory.pointer(outside))
     }
 
     func testBadPointersAreEFAULT() throws {

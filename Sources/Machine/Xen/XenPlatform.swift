@@ -59,6 +59,8 @@ final class XenPlatform {
             interrupts.post(route)
             pins.interruptInputChanged()
         }
+        let mmio = context.mmioBus
+        hypervisor.isDeviceAddress = { mmio.lookup($0) != nil }
         context.platform.hypercalls = hypervisor
         context.platform.interruptController = interrupts
         context.platform.msrs = XenPlatformMSRs(inner: context.platform.msrs, hypervisor: hypervisor)

@@ -46,6 +46,11 @@ public final class GrantTable: @unchecked Sendable {
         lock.withLock { index >= 0 && index < frames.count ? frames[index] : nil }
     }
 
+    /// Whether some table frame is placed at guest-physical `address`.
+    public func hasFrame(at address: UInt64) -> Bool {
+        lock.withLock { frames.contains(address) }
+    }
+
     /// XENMEM_add_to_physmap(XENMAPSPACE_grant_table, idx, gpfn): table frame `index` appears at
     /// guest-physical `address`, which the caller has backed with memory (a frame outside RAM
     /// included). The table grows to `index + 1` frames (Xen `gnttab_grow_table`). A frame's

@@ -24,9 +24,7 @@ extension XenHypervisor {
         case XenMemoryABI.spaceSharedInfo:
             error = index == 0 ? eventChannels.placeSharedInfo(at: target) : .EINVAL
         case XenMemoryABI.spaceGrantTable:
-            // Frames outside RAM (where PVH Linux puts them, in unpopulated address space) are
-            // refused: swiftpc cannot back new guest-physical memory once the engine runs.
-            error = grantTable.placeFrame(index: index, at: target)
+            error = placeGrantFrame(index: index, at: target)
         default:
             // XENMAPSPACE_gmfn and the rest move the guest's own frames: not implemented.
             error = .ENOSYS

@@ -46,6 +46,9 @@ public final class XenHypervisor: HypercallHandler, @unchecked Sendable {
     public var onConsoleWrite: (@Sendable ([UInt8]) -> Void)?
     /// An upcall is due for a vCPU (any thread; the receiver must not block on the vCPU).
     public var onUpcall: (@Sendable (UInt32, XenUpcallRoute) -> Void)?
+    /// Whether a device claims guest-physical `address` (the board's MMIO): a grant frame may
+    /// not be backed there, where it would hide the device.
+    public var isDeviceAddress: (@Sendable (UInt64) -> Bool)?
 
     let lock = Lock()
     // Guarded by `lock`.
@@ -121,6 +124,8 @@ public final class XenHypervisor: HypercallHandler, @unchecked Sendable {
     public func resetDomain() {
         eventChannels.resetDomain()
         grantTable.resetDomain()
+        // The grant frames' runtime pages go with the table (the board's map comes back).
+        memory.removeAllRuntimePages()
         lock.withLock {
             params[Int(XenHVMABI.paramCallbackIRQ)] = 0
             upcallVectors = Array(repeating: nil, count: vcpuCount)
