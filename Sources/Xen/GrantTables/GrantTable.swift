@@ -46,6 +46,9 @@ public final class GrantTable: @unchecked Sendable {
         lock.withLock { index >= 0 && index < frames.count ? frames[index] : nil }
     }
 
+    /// Guest-physical addresses of the placed frames.
+    public var placedFrames: [UInt64] { lock.withLock { frames.compactMap { $0 } } }
+
     /// Whether some table frame is placed at guest-physical `address`.
     public func hasFrame(at address: UInt64) -> Bool {
         lock.withLock { frames.contains(address) }

@@ -123,9 +123,10 @@ public final class XenHypervisor: HypercallHandler, @unchecked Sendable {
     /// the guest set). Parameters the VMM provides (store and console) stay.
     public func resetDomain() {
         eventChannels.resetDomain()
+        // The grant frames' runtime pages go with the table; pages the machine backed for
+        // itself (a board's special pages) stay.
+        for address in grantTable.placedFrames where memory.isRuntimePage(address) { memory.removeRuntimePage(at: address) }
         grantTable.resetDomain()
-        // The grant frames' runtime pages go with the table (the board's map comes back).
-        memory.removeAllRuntimePages()
         lock.withLock {
             params[Int(XenHVMABI.paramCallbackIRQ)] = 0
             upcallVectors = Array(repeating: nil, count: vcpuCount)
