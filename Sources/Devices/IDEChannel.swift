@@ -52,6 +52,21 @@ public final class IDEChannel: PortIODevice {
 
     func drive(at position: IDEPosition) -> IDEDrive? { position == .master ? master : slave }
 
+    /// Takes the drive at `position` off the channel (a hot unplug: Xen's unplug protocol).
+    /// The channel then answers as one without that drive; a command it was running is
+    /// dropped with it, and its interrupt request no longer reaches INTRQ.
+    @discardableResult
+    func detach(at position: IDEPosition) -> IDEDrive? {
+        guard let drive = drive(at: position) else { return nil }
+        switch position {
+        case .master: master = nil
+        case .slave: slave = nil
+        }
+        drive.channel = nil
+        updateInterrupt()
+        return drive
+    }
+
     var selectedDrive: IDEDrive? { selected == .master ? master : slave }
 
     /// Power-on or hardware reset of the channel and its drives.

@@ -58,6 +58,9 @@ public final class PIIX3IDE: PCIDevice, PortIODevice {
     public let secondary: IDEChannel
     private let portBus: PortIOBus
     private var busMasterClaim: BusClaim?
+    /// Disks taken off their channel by an unplug request (PIIX3IDE+Unplug.swift), with their
+    /// places: a machine reset puts them back.
+    var unpluggedDisks: [(drive: IDEDrive, channel: Int, position: IDEPosition)] = []
     private var busMasterBase: UInt16 = 0
 
     /// A controller whose channels interrupt on `irq14` and `irq15`, doing DMA into `memory`.
@@ -124,6 +127,7 @@ public final class PIIX3IDE: PCIDevice, PortIODevice {
 
     /// Machine reset: configuration registers to their defaults, both channels and drives reset.
     public func reset() {
+        replugDisks()
         config = PIIX3IDE.resetConfig()
         primary.reset()
         secondary.reset()

@@ -54,6 +54,8 @@ final class PCBoard: Board {
     let coprocessorError: CoprocessorErrorPort
     /// The standard VGA (PCI 00:02.0), PCBoard+Display.swift.
     let vgaFunction: StdVGAPCIFunction
+    /// With `--xen`: Xen's platform PCI device (00:03.0), PCBoard+Xen.swift.
+    let xenPlatform: XenPlatformPCIDevice?
     /// The kernel of `--kernel`, or the BIOS image, for restarts.
     private let kernel: KernelImage?
     private let firmware: [UInt8]?
@@ -96,6 +98,7 @@ final class PCBoard: Board {
         apm = add(APMControlPorts())
         ide = add(PIIX3IDE(portBus: portBus, memory: memory, irq14: line(IRQ.idePrimary), irq15: line(IRQ.ideSecondary)))
         try ide.register(on: pciBus)
+        xenPlatform = config.xen == nil ? nil : add(try PCBoard.makeXenPlatform(pciBus: pciBus, portBus: portBus, ide: ide))
         firmwareConfig = add(FirmwareConfig(memory: memory))
         // A long fw_cfg DMA read gives way to a stop request between its steps.
         firmwareConfig.shouldAbandonTransfer = { [unowned control] in control.isStopRequested }

@@ -1,0 +1,23 @@
+import Devices
+import MachineCore
+
+/// The pc board with `--xen`: a Xen HVM machine (PVHVM guests). Xen's platform PCI device
+/// (00:03.0) with its unplug ports, wired to the IDE controller. Without `--xen` none of it
+/// exists.
+extension PCBoard {
+    /// Builds the platform device and connects its unplug requests to the emulated devices:
+    /// the IDE disks leave the controller (the CD-ROM stays); the board has no emulated NIC or
+    /// NVMe disk, so those requests find nothing to take.
+    static func makeXenPlatform(pciBus: PCIBus, portBus: PortIOBus, ide: PIIX3IDE) throws(MachineError) -> XenPlatformPCIDevice {
+        let device = XenPlatformPCIDevice(portBus: portBus)
+        try device.attach(to: pciBus)
+        device.onUnplug = { [unowned ide] request in
+            if request.contains(.ideDisks) {
+                ide.unplugDisks(keepPrimaryMaster: false)
+            } else if request.contains(.auxIDEDisks) {
+                ide.unplugDisks(keepPrimaryMaster: true)
+            }
+        }
+        return device
+    }
+}
