@@ -10,8 +10,10 @@ enum FirmwareConfigContent {
     /// `etc/e820`: the RAM ranges of the machine's memory map (`E820Map`, the one the kernel
     /// loaders use), each a packed u64 address, u64 length, u32 type (20 bytes). SeaBIOS adds
     /// its own reservations.
-    static func e820File(memory: GuestMemory) -> [UInt8] {
-        E820Map(memory: memory).entries.filter { $0.type == .ram }.flatMap {
+    /// `reserved` entries go in too (QEMU's file holds its reserved ranges, such as Xen's
+    /// special pages; SeaBIOS copies them into its own map).
+    static func e820File(memory: GuestMemory, reserved: [E820Entry] = []) -> [UInt8] {
+        (E820Map(memory: memory).entries.filter { $0.type == .ram } + reserved).flatMap {
             littleEndian($0.base, count: 8) + littleEndian($0.size, count: 8) + littleEndian(UInt64($0.type.rawValue), count: 4)
         }
     }
@@ -26,7 +28,7 @@ enum FirmwareConfigContent {
     }
 
     static func install(into fwcfg: FirmwareConfig, memory: GuestMemory, cpuCount: Int,
-                        bootOrder: [String]) throws(MachineError) {
+                        bootOrder: [String], reserved: [E820Entry] = []) throws(MachineError) {
         fwcfg.setItem(FirmwareConfig.Key.ramSize, integer: memory.size, width: 8)
         fwcfg.setItem(FirmwareConfig.Key.cpuCount, integer: UInt64(cpuCount), width: 2)
         fwcfg.setItem(FirmwareConfig.Key.maxCPUs, integer: UInt64(cpuCount), width: 2)
@@ -34,7 +36,7 @@ enum FirmwareConfigContent {
         fwcfg.setItem(FirmwareConfig.Key.bootMenu, integer: 0, width: 2)
         // The MADT and MP table describe ISA IRQ0 on IOAPIC pin 2.
         fwcfg.setItem(FirmwareConfig.Key.irq0Override, integer: 1, width: 1)
-        try fwcfg.addFile("etc/e820", e820File(memory: memory))
+        try fwcfg.addFile("etc/e820", e820File(memory: memory, reserved: reserved))
         for file in ACPITables.firmwareConfigFiles() { try fwcfg.addFile(file.name, file.bytes) }
         if !bootOrder.isEmpty {
             try fwcfg.addFile("bootorder", Array((bootOrder.joined(separator: "\n") + "\n").utf8) + [0])

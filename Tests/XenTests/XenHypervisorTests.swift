@@ -138,6 +138,29 @@ final class XenHypervisorTests: XCTestCase {
         XCTAssertTrue(f.memory.isRuntimePage(machinePage), "and leaves the machine's own pages")
     }
 
+    /// A page the machine backed for itself (the pc board's console and store pages) is never
+    /// taken over by a grant frame: a frame placed there and moved off again, or a domain
+    /// reset, would unback the page under the backend that holds it.
+    func testAGrantFrameCannotTakeOverAMachinePage() throws {
+        let f = try F()
+        let machinePage: UInt64 = 0xFEFF_8000
+        try f.memory.addRuntimePage(at: machinePage)
+        try f.memory.write32(machinePage, 0xC0FFEE)
+        func place(_ index: UInt64, _ address: UInt64) -> Int64 {
+            XCTAssertNoThrow(try f.put(le16(EventChannelABI.domidSelf) + le16(0) + le32(XenMemoryABI.spaceGrantTable)
+                                       + le64(index) + le64(address >> 12)))
+            return f.call64(XenHypercall.memoryOp, XenMemoryABI.addToPhysmap, F.linear(F.argument))
+        }
+        XCTAssertEqual(place(0, machinePage), errno(.EINVAL))
+        XCTAssertNil(f.xen.grantTable.frameAddress(index: 0))
+        XCTAssertEqual(place(0, 0x1_0000_0000), 0, "elsewhere the frame goes in")
+        XCTAssertEqual(place(0, machinePage), errno(.EINVAL), "nor may a placed frame move onto it")
+        XCTAssertEqual(place(0, 0x40000), 0)
+        f.xen.resetDomain()
+        XCTAssertTrue(f.memory.isRuntimePage(machinePage), "the page is still backed")
+        XCTAssertEqual(try f.memory.read32(machinePage), 0xC0FFEE, "with what the machine put there")
+    }
+
     func testBadPointersAreEFAULT() throws {
         let f = try F()
         // Beyond guest memory, and unmapped.

@@ -38,6 +38,10 @@ protocol Board: AnyObject {
     /// After the devices were reset (lock released): what the board's firmware or loader
     /// leaves in place before the vCPU starts again.
     func prepareRestart() throws(MachineError)
+    /// With `--xen`: the pages the board set aside for Xen's console and xenstore rings
+    /// (backed and reserved in the guest's memory map), or nil to leave the choice to the Xen
+    /// platform (docs/ARCHITECTURE.md, "Xen").
+    var xenSpecialPages: XenSpecialPages? { get }
 }
 
 /// The devices of a board, in the order it built them. A board adds each device as it builds
@@ -104,13 +108,21 @@ extension MachineKind {
     }
 }
 
+extension Board {
+    var xenSpecialPages: XenSpecialPages? { nil }
+}
+
 extension BoardContext {
     /// The direct kernel boot every board does: the board's ACPI tables at their fixed place
     /// (first: a Multiboot2 kernel gets a copy of the RSDP in its boot information), then the
-    /// kernel with the configured initrd and command line; returns the entry state.
-    func loadKernel(_ image: KernelImage, tables: ACPITables.Platform) throws(MachineError) -> CPUState {
+    /// kernel with the configured initrd and command line; returns the entry state. `reserved`
+    /// ranges are marked reserved in the kernel's memory map.
+    func loadKernel(_ image: KernelImage, tables: ACPITables.Platform, reserved: [E820Entry] = []) throws(MachineError) -> CPUState {
         try ACPITables.install(tables, into: memory)
+        var map = E820Map(memory: memory)
+        for entry in reserved { map.reserve(base: entry.base, size: entry.size, as: entry.type) }
         return try KernelLoader.load(image, initrd: config.initrd.map(KernelLoader.splitPaths) ?? [],
-                                     commandLine: config.commandLine, into: memory, rsdpAddress: ACPITables.base).cpu
+                                     commandLine: config.commandLine, into: memory, memoryMap: map,
+                                     rsdpAddress: ACPITables.base).cpu
     }
 }

@@ -16,10 +16,11 @@ final class XenPlatform {
     /// xenstore on its ring, when the board has RAM for its page.
     let store: XenStoreService?
 
-    /// Guest-physical page of the console ring: in the BIOS area 0xE0000-0xFFFFF, which the
-    /// boot E820 map keeps reserved (BootLayout) and which is RAM on the pvh board; Linux maps
-    /// it with xen_remap, as it does the page Xen's toolstack provides.
-    static let consolePage: UInt64 = 0xFE000
+    /// Guest-physical page of the console ring when the board sets no special pages aside: in
+    /// the BIOS area 0xE0000-0xFFFFF, which the boot E820 map keeps reserved (BootLayout) and
+    /// which is RAM on the pvh board; Linux maps it with xen_remap, as it does the page Xen's
+    /// toolstack provides.
+    static let biosAreaConsolePage: UInt64 = 0xFE000
 
     init(context: BoardContext, board: Board) throws(MachineError) {
         guard let version = context.config.xen else { throw .badConfiguration("internal: Xen platform without --xen") }
@@ -46,12 +47,17 @@ final class XenPlatform {
         // writes to the same backend under it.
         hypervisor.onConsoleWrite = { bytes in lock.withLock { for byte in bytes { serial.write(byte) } } }
         let inUse = consoleInUse
-        // The pages sit in the BIOS area: only a direct kernel boot leaves it free (firmware
-        // lives there otherwise, as shadow RAM on the pc board).
+        // The board's special pages (the pc board's, outside RAM, on every boot path), else
+        // the BIOS area, which only a direct kernel boot leaves free (firmware lives there
+        // otherwise, as shadow RAM on the pc board).
         let directBoot = context.config.bios == nil
-        console = !directBoot ? nil : XenConsoleBackend(memory: context.memory, pageAddress: Self.consolePage, events: hypervisor.eventChannels) { bytes in
-            inUse.set()
-            lock.withLock { for byte in bytes { serial.write(byte) } }
+        let pages: (console: UInt64, store: UInt64)? = board.xenSpecialPages.map { ($0.console, $0.store) }
+            ?? (directBoot ? (Self.biosAreaConsolePage, XenStoreService.biosAreaStorePage) : nil)
+        console = pages.flatMap { pages in
+            XenConsoleBackend(memory: context.memory, pageAddress: pages.console, events: hypervisor.eventChannels) { bytes in
+                inUse.set()
+                lock.withLock { for byte in bytes { serial.write(byte) } }
+            }
         }
         // Any thread, any lock: the interrupt controller acts on it under the machine lock
         // when the vCPU next looks at INTR.
@@ -64,7 +70,7 @@ final class XenPlatform {
         context.platform.hypercalls = hypervisor
         context.platform.interruptController = interrupts
         context.platform.msrs = XenPlatformMSRs(inner: context.platform.msrs, hypervisor: hypervisor)
-        store = directBoot ? XenStoreService(context: context, hypervisor: hypervisor) : nil
+        store = pages.flatMap { XenStoreService(context: context, hypervisor: hypervisor, page: $0.store) }
         connectBackends()
     }
 

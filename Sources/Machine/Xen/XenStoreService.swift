@@ -10,8 +10,12 @@ import Xen
 /// guest's sends arrive on the vCPU thread inside EVTCHNOP_send without it; work the store
 /// queues by itself (watch events) is serviced from a timer, which runs under it.
 final class XenStoreService {
-    /// Guest-physical page of the store ring, beside the console's in the reserved BIOS area.
-    static let storePage: UInt64 = 0xFD000
+    /// Guest-physical page of the store ring on a direct boot without special pages: beside
+    /// the console's in the reserved BIOS area.
+    static let biosAreaStorePage: UInt64 = 0xFD000
+
+    /// Where the ring lives (`biosAreaStorePage` or the board's special page).
+    let storePage: UInt64
 
     let store = XenStore()
     let memory: GuestMemory
@@ -26,8 +30,9 @@ final class XenStoreService {
     private var backendPort: UInt32?
     private var timer: TimerQueue.Handle!
 
-    init?(context: BoardContext, hypervisor: XenHypervisor) {
-        guard context.memory.ramPointer(Self.storePage, length: 4096) != nil else { return nil }
+    init?(context: BoardContext, hypervisor: XenHypervisor, page: UInt64) {
+        guard context.memory.backendPagePointer(page) != nil else { return nil }
+        storePage = page
         memory = context.memory
         lock = context.lock
         timers = context.timers
@@ -42,12 +47,12 @@ final class XenStoreService {
     /// `console` names hvc0's page and port for console/ring-ref and console/port.
     func connect(console: (gfn: UInt64, port: UInt32)?) {
         if let old = lock.withLock({ backendPort }) { events.closeBackendPort(old) }
-        guard let page = memory.ramPointer(Self.storePage, length: 4096),
+        guard let page = memory.backendPagePointer(storePage),
               let guestPort = try? events.allocUnbound(dom: EventChannelABI.domidSelf, remoteDom: EventChannelABI.domidVMM),
               let port = try? events.bindBackend(toGuestPort: guestPort, handler: { [weak self] _ in self?.guestSignalled() })
         else { return }
         page.initializeMemory(as: UInt8.self, repeating: 0, count: 4096)
-        memory.noteDeviceWrite(physical: Self.storePage, length: 4096)
+        memory.noteDeviceWrite(physical: storePage, length: 4096)
         let domid = events.domainID
         lock.withLock {
             store.release(domid: domid)
@@ -55,16 +60,16 @@ final class XenStoreService {
             try? store.populateDomain(XenStoreDomainConfig(
                 domid: domid, name: "swiftpc", memoryKiB: memoryKiB, vcpus: vcpus,
                 consoleRingGFN: console?.gfn, consolePort: console?.port,
-                storeRingGFN: Self.storePage >> 12, storePort: guestPort))
+                storeRingGFN: storePage >> 12, storePort: guestPort))
             // The store queued something by itself (a watch event): service it soon, outside
             // the store's operation.
             connection.onOutput = { [unowned self] in
                 if !timers.isArmed(timer) { timers.arm(timer, at: timers.clock.now) }
             }
-            ring = XenStoreRing(store: store, connection: connection, memory: memory, address: Self.storePage)
+            ring = XenStoreRing(store: store, connection: connection, memory: memory, address: storePage)
             backendPort = port
         }
-        hypervisor.setToolstackParam(XenHVMABI.paramStorePFN, Self.storePage >> 12)
+        hypervisor.setToolstackParam(XenHVMABI.paramStorePFN, storePage >> 12)
         hypervisor.setToolstackParam(XenHVMABI.paramStoreEvtchn, UInt64(guestPort))
     }
 
@@ -72,8 +77,8 @@ final class XenStoreService {
     /// count the bytes the store consumed and produced.
     var statisticsLine: String {
         lock.withLock {
-            let requests = (try? memory.read32(Self.storePage + UInt64(XenStoreRing.requestConsumerOffset))) ?? 0
-            let replies = (try? memory.read32(Self.storePage + UInt64(XenStoreRing.responseProducerOffset))) ?? 0
+            let requests = (try? memory.read32(storePage + UInt64(XenStoreRing.requestConsumerOffset))) ?? 0
+            let replies = (try? memory.read32(storePage + UInt64(XenStoreRing.responseProducerOffset))) ?? 0
             return "xenstore: \(requests) bytes of requests read, \(replies) bytes of replies and events written"
                 + (ring?.failure.map { "; ring broken: \($0)" } ?? "")
         }

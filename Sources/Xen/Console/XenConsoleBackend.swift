@@ -35,9 +35,9 @@ public final class XenConsoleBackend: @unchecked Sendable {
     /// Output passes that found nonsense indices (tests, `--stats`).
     public private(set) var badIndexPasses = 0
 
-    /// Nil when `pageAddress` is not a page-aligned page of RAM.
+    /// Nil when `pageAddress` is not a page-aligned page of RAM or a machine-backed page.
     public init?(memory: GuestMemory, pageAddress: UInt64, events: EventChannelTable, output: @escaping @Sendable ([UInt8]) -> Void) {
-        guard pageAddress & 0xFFF == 0, let page = memory.ramPointer(pageAddress, length: 4096) else { return nil }
+        guard let page = memory.backendPagePointer(pageAddress) else { return nil }
         self.memory = memory
         self.pageAddress = pageAddress
         self.events = events

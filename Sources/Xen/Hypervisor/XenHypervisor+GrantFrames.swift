@@ -14,6 +14,10 @@ extension XenHypervisor {
     func placeGrantFrame(index: UInt64, at target: UInt64) -> XenErrno? {
         let previous = index < UInt64(grantTable.maxFrames) ? grantTable.frameAddress(index: Int(index)) : nil
         var backedNow = false
+        // A runtime page that holds no grant frame is one the machine backed for itself (a
+        // board's special pages, which a backend holds on to): never taken over, so no frame
+        // moving off it or domain reset can unback it.
+        if memory.isRuntimePage(target), !grantTable.hasFrame(at: target) { return .EINVAL }
         if memory.pointer(target, length: Int(GrantTableABI.frameSize)) == nil {
             // Nothing to back for a request the table refuses anyway; never over a device.
             guard index & GrantTableABI.statusFrameIndexFlag == 0, index < UInt64(grantTable.maxFrames),

@@ -213,7 +213,7 @@ public final class XenStoreRing {
     }
 
     func page() -> UnsafeMutableRawPointer? {
-        memory.ramPointer(address, length: Self.interfaceSize)
+        memory.backendPagePointer(address)
     }
 
     // Index fields are aligned u32s the guest may change at any time: each is read once per

@@ -2,8 +2,8 @@ import Devices
 import MachineCore
 
 /// The pc board with `--xen`: a Xen HVM machine (PVHVM guests). Xen's platform PCI device
-/// (00:03.0) with its unplug ports, wired to the IDE controller. Without `--xen` none of it
-/// exists.
+/// (00:03.0) with its unplug ports, wired to the IDE controller, and the special pages for the
+/// console and xenstore rings (XenSpecialPages). Without `--xen` none of it exists.
 extension PCBoard {
     /// Builds the platform device and connects its unplug requests to the emulated devices:
     /// the IDE disks leave the controller (the CD-ROM stays); the board has no emulated NIC or
@@ -20,4 +20,7 @@ extension PCBoard {
         }
         return device
     }
+
+    /// Memory-map entries the board reserves beyond the PC's own: Xen's special area.
+    var reservedRanges: [E820Entry] { xenSpecialPages.map { [$0.reservation] } ?? [] }
 }

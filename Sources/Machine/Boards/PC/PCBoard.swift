@@ -54,8 +54,10 @@ final class PCBoard: Board {
     let coprocessorError: CoprocessorErrorPort
     /// The standard VGA (PCI 00:02.0), PCBoard+Display.swift.
     let vgaFunction: StdVGAPCIFunction
-    /// With `--xen`: Xen's platform PCI device (00:03.0), PCBoard+Xen.swift.
+    /// With `--xen`: Xen's platform PCI device (00:03.0) and the console and store pages
+    /// (PCBoard+Xen.swift).
     let xenPlatform: XenPlatformPCIDevice?
+    let xenSpecialPages: XenSpecialPages?
     /// The kernel of `--kernel`, or the BIOS image, for restarts.
     private let kernel: KernelImage?
     private let firmware: [UInt8]?
@@ -99,6 +101,7 @@ final class PCBoard: Board {
         ide = add(PIIX3IDE(portBus: portBus, memory: memory, irq14: line(IRQ.idePrimary), irq15: line(IRQ.ideSecondary)))
         try ide.register(on: pciBus)
         xenPlatform = config.xen == nil ? nil : add(try PCBoard.makeXenPlatform(pciBus: pciBus, portBus: portBus, ide: ide))
+        xenSpecialPages = config.xen == nil ? nil : try XenSpecialPages.backSpecialArea(in: memory)
         firmwareConfig = add(FirmwareConfig(memory: memory))
         // A long fw_cfg DMA read gives way to a stop request between its steps.
         firmwareConfig.shouldAbandonTransfer = { [unowned control] in control.isStopRequested }
@@ -128,7 +131,7 @@ final class PCBoard: Board {
         }
         try PCBoard.attachDrives(config: config, to: ide)
         try FirmwareConfigContent.install(into: firmwareConfig, memory: memory, cpuCount: config.cpuCount,
-                                          bootOrder: FirmwareConfigContent.bootOrder(config: config))
+                                          bootOrder: FirmwareConfigContent.bootOrder(config: config), reserved: reservedRanges)
         if let kernel {
             try FirmwareConfigContent.installKernel(into: firmwareConfig, image: kernel,
                                                     initrd: config.initrd.map(KernelLoader.splitPaths) ?? [],
@@ -187,7 +190,7 @@ final class PCBoard: Board {
 
     /// The kernel, with the ACPI tables a BIOS would have left.
     func loadKernel(_ image: KernelImage) throws(MachineError) -> CPUState {
-        try context.loadKernel(image, tables: .pc(pciHoleStart: context.memory.map.lowRAMLimit))
+        try context.loadKernel(image, tables: .pc(pciHoleStart: context.memory.map.lowRAMLimit), reserved: reservedRanges)
     }
 
     /// A directly booted kernel finds the IDE controller and the shadow RAM as a BIOS would
