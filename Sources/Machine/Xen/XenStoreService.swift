@@ -25,6 +25,9 @@ final class XenStoreService {
     private var ring: XenStoreRing?
     private var backendPort: UInt32?
     private var timer: TimerQueue.Handle!
+    /// Runs under the machine lock right after the domain's nodes were written (at start and
+    /// after a reset): the split devices' backends publish themselves then.
+    var onPopulated: (() -> Void)?
 
     init?(context: BoardContext, hypervisor: XenHypervisor) {
         guard context.memory.ramPointer(Self.storePage, length: 4096) != nil else { return nil }
@@ -56,6 +59,7 @@ final class XenStoreService {
                 domid: domid, name: "swiftpc", memoryKiB: memoryKiB, vcpus: vcpus,
                 consoleRingGFN: console?.gfn, consolePort: console?.port,
                 storeRingGFN: Self.storePage >> 12, storePort: guestPort))
+            onPopulated?()
             // The store queued something by itself (a watch event): service it soon, outside
             // the store's operation.
             connection.onOutput = { [unowned self] in
