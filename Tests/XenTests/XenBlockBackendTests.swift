@@ -55,7 +55,7 @@ final class XenBlockBackendTests: XCTestCase {
         try f.putIndirect(op: BlkifABI.opRead, id: 77, sector: 8, segmentCount: 20, pages: [F.dataRef + 40])
         try f.publish()
         let r = try f.takeResponses()
-        XCTAssertEqual(r.map { "\($0.id) \($0.op) \($0.status)" }, ["77 6 0"])
+        XCTAssertEqual(r.map { "\($0.id) \($0.op) \($0.status)" }, ["77 0 0"], "the response names the inner operation")
         XCTAssertEqual(try f.memory.read(f.dataPage(0), count: 20 * 4096), Array(f.storage.bytes[(8 * 512)..<(8 * 512 + 20 * 4096)]))
     }
 

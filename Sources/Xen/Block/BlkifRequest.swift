@@ -19,7 +19,7 @@ public struct BlkifRequest: Equatable, Sendable {
     }
 
     public var id: UInt64
-    /// The ring operation to echo in the response.
+    /// The operation the response names: the request's own, or an indirect request's inner one.
     public var operation: UInt8
     public var kind: Kind
     public var sector: UInt64
@@ -82,7 +82,9 @@ public struct BlkifRequest: Equatable, Sendable {
             }
             let pages = (count + BlkifABI.segmentsPerIndirectPage - 1) / BlkifABI.segmentsPerIndirectPage
             let grants = (0..<pages).map { u32(BlkifABI.indirectGrants + $0 * 4) }
-            var request = BlkifRequest(id: id, operation: op, kind: inner == BlkifABI.opRead ? .read : .write,
+            // The response names the inner operation, as Xen's blkback answers (Linux's blkfront
+            // disables a disk whose response says INDIRECT).
+            var request = BlkifRequest(id: id, operation: inner, kind: inner == BlkifABI.opRead ? .read : .write,
                                        sector: u64(BlkifABI.indirectSector), segments: [], indirectGrants: grants)
             request.segments.reserveCapacity(count)
             request.pendingIndirectSegments = count
