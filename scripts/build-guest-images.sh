@@ -67,10 +67,11 @@ KVER="$(apt-cache policy "$KPKG" | sed -n 's/^ *Candidate: //p')"
 KSTAMP="$OUT/bzImage.package"
 WANT="$KPKG $KVER"
 
-# The modules the initramfs loads for its IDE disk checks (swiftpc.disktest), in load order:
-# the PIIX IDE driver with libata and the SCSI disk driver, and VFAT.
+# The modules the initramfs loads for its disk checks (swiftpc.disktest), in load order:
+# the PIIX IDE driver with libata and the SCSI disk driver, Xen's block and network frontends
+# (they load only on Xen), and VFAT.
 MODULES=(scsi_common scsi_mod libata ata_piix crc64 crc64_rocksoft_generic crc64-rocksoft crct10dif_common
-    crct10dif_generic crc-t10dif t10-pi sd_mod fat vfat nls_cp437 nls_ascii)
+    crct10dif_generic crc-t10dif t10-pi sd_mod xen-blkfront xen-netfront fat vfat nls_cp437 nls_ascii)
 MODDIR="$OUT/modules"
 
 if [ -f "$OUT/bzImage" ] && [ -f "$KSTAMP" ] && [ "$(cat "$KSTAMP")" = "$WANT" ] && [ "$OUT/bzImage" -nt "$SCRIPT" ] \

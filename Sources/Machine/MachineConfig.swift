@@ -38,31 +38,42 @@ public enum SerialTarget: Equatable, Sendable {
     }
 }
 
-/// A disk image for the IDE controller: `--disk PATH[,readonly]`.
+/// A disk image: `--disk PATH[,readonly][,if=ide|xen]`, on the IDE controller (the default)
+/// or as a Xen virtual block device (xvda, xvdb, … in order; needs `--xen`).
 public struct DiskSpec: Equatable, Sendable {
+    public enum Interface: String, Equatable, Sendable { case ide, xen }
+
     public var path: String
     public var readOnly: Bool
+    public var interface: Interface
 
-    public init(path: String, readOnly: Bool = false) {
+    public init(path: String, readOnly: Bool = false, interface: Interface = .ide) {
         self.path = path
         self.readOnly = readOnly
+        self.interface = interface
     }
 
-    /// Parses `PATH` or `PATH,readonly` (also `ro`).
+    /// Parses `PATH` with the options `readonly` (also `ro`) and `if=ide` or `if=xen`.
     public init(parsing text: String) throws(MachineError) {
         var parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         guard let path = parts.first, !path.isEmpty else {
-            throw .badConfiguration("invalid --disk '\(text)': use PATH or PATH,readonly")
+            throw .badConfiguration("invalid --disk '\(text)': use PATH[,readonly][,if=ide|xen]")
         }
         parts.removeFirst()
         var readOnly = false
+        var interface = Interface.ide
         for option in parts {
             switch option {
             case "readonly", "ro": readOnly = true
-            default: throw .badConfiguration("invalid --disk option '\(option)': the only option is readonly")
+            case _ where option.hasPrefix("if="):
+                guard let chosen = Interface(rawValue: String(option.dropFirst(3))) else {
+                    throw .badConfiguration("invalid --disk option '\(option)': use if=ide or if=xen")
+                }
+                interface = chosen
+            default: throw .badConfiguration("invalid --disk option '\(option)': use readonly or if=ide|xen")
             }
         }
-        self.init(path: path, readOnly: readOnly)
+        self.init(path: path, readOnly: readOnly, interface: interface)
     }
 }
 
@@ -80,6 +91,8 @@ public struct MachineConfig: Sendable {
     public var noReboot = false
     /// IDE disks: the first is the primary master, the second the primary slave.
     public var disks: [DiskSpec] = []
+    /// Xen virtual block devices (`if=xen`): xvda, xvdb, … in order.
+    public var xenDisks: [DiskSpec] = []
     /// An ISO image in the ATAPI CD-ROM (the secondary master).
     public var cdrom: String?
     /// Boot from the CD-ROM before the disks (`--boot cdrom`); the disks come first otherwise.

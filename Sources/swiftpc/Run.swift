@@ -43,7 +43,7 @@ struct Run: ParsableCommand {
     @Option(help: "Firmware image mapped below 4 GiB; the CPU starts at its reset vector.")
     var bios: String?
 
-    @Option(help: ArgumentHelp("IDE disk image, raw, opened read-write (append ,readonly to protect it); give twice for a second disk.", valueName: "PATH[,readonly]"))
+    @Option(help: ArgumentHelp("Disk image, raw, opened read-write (append ,readonly to protect it): on the IDE controller (two at most), or with if=xen a Xen virtual block device (xvda, xvdb, … in order; needs --xen). Repeat for more disks.", valueName: "PATH[,readonly][,if=ide|xen]"))
     var disk: [String] = []
 
     @Option(help: "CD-ROM image (IDE/ATAPI).")
@@ -164,8 +164,14 @@ struct Run: ParsableCommand {
             guard migrateEvery > 0, migrateEvery.isFinite else { throw .badConfiguration("--migrate-every must be a positive number of seconds") }
             config.migrationInterval = migrateEvery
         }
-        guard disk.count <= 2 else { throw .badConfiguration("at most two --disk images (the primary IDE channel)") }
-        config.disks = try disk.map { text throws(MachineError) in try DiskSpec(parsing: text) }
+        let disks = try disk.map { text throws(MachineError) in try DiskSpec(parsing: text) }
+        config.disks = disks.filter { $0.interface == .ide }
+        config.xenDisks = disks.filter { $0.interface == .xen }
+        guard config.disks.count <= 2 else { throw .badConfiguration("at most two IDE --disk images (the primary IDE channel)") }
+        guard config.xenDisks.count <= XenDiskNames.maximumCount else {
+            throw .badConfiguration("at most \(XenDiskNames.maximumCount) --disk images with if=xen")
+        }
+        if !config.xenDisks.isEmpty && !xen { throw .badConfiguration("--disk …,if=xen needs --xen") }
         config.cdrom = cdrom
         guard boot == "disk" || boot == "cdrom" else { throw .badConfiguration("invalid --boot '\(boot)': use disk or cdrom") }
         config.bootFromCDROMFirst = boot == "cdrom"

@@ -5,82 +5,10 @@ import XCTest
 /// from an IDE disk or an ATAPI CD, then the operating system — on the interpreter, with the
 /// release binary. The images come from scripts/build-boot-images.sh (run by setup.sh);
 /// without them the tests skip, except in CI.
-final class FirmwareBootTests: XCTestCase {
+final class FirmwareBootTests: GuestProcessTestCase {
     static let images = SwiftPCProcess.repoRoot.appendingPathComponent("guest-images")
-    static let release = LinuxGuestTests.release
 
     static func image(_ name: String) -> String { images.appendingPathComponent(name).path }
-
-    func require(_ paths: [String], tools: [String] = []) throws {
-        for path in paths + [Self.release] where !FileManager.default.fileExists(atPath: path) {
-            let why = "\(path) is missing: run scripts/setup.sh (it builds the boot images and the release binary)"
-            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail(why) }
-            throw XCTSkip(why)
-        }
-        for tool in tools where Self.which(tool) == nil {
-            let why = "\(tool) is not installed: run scripts/setup.sh"
-            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail(why) }
-            throw XCTSkip(why)
-        }
-    }
-
-    static func which(_ tool: String) -> String? {
-        ["/usr/bin/", "/bin/", "/usr/sbin/", "/sbin/"].map { $0 + tool }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    func temporaryDirectory() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("swiftpc-fw-\(getpid())-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        return dir
-    }
-
-    /// A swiftpc run whose serial output goes to a file, watched until `marker` appears (or
-    /// `seconds` pass, when `marker` is nil); then the process gets `signal`, or is left to
-    /// finish when `signal` is nil. Returns the exit status, the serial output and stderr.
-    struct Watched {
-        var status: Int32
-        var serial: String
-        var stderr: String
-        var sawMarker: Bool
-        var terminatedBySignal: Bool
-    }
-
-    func runWatched(_ arguments: [String], until marker: String?, seconds: Double, then signal: Int32?,
-                    timeout: Double = 300) throws -> Watched {
-        let dir = try temporaryDirectory()
-        let serial = dir.appendingPathComponent("serial.log")
-        let errors = dir.appendingPathComponent("stderr.log")
-        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.release)
-        process.arguments = arguments + ["--serial", "file:\(serial.path)"]
-        process.currentDirectoryURL = SwiftPCProcess.repoRoot
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = try FileHandle(forWritingTo: errors)
-        try process.run()
-        let start = Date()
-        var saw = false
-        func serialText() -> String { (try? String(contentsOf: serial, encoding: .utf8)) ?? "" }
-        while process.isRunning {
-            let elapsed = Date().timeIntervalSince(start)
-            if let marker, serialText().contains(marker) { saw = true; break }
-            if marker == nil, elapsed >= seconds { break }
-            if elapsed >= timeout { break }
-            usleep(100_000)
-        }
-        if process.isRunning {
-            if let signal { kill(process.processIdentifier, signal) } else if Date().timeIntervalSince(start) >= timeout {
-                kill(process.processIdentifier, SIGKILL)
-                XCTFail("swiftpc \(arguments.joined(separator: " ")) timed out after \(timeout) s")
-            }
-        }
-        process.waitUntilExit()
-        return Watched(status: process.terminationStatus, serial: serialText(),
-                       stderr: (try? String(contentsOf: errors, encoding: .utf8)) ?? "", sawMarker: saw,
-                       terminatedBySignal: process.terminationReason == .uncaughtSignal)
-    }
 
     /// The `SWIFTPC-CHECK name value` lines the initramfs prints.
     static func checks(_ output: String) -> [String: String] { LinuxGuestTests.checks(output) }
@@ -105,35 +33,6 @@ final class FirmwareBootTests: XCTestCase {
     }
 
     // MARK: disks the guest writes
-
-    /// A FAT file system of 16 MiB in a fresh image file (no partition table: Linux mounts
-    /// /dev/sda directly).
-    func makeFATImage(in dir: URL) throws -> String {
-        let path = dir.appendingPathComponent("data.img").path
-        let mkfs = Process()
-        mkfs.executableURL = URL(fileURLWithPath: Self.which("mkfs.fat")!)
-        mkfs.arguments = ["-C", "-F", "16", "-n", "SWPCDATA", path, "16384"]
-        mkfs.standardOutput = FileHandle.nullDevice
-        try mkfs.run()
-        mkfs.waitUntilExit()
-        XCTAssertEqual(mkfs.terminationStatus, 0, "mkfs.fat")
-        return path
-    }
-
-    /// A file of the FAT image, read on the host with mtools.
-    func readFAT(_ image: String, _ name: String) throws -> String? {
-        let mtype = Process()
-        mtype.executableURL = URL(fileURLWithPath: Self.which("mtype")!)
-        mtype.arguments = ["-i", image, "::\(name)"]
-        mtype.environment = ["MTOOLS_SKIP_CHECK": "1"]
-        let out = Pipe()
-        mtype.standardOutput = out
-        mtype.standardError = FileHandle.nullDevice
-        try mtype.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        mtype.waitUntilExit()
-        return mtype.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : nil
-    }
 
     func diskTestArguments(_ image: String, mode: String) -> [String] {
         ["run", "--accel", "interp", "-m", "256M", "--kernel", LinuxGuestTests.kernel, "--initrd", LinuxGuestTests.initrd,

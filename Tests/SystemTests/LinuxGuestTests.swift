@@ -141,13 +141,19 @@ final class LinuxGuestTests: XCTestCase {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("swiftpc-digest-\(getpid())")
         try Data(text.utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
+        return try hostDigest(tool, file: file.path)
+    }
+
+    /// The digest `tool` (md5sum, sha256sum) prints for the file at `path`.
+    static func hostDigest(_ tool: String = "md5sum", file path: String) throws -> String {
         let p = Process(), out = Pipe()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/\(tool)")
-        p.arguments = [file.path]
+        p.arguments = [path]
         p.standardOutput = out
         try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
+        return String(decoding: data, as: UTF8.self).split(separator: " ").first.map(String.init) ?? ""
     }
 
     /// CPUID bits and the names Linux shows for them in /proc/cpuinfo

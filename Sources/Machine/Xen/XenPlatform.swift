@@ -15,6 +15,8 @@ final class XenPlatform {
     let consoleInUse = SharedFlag()
     /// xenstore on its ring, when the board has RAM for its page.
     let store: XenStoreService?
+    /// The `if=xen` disks' backends.
+    let blocks: XenBlockService?
 
     /// Guest-physical page of the console ring when the board sets no special pages aside: in
     /// the BIOS area 0xE0000-0xFFFFF, which the boot E820 map keeps reserved (BootLayout) and
@@ -71,6 +73,12 @@ final class XenPlatform {
         context.platform.interruptController = interrupts
         context.platform.msrs = XenPlatformMSRs(inner: context.platform.msrs, hypervisor: hypervisor)
         store = pages.flatMap { XenStoreService(context: context, hypervisor: hypervisor, page: $0.store) }
+        if !context.config.xenDisks.isEmpty {
+            guard let store else { throw .badConfiguration("--disk …,if=xen needs xenstore, which this boot has no page for (use --kernel)") }
+            blocks = try XenBlockService(context: context, hypervisor: hypervisor, store: store)
+        } else {
+            blocks = nil
+        }
         connectBackends()
     }
 
@@ -96,11 +104,12 @@ final class XenPlatform {
 
     /// `--stats` lines.
     var statisticsLines: [String] {
-        hypervisor.statisticsLines + (store.map { [$0.statisticsLine] } ?? [])
+        hypervisor.statisticsLines + (store.map { [$0.statisticsLine] } ?? []) + (blocks?.statisticsLines ?? [])
     }
 
     /// Machine reset: a fresh domain, with its console channel built again.
     func reset() {
+        blocks?.devices.forEach { $0.detach() }
         hypervisor.resetDomain()
         interrupts.reset()
         connectBackends()

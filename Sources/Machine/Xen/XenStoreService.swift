@@ -29,6 +29,9 @@ final class XenStoreService {
     private var ring: XenStoreRing?
     private var backendPort: UInt32?
     private var timer: TimerQueue.Handle!
+    /// Runs under the machine lock right after the domain's nodes were written (at start and
+    /// after a reset): the split devices' backends publish themselves then.
+    var onPopulated: (() -> Void)?
 
     init?(context: BoardContext, hypervisor: XenHypervisor, page: UInt64) {
         guard context.memory.backendPagePointer(page) != nil else { return nil }
@@ -61,6 +64,7 @@ final class XenStoreService {
                 domid: domid, name: "swiftpc", memoryKiB: memoryKiB, vcpus: vcpus,
                 consoleRingGFN: console?.gfn, consolePort: console?.port,
                 storeRingGFN: storePage >> 12, storePort: guestPort))
+            onPopulated?()
             // The store queued something by itself (a watch event): service it soon, outside
             // the store's operation.
             connection.onOutput = { [unowned self] in
