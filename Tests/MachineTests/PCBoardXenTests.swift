@@ -142,4 +142,41 @@ final class PCBoardXenTests: XCTestCase {
             XCTAssertTrue(listed.contains(ObjectIdentifier(held)), "\(type(of: held)) is not reset")
         }
     }
+
+    /// Each IDE disk of a --xen pc machine is also a Xen vbd on the same image, numbered as
+    /// Xen's toolstack numbers hda and hdb (768, 832), so that after the unplug Linux's
+    /// blkfront finds the image as xvda; `if=xen` disks follow from xvde. The CD-ROM is not one.
+    func testTheIDEDisksAreAlsoXenVirtualBlockDevicesOnTheSameImages() throws {
+        var config = MachineConfig()
+        config.accel = .interp
+        config.memorySize = 64 << 20
+        config.serial = .none
+        config.kernel = try directory.file("bzImage", BzImageBuilder().build())
+        config.disks = [DiskSpec(path: try directory.file("a.img", [UInt8](repeating: 0, count: 1 << 20))),
+                        DiskSpec(path: try directory.file("b.img", [UInt8](repeating: 0, count: 1 << 20)), readOnly: true)]
+        config.xenDisks = [DiskSpec(path: try directory.file("x.img", [UInt8](repeating: 0, count: 1 << 20)), interface: .xen)]
+        config.cdrom = try directory.file("cd.iso", [UInt8](repeating: 0, count: 2048 * 16))
+        config.xen = .default
+        let m = try Machine(config: config, serialBackend: NullSerialBackend())
+        let devices = try XCTUnwrap(m.xen?.blocks?.devices)
+        XCTAssertEqual(devices.map(\.virtualDevice), [768, 832, 51776])
+        XCTAssertEqual(devices.map(\.name), ["xvda", "xvdb", "xvde"])
+        let ide = pc(m).ide
+        XCTAssertTrue(devices[0].backend.storage as AnyObject === (ide.primary.master as? ATADisk)?.image, "one image, one lock")
+        XCTAssertTrue(devices[1].backend.readOnly, "a read-only IDE disk is a read-only vbd")
+        let store = try XCTUnwrap(m.xen?.store?.store)
+        let domain = "/local/domain/\(m.xen!.hypervisor.domainID)"
+        XCTAssertEqual(store.readString(domain + "/device/vbd/768/virtual-device"), "768")
+        XCTAssertEqual(store.readString(domain + "/device/vbd/768/device-type"), "disk")
+        XCTAssertEqual(store.readString("/local/domain/0/backend/vbd/\(m.xen!.hypervisor.domainID)/832/mode"), "r")
+        XCTAssertNil(store.readString(domain + "/device/vbd/5632/virtual-device"), "the CD-ROM is no vbd")
+        // After a reset (the disks back on the controller) the vbds are published again.
+        try m.reset()
+        XCTAssertEqual(store.readString(domain + "/device/vbd/832/virtual-device"), "832")
+    }
+
+    func testWithoutXenOrWithoutDisksThereAreNoVBDs() throws {
+        XCTAssertNil(try machine(xen: false, disks: 1).xen)
+        XCTAssertNil(try machine(xen: true).xen?.blocks, "no disk, no block service")
+    }
 }

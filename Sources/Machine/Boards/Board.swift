@@ -42,6 +42,8 @@ protocol Board: AnyObject {
     /// (backed and reserved in the guest's memory map), or nil to leave the choice to the Xen
     /// platform (docs/ARCHITECTURE.md, "Xen").
     var xenSpecialPages: XenSpecialPages? { get }
+    /// With `--xen`: the emulated disks the board also offers as Xen virtual block devices.
+    var xenEmulatedDisks: [XenEmulatedDisk] { get }
 }
 
 /// The devices of a board, in the order it built them. A board adds each device as it builds
@@ -110,6 +112,7 @@ extension MachineKind {
 
 extension Board {
     var xenSpecialPages: XenSpecialPages? { nil }
+    var xenEmulatedDisks: [XenEmulatedDisk] { [] }
 }
 
 extension BoardContext {

@@ -24,15 +24,27 @@ final class XenBlockService {
     /// Disks the store could not publish (`--stats`); guarded by the machine lock.
     private var attachFailures: [String] = []
 
-    init(context: BoardContext, hypervisor: XenHypervisor, store: XenStoreService) throws(MachineError) {
+    /// `emulated`: the board's emulated disks, offered on their own images under their Xen
+    /// numbers (hda as 768, …; XenEmulatedDisk). The `if=xen` disks then follow them from
+    /// xvde, as Xen's toolstack keeps xvda-xvdd for hda-hdd.
+    init(context: BoardContext, hypervisor: XenHypervisor, store: XenStoreService,
+         emulated: [XenEmulatedDisk] = []) throws(MachineError) {
         var devices: [XenVirtualBlockDevice] = []
+        func add(_ image: DiskImage, readOnly: Bool, virtualDevice: Int, name: String) {
+            let backend = XenBlockBackend(storage: image, readOnly: readOnly, memory: context.memory,
+                                          grants: hypervisor.grantTable, events: hypervisor.eventChannels)
+            devices.append(XenVirtualBlockDevice(backend: backend, virtualDevice: virtualDevice, name: name, path: image.path,
+                                                 store: store.store, domid: hypervisor.domainID))
+        }
+        for disk in emulated { add(disk.image, readOnly: disk.image.readOnly, virtualDevice: disk.virtualDevice, name: disk.name) }
+        let first = emulated.isEmpty ? 0 : Self.firstIndexAfterEmulatedDisks
+        guard context.config.xenDisks.count <= XenVirtualBlockDevice.maximumDisks - first else {
+            throw .badConfiguration("at most \(XenVirtualBlockDevice.maximumDisks - first) --disk images with if=xen beside IDE disks")
+        }
         for (index, disk) in context.config.xenDisks.enumerated() {
             let image = try DiskImage(path: disk.path, readOnly: disk.readOnly)
-            let backend = XenBlockBackend(storage: image, readOnly: disk.readOnly, memory: context.memory,
-                                          grants: hypervisor.grantTable, events: hypervisor.eventChannels)
-            devices.append(XenVirtualBlockDevice(backend: backend, virtualDevice: XenVirtualBlockDevice.virtualDevice(index: index),
-                                                 name: XenVirtualBlockDevice.name(index: index), path: disk.path,
-                                                 store: store.store, domid: hypervisor.domainID))
+            add(image, readOnly: disk.readOnly, virtualDevice: XenVirtualBlockDevice.virtualDevice(index: first + index),
+                name: XenVirtualBlockDevice.name(index: first + index))
         }
         self.devices = devices
         let queue = context.timers, lock = context.lock
@@ -53,6 +65,9 @@ final class XenBlockService {
             }
         }
     }
+
+    /// xvda-xvdd stand for the four IDE positions on a machine with emulated disks.
+    static let firstIndexAfterEmulatedDisks = 4
 
     /// `--stats` lines, one per disk.
     var statisticsLines: [String] {

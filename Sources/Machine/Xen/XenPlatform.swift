@@ -73,9 +73,10 @@ final class XenPlatform {
         context.platform.interruptController = interrupts
         context.platform.msrs = XenPlatformMSRs(inner: context.platform.msrs, hypervisor: hypervisor)
         store = pages.flatMap { XenStoreService(context: context, hypervisor: hypervisor, page: $0.store) }
-        if !context.config.xenDisks.isEmpty {
+        let emulatedDisks = board.xenEmulatedDisks
+        if !context.config.xenDisks.isEmpty || !emulatedDisks.isEmpty {
             guard let store else { throw .badConfiguration("--disk …,if=xen needs xenstore, which this boot has no page for (use --kernel)") }
-            blocks = try XenBlockService(context: context, hypervisor: hypervisor, store: store)
+            blocks = try XenBlockService(context: context, hypervisor: hypervisor, store: store, emulated: emulatedDisks)
         } else {
             blocks = nil
         }

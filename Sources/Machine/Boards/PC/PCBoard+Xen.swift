@@ -21,6 +21,9 @@ extension PCBoard {
         return device
     }
 
+    /// With `--xen`, each IDE disk is also a Xen vbd on the same image (hda as 768, …).
+    var xenEmulatedDisks: [XenEmulatedDisk] { xenPlatform == nil ? [] : XenEmulatedDisk.ideDisks(of: ide) }
+
     /// Memory-map entries the board reserves beyond the PC's own: Xen's special area.
     var reservedRanges: [E820Entry] { xenSpecialPages.map { [$0.reservation] } ?? [] }
 }
