@@ -99,7 +99,7 @@ linux_cfg() {  # linux_cfg APPEND
 }
 
 if fresh "$OUT/boot-disk.img" "$KERNEL" "$INITRD"; then say "boot-disk.img is up to date"; else
-    build_disk "$OUT/boot-disk.img" "$(linux_cfg 'console=ttyS0 swiftpc.selftest swiftpc.loop=2000')" \
+    build_disk "$OUT/boot-disk.img" "$(linux_cfg 'console=ttyS0 swiftpc.selftest swiftpc.loop=2000 swiftpc.disks')" \
         "$KERNEL:vmlinuz" "$INITRD:initrd.gz"
 fi
 if fresh "$OUT/boot-disk-vga.img" "$KERNEL" "$INITRD"; then say "boot-disk-vga.img is up to date"; else

@@ -79,7 +79,7 @@ struct Run: ParsableCommand {
     @Flag(help: "Print run statistics on stderr when the guest stops.")
     var stats = false
 
-    @Flag(help: "Present the Xen hypervisor interface (Xen CPUID leaves, hypercalls, event channels, grant tables, the hvc0 console): the guest runs as a Xen domU with swiftpc as hypervisor and domain 0. Interpreter only on hosts whose KVM lacks KVM_CAP_XEN_HVM.")
+    @Flag(help: "Present the Xen hypervisor interface (Xen CPUID leaves, hypercalls, event channels, grant tables, the hvc0 console): the guest runs as a Xen domU with swiftpc as hypervisor and domain 0. On the pc board also Xen's platform PCI device, whose unplug hands the IDE disks to blkfront (xvda, …). Interpreter only on hosts whose KVM lacks KVM_CAP_XEN_HVM.")
     var xen = false
 
     @Option(help: ArgumentHelp("Xen version the interface reports (with --xen; default 4.17).", valueName: "MAJOR.MINOR"))

@@ -91,4 +91,70 @@ final class XenGuestTests: XCTestCase {
     func testTypingIntoTheShellOnHvc0WorksAndRebootEndsTheRun() throws {
         try LinuxGuestTests.typeIntoTheShellAndReboot(["--machine", "pvh", "--xen", "--append", "console=hvc0 quiet"])
     }
+
+    // MARK: PVHVM on the pc board
+
+    /// SeaBIOS → SYSLINUX → Debian's kernel from the IDE image (guest-images/boot-disk.img, whose
+    /// self-test lists the PCI functions and the disks it finds), with `--xen` or without.
+    func bootTheDiskThroughSeaBIOS(xen: Bool) throws -> (SwiftPCProcess.Result, [String: String], String) {
+        let disk = FirmwareBootTests.image("boot-disk.img")
+        try LinuxGuestTests.requireDefaultGuest()
+        guard FileManager.default.fileExists(atPath: disk) else {
+            let why = "\(disk) is missing: run scripts/setup.sh"
+            if ProcessInfo.processInfo.environment["CI"] != nil { XCTFail(why) }
+            throw XCTSkip(why)
+        }
+        let r = try SwiftPCProcess.run(binary: LinuxGuestTests.release, ["run"] + (xen ? ["--xen"] : []) + [
+            "--accel", "interp", "-m", "256M", "--disk", "\(disk),readonly", "--stats"], timeout: 600)
+        let context = "stdout tail:\n\(r.stdout.suffix(4000))\nstderr:\n\(r.stderr)"
+        XCTAssertEqual(r.status, 0, context)
+        XCTAssertTrue(r.stdout.contains("SYSLINUX"), "SeaBIOS handed over to SYSLINUX\n\(context)")
+        XCTAssertTrue(r.stdout.contains("SWIFTPC-SELFTEST-DONE"), context)
+        return (r, LinuxGuestTests.checks(r.stdout), context)
+    }
+
+    /// A firmware-booted PVHVM guest: Linux finds Xen, unplugs the emulated disks through the
+    /// platform device's ports, binds xen-platform-pci (00:03.0), puts its grant table in the
+    /// device's BAR1, reads xenstore and writes to hvc0 — the special pages at 0xFEFF8000 —
+    /// and its IDE driver then finds no disk, while blkfront finds the same image as xvda
+    /// (vbd 768, hda's number).
+    func testSeaBIOSBootsAPVHVMGuestThatUnplugsTheIDEDisk() throws {
+        let (r, checks, context) = try bootTheDiskThroughSeaBIOS(xen: true)
+        for line in ["Hypervisor detected: Xen HVM", "Booting paravirtualized kernel on Xen HVM",
+                     "Xen HVM callback vector for event delivery is enabled",
+                     "Blkfront and the Xen platform PCI driver have been compiled for this kernel: unplug emulated disks",
+                     "xen-platform-pci 0000:00:03.0", "Grant tables using version 1 layout", "Grant table initialized",
+                     "SWIFTPC-HVC0-OK"] {
+            XCTAssertTrue(r.stdout.contains(line), "'\(line)' missing\n\(context)")
+        }
+        XCTAssertEqual(checks["hypervisor"], "xen", context)
+        XCTAssertTrue(checks["pci"]?.contains("0x5853:0x0001") == true, context)
+        XCTAssertEqual(checks["disks"]?.contains("sda"), false, "ata_piix finds no disk after the unplug\n\(context)")
+        XCTAssertEqual(checks["disks"], "xvda end", "blkfront finds the boot disk's image\n\(context)")
+        XCTAssertTrue(r.stdout.contains("blkfront: xvda: "), context)
+        XCTAssertTrue(r.stdout.contains("xvda: xvda1"), "the partition table read through the ring\n\(context)")
+        let vbdLine = r.stderr.split(separator: "\n").first { $0.hasPrefix("xvda (xen vbd 768, read-only): ") } ?? ""
+        let vbdWords = vbdLine.split(separator: " ")
+        XCTAssertGreaterThan(vbdWords.count > 5 ? Int(vbdWords[5]) ?? 0 : 0, 0, "requests served\n\(r.stderr)")
+        XCTAssertFalse(r.stdout.contains("[sda]"), context)
+        XCTAssertTrue(r.stdout.contains("ata1: PATA"), "the IDE controller itself stays\n\(context)")
+        // xenbus talked to the store over its ring.
+        let storeLine = r.stderr.split(separator: "\n").first { $0.hasPrefix("xenstore: ") } ?? ""
+        let words = storeLine.split(separator: " ")
+        XCTAssertGreaterThan(words.count > 7 ? Int(words[1]) ?? 0 : 0, 100, r.stderr)
+        XCTAssertFalse(storeLine.contains("broken"), r.stderr)
+    }
+
+    /// Without `--xen` the pc board is as before: no Xen CPUID, no platform device, and the
+    /// guest's IDE driver finds the disk it booted from.
+    func testWithoutXenThePCBoardHasNoPlatformDeviceAndKeepsItsIDEDisk() throws {
+        let (r, checks, context) = try bootTheDiskThroughSeaBIOS(xen: false)
+        XCTAssertEqual(checks["hypervisor"], "none", context)
+        XCTAssertNotNil(checks["pci"], context)
+        XCTAssertEqual(checks["pci"]?.contains("0x5853"), false, context)
+        XCTAssertEqual(checks["disks"]?.split(separator: " ").first, "sda", context)
+        XCTAssertFalse(r.stdout.contains("Xen"), context)
+        XCTAssertFalse(r.stdout.contains("SWIFTPC-HVC0-OK"), context)
+        XCTAssertFalse(r.stderr.contains("xen"), r.stderr)
+    }
 }
