@@ -161,6 +161,7 @@ final class PCBoardXenTests: XCTestCase {
         let devices = try XCTUnwrap(m.xen?.blocks?.devices)
         XCTAssertEqual(devices.map(\.virtualDevice), [768, 832, 51776])
         XCTAssertEqual(devices.map(\.name), ["xvda", "xvdb", "xvde"])
+        guard devices.count == 3 else { return }
         let ide = pc(m).ide
         XCTAssertTrue(devices[0].backend.storage as AnyObject === (ide.primary.master as? ATADisk)?.image, "one image, one lock")
         XCTAssertTrue(devices[1].backend.readOnly, "a read-only IDE disk is a read-only vbd")

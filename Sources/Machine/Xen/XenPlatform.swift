@@ -9,13 +9,13 @@ import Xen
 final class XenPlatform {
     let hypervisor: XenHypervisor
     let interrupts: XenInterruptController
-    /// hvc0's backend, when the board has RAM for its page.
+    /// hvc0's backend, when the board has a page for it.
     let console: XenConsoleBackend?
     /// Set once the guest wrote through hvc0: host input goes there from then on.
     let consoleInUse = SharedFlag()
-    /// xenstore on its ring, when the board has RAM for its page.
+    /// xenstore on its ring, when the board has a page for it.
     let store: XenStoreService?
-    /// The `if=xen` disks' backends.
+    /// The backends of the `if=xen` disks and of the board's emulated disks (pc: IDE as vbds).
     let blocks: XenBlockService?
 
     /// Guest-physical page of the console ring when the board sets no special pages aside: in
