@@ -51,7 +51,11 @@ final class XenGuestTests: XCTestCase {
         for (arguments, needle) in [(["--xen", "--accel", "kvm"], "--xen --accel kvm: "),
                                     (["--xen-version", "4.17"], "--xen-version needs --xen"),
                                     (["--xen", "--xen-version", "4"], "invalid --xen-version '4'"),
-                                    (["--xen", "--xen-version", "4.x"], "invalid --xen-version '4.x'")] {
+                                    (["--xen", "--xen-version", "4.x"], "invalid --xen-version '4.x'"),
+                                    (["--disk", "/dev/null,if=xen"], "--disk …,if=xen needs --xen"),
+                                    (["--xen", "--disk", "/dev/null,if=scsi"], "invalid --disk option 'if=scsi'"),
+                                    (["--xen", "--disk", "/nonexistent/xvda.img,if=xen"], "/nonexistent/xvda.img"),
+                                    (["--disk", "/nonexistent/hda.img"], "--machine pvh has no IDE controller")] {
             let r = try SwiftPCProcess.run(["run", "--machine", "pvh"] + arguments + ["--kernel", kernel], timeout: 30)
             XCTAssertEqual(r.status, 2, "\(arguments): \(r.stderr)")
             XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
