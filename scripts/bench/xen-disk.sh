@@ -3,7 +3,10 @@
 # (scripts/bench/blkbench.c, O_DIRECT: 32 MiB sequential write and read in 1 MiB requests,
 # 4 KiB random reads for 3 s) on
 #
-#   swiftpc-xvda  swiftpc --machine pvh --xen, the disk as --disk IMG,if=xen (xen-blkfront)
+#   swiftpc-xvda  swiftpc --machine pvh --xen, the disk as --disk IMG,if=xen (xen-blkfront,
+#                 which by default sends requests of at most 32 pages, 128 KiB)
+#   xvda-1M       the same with xen_blkfront.max_indirect_segments=256 (1 MiB requests, the
+#                 size ata_piix sends)
 #   swiftpc-ide   swiftpc --machine pc, the disk on the PIIX3 IDE controller (ata_piix)
 #   qemu-ide      qemu-system-x86_64 -accel tcg, the disk on its IDE controller
 #
@@ -12,17 +15,17 @@
 # swiftpc's IDE and to QEMU's IDE. Needs gcc (static libc) and, for the QEMU column,
 # qemu-system-x86 (apt-get install qemu-system-x86).
 #
-# Usage: scripts/bench/xen-disk.sh [--only swiftpc-xvda,swiftpc-ide,qemu-ide] [--timeout S]
+# Usage: scripts/bench/xen-disk.sh [--only swiftpc-xvda,xvda-1M,swiftpc-ide,qemu-ide] [--timeout S]
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
-only="swiftpc-xvda,swiftpc-ide,qemu-ide" limit=600
+only="swiftpc-xvda,xvda-1M,swiftpc-ide,qemu-ide" limit=600
 swiftpc="$root/.build/release/swiftpc"
 while [ $# -gt 0 ]; do
     case "$1" in
         --only) only=$2; shift 2 ;;
         --timeout) limit=$2; shift 2 ;;
         --swiftpc) swiftpc=$2; shift 2 ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "xen-disk: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -59,6 +62,10 @@ case ",$only," in *,swiftpc-xvda,*)
     run swiftpc-xvda "$swiftpc" run --machine pvh --xen --accel interp -m 256M --kernel "$kernel" --initrd "$tmp/initrd" \
         --append "console=hvc0 $append" --disk "$tmp/disk.img,if=xen" ;;
 esac
+case ",$only," in *,xvda-1M,*)
+    run xvda-1M "$swiftpc" run --machine pvh --xen --accel interp -m 256M --kernel "$kernel" --initrd "$tmp/initrd" \
+        --append "console=hvc0 $append xen_blkfront.max_indirect_segments=256" --disk "$tmp/disk.img,if=xen" ;;
+esac
 case ",$only," in *,swiftpc-ide,*)
     run swiftpc-ide "$swiftpc" run --accel interp -m 256M --kernel "$kernel" --initrd "$tmp/initrd" \
         --append "console=ttyS0 $append" --disk "$tmp/disk.img" ;;
@@ -73,15 +80,17 @@ case ",$only," in *,qemu-ide,*)
 esac
 
 printf '%-14s %14s %14s %16s\n' engine "seqwrite MB/s" "seqread MB/s" "randread4k IOPS"
-for name in swiftpc-xvda swiftpc-ide qemu-ide; do
+for name in swiftpc-xvda xvda-1M swiftpc-ide qemu-ide; do
     [ -n "${figures[$name,seqread]:-}" ] || continue
     printf '%-14s %14s %14s %16s\n' "$name" "${figures[$name,seqwrite]}" "${figures[$name,seqread]}" "${figures[$name,randread4k]}"
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'; }
-for base in swiftpc-ide qemu-ide; do
-    [ -n "${figures[swiftpc-xvda,seqread]:-}" ] && [ -n "${figures[$base,seqread]:-}" ] || continue
-    printf 'xvda/%-9s %14s %14s %16s\n' "$base" \
-        "$(ratio "${figures[swiftpc-xvda,seqwrite]}" "${figures[$base,seqwrite]}")" \
-        "$(ratio "${figures[swiftpc-xvda,seqread]}" "${figures[$base,seqread]}")" \
-        "$(ratio "${figures[swiftpc-xvda,randread4k]}" "${figures[$base,randread4k]}")"
+for xvda in swiftpc-xvda xvda-1M; do
+    for base in swiftpc-ide qemu-ide; do
+        [ -n "${figures[$xvda,seqread]:-}" ] && [ -n "${figures[$base,seqread]:-}" ] || continue
+        printf '%-22s %6s %14s %16s\n' "$xvda/$base" \
+            "$(ratio "${figures[$xvda,seqwrite]}" "${figures[$base,seqwrite]}")" \
+            "$(ratio "${figures[$xvda,seqread]}" "${figures[$base,seqread]}")" \
+            "$(ratio "${figures[$xvda,randread4k]}" "${figures[$base,randread4k]}")"
+    done
 done
