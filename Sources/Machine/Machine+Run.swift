@@ -37,8 +37,13 @@ extension Machine {
             switch exit {
             case .stopRequested, .haltedForever:
                 if exit == .haltedForever, !control.isStopRequested {
-                    // Nothing can wake a CPU halted with interrupts off; wait for a signal as hardware would.
-                    while !control.isStopRequested { usleep(20_000) }
+                    if let xen {
+                        // Under Xen that is the vCPU going down: the domain powers off.
+                        xen.vcpuHaltedForever()
+                    } else {
+                        // Nothing can wake a CPU halted with interrupts off; wait for a signal as hardware would.
+                        while !control.isStopRequested { usleep(20_000) }
+                    }
                 }
                 guard let reason = control.stopReason else {
                     if migrationDue.take() {

@@ -17,6 +17,17 @@ final class XenGuestTests: XCTestCase {
         XCTAssertEqual(r.stdout, "xen console_io ok\n")
         XCTAssertTrue(r.stderr.contains("xen 4.17: hypercalls 5 — mmu_update 1, xen_version(0) 1, console_io(0) 1, sched_op(2) 2"), r.stderr)
         XCTAssertTrue(r.stderr.contains("xen hypercalls answered -ENOSYS: 1 — mmu_update 1"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("xen domain shutdowns: poweroff by SCHEDOP_shutdown\n"), r.stderr)
+    }
+
+    /// A vCPU halted with interrupts off is a vCPU gone down to Xen, and a domain whose vCPUs
+    /// are all down is powered off (Xen's hvm_hlt). Without --xen the same guest waits for a
+    /// signal (GuestScenarios.sigtermStopsTheMachineWithStatus143).
+    func testAGuestHaltedWithInterruptsOffIsPoweredOffUnderXen() throws {
+        let r = try SwiftPCProcess.run(["run", "--machine", "pc", "--xen", "--accel", "interp", "--stats", "--serial", "none",
+                                        "--bios", try SwiftPCProcess.guest("halt-forever")], timeout: 30)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("xen domain shutdowns: poweroff by halting every vCPU with interrupts off\n"), r.stderr)
     }
 
     /// --xen-version changes what CPUID and xen_version report alike.
@@ -84,11 +95,21 @@ final class XenGuestTests: XCTestCase {
         XCTAssertGreaterThan(words.count > 7 ? Int(words[1]) ?? 0 : 0, 100, r.stderr)
         XCTAssertGreaterThan(words.count > 7 ? Int(words[6]) ?? 0 : 0, 100, r.stderr)
         XCTAssertFalse(storeLine.contains("broken"), r.stderr)
+        // poweroff as on a Xen host: the toolstack's PVH tables have no \_S5, so Linux has no
+        // ACPI poweroff and halts; Xen powers off a domain whose vCPUs all halted with
+        // interrupts off. No PM1 register and no SCHEDOP_shutdown are involved.
+        XCTAssertTrue(r.stdout.contains("ACPI: PM: (supports S0)\r\n"), context)
+        XCTAssertTrue(r.stdout.contains("reboot: System halted"), context)
+        XCTAssertFalse(r.stderr.contains("sched_op(2)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("xen domain shutdowns: poweroff by halting every vCPU with interrupts off\n"), r.stderr)
     }
 
     /// Keyboard input reaches the shell on hvc0 through the console ring's `in` side, and a
-    /// guest reboot ends swiftpc with status 8 under --no-reboot.
+    /// guest reboot ends swiftpc with status 8 under --no-reboot: Linux's PVH restart is
+    /// SCHEDOP_shutdown(reboot) (arch/x86/xen/enlighten_hvm.c, xen_emergency_restart).
     func testTypingIntoTheShellOnHvc0WorksAndRebootEndsTheRun() throws {
-        try LinuxGuestTests.typeIntoTheShellAndReboot(["--machine", "pvh", "--xen", "--append", "console=hvc0 quiet"])
+        let seen = try LinuxGuestTests.typeIntoTheShellAndReboot(["--machine", "pvh", "--xen", "--stats", "--append", "console=hvc0 quiet"])
+        XCTAssertTrue(seen.contains("sched_op(2) 1,"), String(seen.suffix(2000)))
+        XCTAssertTrue(seen.contains("xen domain shutdowns: reboot by SCHEDOP_shutdown"), String(seen.suffix(2000)))
     }
 }
