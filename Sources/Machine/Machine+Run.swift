@@ -20,6 +20,14 @@ extension Machine {
             if !bytes.isEmpty, xen?.takeInput(bytes) != true { pacer.enqueue(bytes) }
             return backend.inputFD != nil
         }
+        if let xen {
+            events.onTerminationRequest = {
+                guard xen.requestGuestPowerOff() else { return false }
+                FileHandle.standardError.write(Data(("swiftpc: SIGTERM: asked the Xen guest to power off; forcing the stop in "
+                    + "\(HostEventLoop.cleanShutdownSeconds) s or on a second SIGTERM\n").utf8))
+                return true
+            }
+        }
         let stdio = backend as? StdioSerialBackend
         stdio?.onQuitRequest = { [control] in control.requestStop(.external) }
         stdio?.enterRawMode()

@@ -104,6 +104,78 @@ final class XenGuestTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("xen domain shutdowns: poweroff by halting every vCPU with interrupts off\n"), r.stderr)
     }
 
+    /// Boots Debian's kernel as a Xen PVH domU to its shell on hvc0 (under a PTY), then types
+    /// `commands`, waiting for each to finish (a marker the shell computes, so that the echo of
+    /// the typed line does not count).
+    func bootToTheShell(typing commands: [String] = []) throws -> PTYGuest {
+        try LinuxGuestTests.requireDefaultGuest()
+        let guest = try PTYGuest(binary: LinuxGuestTests.release, arguments: [
+            "run", "--machine", "pvh", "--xen", "--accel", "interp", "-m", "256M", "--kernel", LinuxGuestTests.kernel,
+            "--initrd", LinuxGuestTests.initrd, "--append", "console=hvc0 quiet"])
+        XCTAssertTrue(guest.waitFor("# ", timeout: 300), "a shell prompt\n\(guest.seen.suffix(2000))")
+        for (i, command) in commands.enumerated() {
+            guest.type(command + "; echo TYPED-$((\(i) + 1000))\r")
+            XCTAssertTrue(guest.waitFor("TYPED-\(i + 1000)", timeout: 60), "'\(command)' ran\n\(guest.seen.suffix(2000))")
+        }
+        return guest
+    }
+
+    /// SIGTERM asks a Xen guest to power off through xenstore (control/shutdown), as `xl
+    /// shutdown` does: Linux's control driver runs the kernel's poweroff_cmd (the initramfs's
+    /// script says so), the guest halts, and swiftpc ends with status 0.
+    func testSIGTERMAsksTheXenGuestToPowerOffCleanly() throws {
+        let guest = try bootToTheShell()
+        let start = Date()
+        kill(guest.process.processIdentifier, SIGTERM)
+        XCTAssertEqual(guest.waitForExit(timeout: 60), 0, "the guest powered off\n\(guest.seen.suffix(2000))")
+        XCTAssertLessThan(Date().timeIntervalSince(start), 9, "well before the forced stop")
+        XCTAssertTrue(guest.seen.contains("swiftpc: SIGTERM: asked the Xen guest to power off"), guest.seen)
+        XCTAssertTrue(guest.seen.contains("swiftpc initramfs: the host asked for a poweroff, powering off"), guest.seen)
+        XCTAssertTrue(guest.seen.contains("reboot: System halted"), guest.seen)
+    }
+
+    /// A guest that ignores the request is stopped by force after the bound (10 s)...
+    func testAXenGuestThatIgnoresTheRequestIsStoppedAfterTenSeconds() throws {
+        let guest = try bootToTheShell(typing: ["echo /bin/true > /proc/sys/kernel/poweroff_cmd"])
+        let start = Date()
+        kill(guest.process.processIdentifier, SIGTERM)
+        XCTAssertEqual(guest.waitForExit(timeout: 60), 128 + SIGTERM, guest.seen)
+        let elapsed = Date().timeIntervalSince(start)
+        XCTAssertGreaterThanOrEqual(elapsed, 9.5, "the guest had its 10 s")
+        XCTAssertLessThan(elapsed, 20)
+        XCTAssertFalse(guest.seen.contains("reboot: System halted"), guest.seen)
+    }
+
+    /// ...or at once by a second SIGTERM.
+    func testASecondSIGTERMStopsTheXenGuestAtOnce() throws {
+        let guest = try bootToTheShell(typing: ["echo /bin/true > /proc/sys/kernel/poweroff_cmd"])
+        kill(guest.process.processIdentifier, SIGTERM)
+        XCTAssertTrue(guest.waitFor("asked the Xen guest to power off", timeout: 10), guest.seen)
+        usleep(500_000)
+        XCTAssertTrue(guest.process.isRunning, "the first SIGTERM only asked")
+        let start = Date()
+        kill(guest.process.processIdentifier, SIGTERM)
+        XCTAssertEqual(guest.waitForExit(timeout: 30), 128 + SIGTERM, guest.seen)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 3)
+    }
+
+    /// A Xen guest with no control driver (no control/feature-poweroff) cannot be asked: SIGTERM
+    /// stops it at once, as any guest.
+    func testSIGTERMStopsAXenGuestWithoutAControlDriverAtOnce() throws {
+        let process = Process()
+        process.executableURL = SwiftPCProcess.binary
+        process.arguments = ["run", "--machine", "pvh", "--xen", "--accel", "interp", "--serial", "none",
+                             "--kernel", try SwiftPCProcess.guest("spin64")]
+        try process.run()
+        usleep(500_000)
+        XCTAssertTrue(process.isRunning)
+        let start = Date()
+        process.terminate()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 128 + SIGTERM)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 2)
+    }
+
     /// Keyboard input reaches the shell on hvc0 through the console ring's `in` side, and a
     /// guest reboot ends swiftpc with status 8 under --no-reboot: Linux's PVH restart is
     /// SCHEDOP_shutdown(reboot) (arch/x86/xen/enlighten_hvm.c, xen_emergency_restart).

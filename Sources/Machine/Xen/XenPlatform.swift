@@ -103,6 +103,13 @@ final class XenPlatform {
         control.requestStop(.powerOff)
     }
 
+    /// A clean shutdown request, as `xl shutdown` makes one: "poweroff" in the guest's
+    /// control/shutdown, when its control driver announced control/feature-poweroff. False
+    /// when the guest cannot be asked (no store, or no such driver): stop it by force.
+    func requestGuestPowerOff() -> Bool {
+        store?.requestShutdown(.poweroff) ?? false
+    }
+
     /// `--stats` lines.
     var statisticsLines: [String] {
         hypervisor.statisticsLines + (store.map { [$0.statisticsLine] } ?? []) + shutdowns.lines
