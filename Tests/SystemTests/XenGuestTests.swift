@@ -37,6 +37,14 @@ final class XenGuestTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("xen 4.5: hypercalls 5"), r.stderr)
     }
 
+    /// SCHEDOP_block with interrupts off sleeps until an interrupt is requested (the PIT's
+    /// IRQ0, left pending in the 8259), as on Xen; it used to return at once (exit 9).
+    func testSchedOpBlockWaitsForAnInterrupt() throws {
+        let r = try run("xen-block", ["--xen", "--accel", "interp", "--stats"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("sched_op(1) 1, sched_op(2) 1"), r.stderr)
+    }
+
     func testACrashReportIsItsOwnStatusWithOneLine() throws {
         let r = try run("xen-crash", ["--xen", "--accel", "interp"])
         XCTAssertEqual(r.status, 10)

@@ -89,7 +89,8 @@ public final class XenHypervisor: HypercallHandler, @unchecked Sendable {
         let word = UInt64(bitPattern: result)
         registers.rax = args.longMode ? word : word & 0xFFFF_FFFF
         if registers.cpl == 0 { recheckCallback(vcpu: 0) }
-        return .handled
+        let blocks = registers.cpl == 0 && key == XenHypercallKey(number: XenHypercall.schedOp, command: XenSchedABI.block) && result == 0
+        return blocks ? .handledThenBlock : .handled
     }
 
     /// Runs hypercall `args`; the value for RAX, negative for -errno.
