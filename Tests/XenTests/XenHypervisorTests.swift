@@ -42,6 +42,20 @@ final class XenHypervisorTests: XCTestCase {
         XCTAssertEqual(lines[1], "xen hypercalls answered -ENOSYS: 5 — mmu_update 1, memory_op(1) 2, vcpu_op(7) 1, event_channel_op(11) 1")
     }
 
+    /// The guest picks hypercall numbers and sub-operations: the counters keep one entry for
+    /// all numbers from 64 and one for all sub-operations from 64, however many it tries.
+    func testCountersStayBoundedWhateverNumbersTheGuestUses() throws {
+        let f = try F()
+        for i in 0..<2000 as Range<UInt64> {
+            XCTAssertEqual(f.call64(64 + i * 0x1_0001), errno(.ENOSYS))
+            XCTAssertEqual(f.call64(7, 64 + i * 0x777), errno(.ENOSYS))                     // platform_op
+            XCTAssertEqual(f.call64(XenHypercall.hvmOp, 0x40 + i, F.linear(F.argument)), errno(.ENOSYS))
+        }
+        let lines = f.xen.statisticsLines
+        XCTAssertEqual(lines[0], "xen 4.17: hypercalls 6000 — platform_op(64+) 2000, hvm_op(64+) 2000, hypercall_64+ 2000")
+        XCTAssertEqual(f.xen.callCount(1_000_000, nil).calls, 2000)
+    }
+
     func testFeaturesAreOnlyWhatIsImplemented() throws {
         let f = try F()
         try f.put(le32(0) + le32(0xFFFF_FFFF))
