@@ -4,8 +4,11 @@
 ; debug-exit port with 0x31 (`swiftpc run` status 99). scripts/fuzz-devices.sh runs it.
 ;
 ; Command line (multiboot, --append): fuzz.seed=N fuzz.ops=N [fuzz.fwcfgmax=N] [fuzz.kvm=1]
+;   [fuzz.xen=1]
 ;   fwcfgmax caps the length of fw_cfg DMA reads (0 or absent: no cap, lengths up to 4 GiB);
-;   kvm=1 keeps INIT/SIPI/SMI out of the APIC writes (a real vCPU would leave the guest).
+;   kvm=1 keeps INIT/SIPI/SMI out of the APIC writes (a real vCPU would leave the guest);
+;   xen=1 (with `swiftpc run --xen`) makes a quarter of the operations Xen hypercalls and
+;   writes into the Xen pages (include/fuzz-xen.inc).
 ;
 ; The guest must survive its own chaos, so everything it owns lives in GUARD (0x200000-
 ; 0x2FFFFF, address bit 20 clear so that A20 games do not alias it): code, data, stack, IDT,
@@ -106,6 +109,11 @@ entry:
     jc .kvm_set
     mov [kvm_mode], eax
 .kvm_set:
+    mov esi, key_xen
+    call get_param
+    jc .xen_set
+    mov [xen_mode], eax
+.xen_set:
     ; Seed the xorshift state (never zero).
     mov eax, [seed]
     imul eax, eax, 0x9E3779B1
@@ -130,6 +138,10 @@ entry:
 
     call build_idt
     lidt [idt_desc]
+    cmp dword [xen_mode], 0
+    je .no_xen
+    call xen_init
+.no_xen:
     call init_pic
     call init_prd_area
     call fill_pio_buffer
@@ -154,6 +166,14 @@ main_loop:
     cmp eax, [op_count]
     jae finish
     inc dword [op_index]
+    cmp dword [xen_mode], 0
+    je .devices
+    call rand
+    test al, 3
+    jnz .devices
+    call op_xen
+    jmp main_loop
+.devices:
     call rand
     and eax, 0xFF
     cmp eax, 60
@@ -246,6 +266,10 @@ finish:
     mov esi, msg_filtered
     call dputs
     mov eax, [cnt_filtered]
+    call dputdec
+    mov esi, msg_xen
+    call dputs
+    mov eax, [cnt_xen]
     call dputdec
     mov al, 10
     call dputc
@@ -2395,6 +2419,8 @@ isr_stubs:
 %assign vector vector + 1
 %endrep
 
+%include "include/fuzz-xen.inc"
+
 ; ---------------------------------------------------------------------------------------
 ; Data
 ; ---------------------------------------------------------------------------------------
@@ -2482,6 +2508,8 @@ key_seed:   db "fuzz.seed=", 0
 key_ops:    db "fuzz.ops=", 0
 key_cap:    db "fuzz.fwcfgmax=", 0
 key_kvm:    db "fuzz.kvm=", 0
+key_xen:    db "fuzz.xen=", 0
+msg_xen:    db " xen=", 0
 msg_start:  db "FUZZ start seed=", 0
 msg_done:   db "FUZZ done seed=", 0
 msg_ops:    db " ops=", 0
@@ -2506,6 +2534,7 @@ op_count:       dd 1000
 op_index:       dd 0
 fwcfg_cap:      dd 0
 kvm_mode:       dd 0
+xen_mode:       dd 0
 rng:            dd 1
 pm_cnt:         dd 0x604
 bm_base:        dd 0

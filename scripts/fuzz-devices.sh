@@ -5,24 +5,28 @@
 # folder (seen through strace when it is installed).
 #
 #   scripts/fuzz-devices.sh [--seeds FIRST:COUNT] [--ops N] [--timeout SECONDS] [--jobs N]
-#                           [--accel interp|kvm] [--binary PATH] [--fwcfg-max BYTES] [--keep]
+#                           [--accel interp|kvm] [--binary PATH] [--fwcfg-max BYTES] [--xen]
+#                           [--keep]
 #
 # Defaults: seeds 1:200, 20000 operations, 60 s per run, 2 jobs, the interpreter, the release
 # build (else the debug one). --fwcfg-max caps fw_cfg DMA read lengths (default: no cap, up
-# to 4 GiB). Each run gets its own folder under a temporary root (a scratch disk and CD, the
-# guest's output); folders of failed runs are kept and named in the report, others removed
-# unless --keep. Last line: "fuzz-devices: runs=R operations=O crashes=C hangs=H faults=F
-# unexpected=U stray-files=S"; the exit status is 1 when any run failed, 2 for bad arguments.
+# to 4 GiB). --xen runs the machine with --xen (interpreter only) and makes a quarter of the
+# guest's operations random Xen hypercalls and writes into its Xen pages. Each run gets its
+# own folder under a temporary root (a scratch disk and CD, the guest's output); folders of
+# failed runs are kept and named in the report, others removed unless --keep. Last line:
+# "fuzz-devices: runs=R operations=O crashes=C hangs=H faults=F unexpected=U stray-files=S";
+# the exit status is 1 when any run failed, 2 for bad arguments.
 set -u
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-first=1 count=200 ops=20000 limit=60 jobs=2 accel=interp binary="" fwcfg_max=0 keep=0
+first=1 count=200 ops=20000 limit=60 jobs=2 accel=interp binary="" fwcfg_max=0 keep=0 xen=0
 
 die() { echo "fuzz-devices: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --keep) keep=1; shift; continue ;;
-        -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --xen) xen=1; shift; continue ;;
+        -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         --seeds|--ops|--timeout|--jobs|--accel|--binary|--fwcfg-max) [ $# -ge 2 ] || die "$1 needs a value" ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
@@ -42,6 +46,9 @@ for n in "$first" "$count" "$ops" "$limit" "$jobs" "$fwcfg_max"; do
 done
 [ "$jobs" -ge 1 ] && [ "$limit" -ge 1 ] || die "--jobs and --timeout must be at least 1"
 case "$accel" in interp|kvm) ;; *) die "--accel interp or kvm, not '$accel'" ;; esac
+[ $xen -eq 1 ] && [ "$accel" = kvm ] && die "--xen runs on the interpreter (this host's KVM cannot forward hypercalls)"
+xen_args=()
+[ $xen -eq 1 ] && xen_args=(--xen)
 if [ -z "$binary" ]; then
     for candidate in "$root/.build/release/swiftpc" "$root/.build/debug/swiftpc"; do
         [ -x "$candidate" ] && { binary=$candidate; break; }
@@ -81,7 +88,8 @@ run_seed() {
     yes "swiftpc fuzz cdrom $seed" | head -c $((1 << 20)) > "$dir/cd.iso"
     append="fuzz.seed=$seed fuzz.ops=$ops fuzz.fwcfgmax=$fwcfg_max"
     [ "$accel" = kvm ] && append="$append fuzz.kvm=1"
-    (cd "$dir" && TMPDIR="$dir/tmp" HOME="$dir" timeout -k 5 "$limit" "${tracer[@]}" "$binary" run --accel "$accel" \
+    [ $xen -eq 1 ] && append="$append fuzz.xen=1"
+    (cd "$dir" && TMPDIR="$dir/tmp" HOME="$dir" timeout -k 5 "$limit" "${tracer[@]}" "$binary" run --accel "$accel" "${xen_args[@]}" \
         -m 64M --no-reboot --kernel "$guest" --append "$append" --disk disk.img --cdrom cd.iso \
         --vga-dump screen.png --vga-dump-text screen.txt \
         < /dev/null > "$dir/stdout" 2> "$dir/stderr")
@@ -130,6 +138,6 @@ while read -r seed class n detail; do
 done < <(cat "$work"/seed-*/result 2>/dev/null | sort -n)
 failed=$((crashes + hangs + faults + unexpected + stray))
 [ $failed -eq 0 ] && [ $keep -eq 0 ] && rm -rf "$work"
-echo "fuzz-devices: accel=$accel seeds=$first..$((first + count - 1)) ops/run=$ops fwcfg-max=$fwcfg_max time=$(( $(date +%s) - start ))s"
+echo "fuzz-devices: accel=$accel$([ $xen -eq 1 ] && echo ' xen') seeds=$first..$((first + count - 1)) ops/run=$ops fwcfg-max=$fwcfg_max time=$(( $(date +%s) - start ))s"
 echo "fuzz-devices: runs=$runs operations=$operations crashes=$crashes hangs=$hangs faults=$faults unexpected=$unexpected stray-files=$stray"
 [ $failed -eq 0 ] && [ "$runs" -eq "$count" ]

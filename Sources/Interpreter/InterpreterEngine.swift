@@ -82,6 +82,12 @@ public final class InterpreterEngine: VCPUEngine, @unchecked Sendable {
                 }
                 if let vector { cpu.deliverExternalInterrupt(vector) }
             }
+            if cpu.halted && cpu.blockedInHypercall {
+                // A hypercall's block ends with any interrupt request, taken or not.
+                let requested = cpu.lock.withLock { cpu.platform.interruptController?.interruptRequested ?? false }
+                if requested || nmiRequest.load(ordering: .sequentiallyConsistent) { cpu.wakeFromBlock() } else { usleep(100) }
+                continue
+            }
             if cpu.halted {
                 if !cpu.interruptsEnabled && !cpu.nmiDeliverable
                     && !nmiRequest.load(ordering: .sequentiallyConsistent) { return .haltedForever }

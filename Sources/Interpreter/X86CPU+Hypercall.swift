@@ -10,17 +10,26 @@ extension X86CPU: HypercallContext {
         var r = HypercallRegisters(instruction: instruction, cpl: Int(cpl), longMode: codeBits == 64,
                                    rax: regs[0], rbx: regs[3], rcx: regs[1], rdx: regs[2], rsi: regs[6], rdi: regs[7],
                                    r8: regs[8], r9: regs[9], r10: regs[10])
-        switch handler.hypercall(&r, context: self) {
+        let outcome = handler.hypercall(&r, context: self)
+        switch outcome {
         case .undefinedInstruction:
             throw .invalidOpcode
-        case .handled:
+        case .handled, .handledThenBlock:
             regs[0] = r.rax; regs[3] = r.rbx; regs[1] = r.rcx; regs[2] = r.rdx; regs[6] = r.rsi; regs[7] = r.rdi
             regs[8] = r.r8; regs[9] = r.r9; regs[10] = r.r10
             // A hypercall can raise an interrupt for this vCPU (an event-channel upcall): look
             // at the interrupt controller after this instruction.
             sliceEnd = true
+            if outcome == .handledThenBlock {
+                // Halted after the instruction, with its own wake-up rule (InterpreterEngine).
+                halted = true
+                blockedInHypercall = true
+            }
         }
     }
+
+    /// Ends a hypercall's block (the engine saw an interrupt request or an NMI).
+    public func wakeFromBlock() { halted = false }
 
     /// Translates a hypercall argument as a supervisor data access through the current page
     /// tables and the A20 gate; nil where the guest has no mapping.

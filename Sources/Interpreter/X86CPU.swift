@@ -93,7 +93,10 @@ public final class X86CPU {
 
     // MARK: events
     /// Turning it on ends the run loop's uninterrupted stretch (as do the other event fields).
-    var halted = false { didSet { if halted { sliceEnd = true } } }
+    var halted = false { didSet { if halted { sliceEnd = true } else { blockedInHypercall = false } } }
+    /// The halt is a hypercall's block (HypercallOutcome.handledThenBlock): any interrupt
+    /// request wakes it, even with RFLAGS.IF clear. Cleared whenever the CPU leaves the halt.
+    public internal(set) var blockedInHypercall = false
     /// Interrupts are inhibited until after the next instruction (STI, MOV SS, POP SS).
     var interruptShadow = false { didSet { if interruptShadow { sliceEnd = true } } }
     var nmiPending = false
@@ -252,7 +255,8 @@ public final class X86CPU {
         storeX87State(into: &s.fpu)
         storeSIMDState(into: &s.fpu)
         s.fpu.xcr0 = xcr0
-        s.halted = halted
+        // A hypercall's block is not architectural state: saved, it is a (spurious) wake-up.
+        s.halted = halted && !blockedInHypercall
         s.interruptShadow = interruptShadow
         s.nmiPending = nmiPending
         return s

@@ -29,6 +29,13 @@ final class HostEventLoop: @unchecked Sendable {
     /// machine always stops through its normal path (and the terminal is restored).
     static let terminationSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP]
 
+    /// On SIGTERM: asks the guest to shut down cleanly (a Xen guest through control/shutdown);
+    /// true when it was asked. The machine is then stopped only if the guest has not stopped
+    /// within `cleanShutdownSeconds`, or on a second SIGTERM. Nil, or false: stop at once.
+    var onTerminationRequest: (() -> Bool)?
+    /// How long a guest asked to shut down gets before swiftpc forces the stop.
+    static let cleanShutdownSeconds = 10
+
     /// Call before any other thread exists so that every thread inherits the blocked mask.
     static func blockTerminationSignals() {
         var set = sigset_t()
@@ -70,11 +77,38 @@ final class HostEventLoop: @unchecked Sendable {
         var set = sigset_t()
         sigemptyset(&set)
         for s in HostEventLoop.terminationSignals { sigaddset(&set, s) }
-        var signal: Int32 = 0
-        while sigwait(&set, &signal) == 0 {
+        // When the guest was asked to shut down: the monotonic time by which it must have.
+        var deadline: Double?
+        while true {
+            var signal: Int32 = 0
+            if let due = deadline {
+                let left = max(0, due - Self.monotonicSeconds())
+                var wait = timespec(tv_sec: Int(left), tv_nsec: Int((left - left.rounded(.down)) * 1e9))
+                let taken = sigtimedwait(&set, nil, &wait)
+                if taken < 0 {
+                    if errno == EINTR { continue }
+                    // The guest did not stop in time: force it, as for the signal itself.
+                    signal = SIGTERM
+                } else {
+                    signal = taken
+                }
+                deadline = nil
+            } else {
+                guard sigwait(&set, &signal) == 0 else { return }
+                if signal == SIGTERM, !control.isStopRequested, let ask = onTerminationRequest, ask() {
+                    deadline = Self.monotonicSeconds() + Double(Self.cleanShutdownSeconds)
+                    continue
+                }
+            }
             signalLock.withLock { caughtSignal = signal }
             control.requestStop(.external)
         }
+    }
+
+    private static func monotonicSeconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 
     /// Stops the thread and waits for it to finish.

@@ -20,6 +20,14 @@ extension Machine {
             if !bytes.isEmpty, xen?.takeInput(bytes) != true { pacer.enqueue(bytes) }
             return backend.inputFD != nil
         }
+        if let xen {
+            events.onTerminationRequest = {
+                guard xen.requestGuestPowerOff() else { return false }
+                FileHandle.standardError.write(Data(("swiftpc: SIGTERM: asked the Xen guest to power off; forcing the stop in "
+                    + "\(HostEventLoop.cleanShutdownSeconds) s or on a second SIGTERM\n").utf8))
+                return true
+            }
+        }
         let stdio = backend as? StdioSerialBackend
         stdio?.onQuitRequest = { [control] in control.requestStop(.external) }
         stdio?.enterRawMode()
@@ -37,8 +45,13 @@ extension Machine {
             switch exit {
             case .stopRequested, .haltedForever:
                 if exit == .haltedForever, !control.isStopRequested {
-                    // Nothing can wake a CPU halted with interrupts off; wait for a signal as hardware would.
-                    while !control.isStopRequested { usleep(20_000) }
+                    if let xen {
+                        // Under Xen that is the vCPU going down: the domain powers off.
+                        xen.vcpuHaltedForever()
+                    } else {
+                        // Nothing can wake a CPU halted with interrupts off; wait for a signal as hardware would.
+                        while !control.isStopRequested { usleep(20_000) }
+                    }
                 }
                 guard let reason = control.stopReason else {
                     if migrationDue.take() {

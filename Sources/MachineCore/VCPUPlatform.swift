@@ -76,6 +76,11 @@ public protocol HypercallContext: AnyObject {
 public enum HypercallOutcome: Equatable, Sendable {
     /// Handled: the registers were updated and the guest continues after the instruction.
     case handled
+    /// Handled, and the vCPU then sleeps as in HLT until an interrupt is requested of it (by
+    /// the platform's interrupt controller, whatever RFLAGS.IF says) or an NMI arrives: Xen's
+    /// SCHEDOP_block. It wakes after the instruction; an interrupt it could not take stays
+    /// pending.
+    case handledThenBlock
     /// Not a hypercall the platform answers: the instruction raises #UD, as on a CPU
     /// without the hypervisor.
     case undefinedInstruction

@@ -79,7 +79,7 @@ struct Run: ParsableCommand {
     @Flag(help: "Print run statistics on stderr when the guest stops.")
     var stats = false
 
-    @Flag(help: "Present the Xen hypervisor interface (Xen CPUID leaves, hypercalls, event channels, grant tables, the hvc0 console): the guest runs as a Xen domU with swiftpc as hypervisor and domain 0. On the pc board also Xen's platform PCI device, whose unplug hands the IDE disks to blkfront (xvda, …). Interpreter only on hosts whose KVM lacks KVM_CAP_XEN_HVM.")
+    @Flag(help: "Present the Xen hypervisor interface (Xen CPUID leaves, hypercalls, event channels, grant tables, the hvc0 console): the guest runs as a Xen domU with swiftpc as hypervisor and domain 0. On the pc board also Xen's platform PCI device, whose unplug hands the IDE disks to blkfront (xvda, …). Interpreter only on hosts whose KVM lacks KVM_CAP_XEN_HVM. On SIGTERM a guest whose control driver announced control/feature-poweroff is first asked to power off through xenstore (control/shutdown); swiftpc stops it by force if it has not stopped within 10 s, or on a second SIGTERM.")
     var xen = false
 
     @Option(help: ArgumentHelp("Xen version the interface reports (with --xen; default 4.17).", valueName: "MAJOR.MINOR"))
@@ -92,6 +92,10 @@ struct Run: ParsableCommand {
     mutating func execute() -> Int32 {
         do {
             let config = try makeConfig()
+            // Building the machine starts host threads: they must inherit the blocked
+            // termination signals, or a SIGTERM kills the process instead of reaching the
+            // machine's signal thread.
+            Machine.prepareHostThreads()
             let machine = try Machine(config: config)
             if let notice = machine.engineNotice { FileHandleStderr.write("swiftpc: \(notice)\n") }
             // Display integration: the SDL window runs on its own thread around run().

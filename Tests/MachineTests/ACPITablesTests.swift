@@ -100,6 +100,30 @@ final class ACPITablesTests: XCTestCase {
         XCTAssertEqual(nmiLINT, 1)
     }
 
+    /// The DSDT of `platform`'s tables, as an OS reaches it (RSDP → RSDT → FADT → DSDT).
+    static func dsdtAML(_ platform: ACPITables.Platform) -> [UInt8] {
+        let t = ACPITables.build(platform)
+        func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(t[at + $1]) << ($1 * 8) } }
+        let base = Int(ACPITables.base)
+        let fadt = u32(u32(16) - base + 36) - base
+        let dsdt = u32(fadt + 40) - base
+        XCTAssertEqual(String(decoding: t[dsdt..<dsdt + 4], as: UTF8.self), "DSDT")
+        XCTAssertEqual(t[dsdt..<dsdt + u32(dsdt + 4)].reduce(0, &+), 0, "DSDT checksum")
+        return Array(t[dsdt + 36..<dsdt + u32(dsdt + 4)])
+    }
+
+    /// A Xen PVH domU gets no sleep state, as from Xen's toolstack (dsdt_pvh has no `\_S5`):
+    /// Linux then finds no ACPI poweroff and halts. The plain pvh board keeps its `\_S5`.
+    func testAXenPVHDomUHasNoS5AndThePlainPVHBoardHasOne() {
+        let s5 = Array("_S5_".utf8)
+        let xen = Self.dsdtAML(.xenPVH), plain = Self.dsdtAML(.noPCI)
+        XCTAssertNil(find(xen, s5))
+        XCTAssertNotNil(find(plain, s5))
+        XCTAssertNotNil(find(xen, Array("PWRB".utf8)), "the rest of the platform is the pvh board's")
+        XCTAssertNotNil(find(xen, Array("COM1".utf8)))
+        XCTAssertNil(find(xen, Array("PCI0".utf8)))
+    }
+
     func find(_ haystack: [UInt8], _ needle: [UInt8]) -> Int? {
         guard haystack.count >= needle.count else { return nil }
         return (0...(haystack.count - needle.count)).first { Array(haystack[$0..<$0 + needle.count]) == needle }

@@ -30,7 +30,8 @@ final class DeviceFuzzTests: XCTestCase {
     }
 
     /// Runs seeds 1...`seeds` (`debugSeeds` with the debug binary, ten times slower).
-    func fuzz(accel: String, seeds releaseSeeds: Int, debugSeeds: Int, operations: Int, timeout: Double) throws {
+    func fuzz(accel: String, xen: Bool = false, seeds releaseSeeds: Int, debugSeeds: Int, operations: Int,
+              timeout: Double) throws {
         _ = try SwiftPCProcess.guest("fuzz-devices")    // skips without nasm
         let hasRelease = FileManager.default.fileExists(atPath: Self.release)
         let binary = hasRelease ? Self.release : SwiftPCProcess.binary.path
@@ -38,7 +39,7 @@ final class DeviceFuzzTests: XCTestCase {
         let r = try SwiftPCProcess.run(binary: "/bin/bash", [
             Self.script, "--accel", accel, "--seeds", "1:\(seeds)", "--ops", "\(operations)", "--jobs", "2",
             "--timeout", "120", "--binary", binary,
-        ], timeout: timeout)
+        ] + (xen ? ["--xen"] : []), timeout: timeout)
         let report = "\(r.stdout)\n\(r.stderr)"
         print(r.stdout.split(separator: "\n").suffix(12).joined(separator: "\n"))
         guard let figures = Self.summary(r.stdout) else { return XCTFail("no summary line:\n\(report)") }
@@ -50,6 +51,13 @@ final class DeviceFuzzTests: XCTestCase {
     /// The interpreter: every device model in userspace.
     func testInterpreterSurvivesHostileGuests() throws {
         try fuzz(accel: "interp", seeds: 16, debugSeeds: 3, operations: 20000, timeout: 600)
+    }
+
+    /// The interpreter with --xen: a quarter of the operations are random Xen hypercalls
+    /// (random numbers and sub-ops, argument pointers anywhere) and random writes into the
+    /// shared_info, vcpu_info, grant, console and xenstore pages (guests/include/fuzz-xen.inc).
+    func testInterpreterWithXenSurvivesHostileGuests() throws {
+        try fuzz(accel: "interp", xen: true, seeds: 8, debugSeeds: 2, operations: 20000, timeout: 600)
     }
 
     /// KVM: the same guest with the in-kernel interrupt controllers and timer.

@@ -80,7 +80,9 @@ final class LinuxGuestTests: XCTestCase {
     /// Boots the default guest with `arguments` added under --no-reboot, types a command into
     /// its shell through a pseudo-terminal, checks the answer, and checks that `reboot -f`
     /// ends swiftpc with status 8. Shared by every console the guest can have (ttyS0, hvc0).
-    static func typeIntoTheShellAndReboot(_ arguments: [String]) throws {
+    /// Returns what the terminal showed (standard error included).
+    @discardableResult
+    static func typeIntoTheShellAndReboot(_ arguments: [String]) throws -> String {
         try requireDefaultGuest()
         let guest = try PTYGuest(binary: release, arguments: [
             "run", "--accel", "interp", "--no-reboot", "-m", "256M", "--kernel", kernel, "--initrd", initrd] + arguments)
@@ -94,6 +96,8 @@ final class LinuxGuestTests: XCTestCase {
         while process.isRunning && Date() < deadline { _ = guest.waitFor("\u{0}", timeout: 0.5) }
         XCTAssertFalse(process.isRunning, "a guest reboot ends swiftpc under --no-reboot")
         if !process.isRunning { XCTAssertEqual(process.terminationStatus, 8, "status 8: reset under --no-reboot\n\(guest.seen.suffix(1500))") }
+        _ = guest.waitFor("\u{0}", timeout: 0.5)
+        return guest.seen
     }
 
     static let kernel686 = SwiftPCProcess.repoRoot.appendingPathComponent("guest-images/bzImage-686").path

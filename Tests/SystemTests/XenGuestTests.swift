@@ -17,6 +17,17 @@ final class XenGuestTests: XCTestCase {
         XCTAssertEqual(r.stdout, "xen console_io ok\n")
         XCTAssertTrue(r.stderr.contains("xen 4.17: hypercalls 5 — mmu_update 1, xen_version(0) 1, console_io(0) 1, sched_op(2) 2"), r.stderr)
         XCTAssertTrue(r.stderr.contains("xen hypercalls answered -ENOSYS: 1 — mmu_update 1"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("xen domain shutdowns: poweroff by SCHEDOP_shutdown\n"), r.stderr)
+    }
+
+    /// A vCPU halted with interrupts off is a vCPU gone down to Xen, and a domain whose vCPUs
+    /// are all down is powered off (Xen's hvm_hlt). Without --xen the same guest waits for a
+    /// signal (GuestScenarios.sigtermStopsTheMachineWithStatus143).
+    func testAGuestHaltedWithInterruptsOffIsPoweredOffUnderXen() throws {
+        let r = try SwiftPCProcess.run(["run", "--machine", "pc", "--xen", "--accel", "interp", "--stats", "--serial", "none",
+                                        "--bios", try SwiftPCProcess.guest("halt-forever")], timeout: 30)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("xen domain shutdowns: poweroff by halting every vCPU with interrupts off\n"), r.stderr)
     }
 
     /// --xen-version changes what CPUID and xen_version report alike.
@@ -24,6 +35,14 @@ final class XenGuestTests: XCTestCase {
         let r = try run("xen-poweroff", ["--xen", "--xen-version", "4.5", "--accel", "interp", "--stats"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("xen 4.5: hypercalls 5"), r.stderr)
+    }
+
+    /// SCHEDOP_block with interrupts off sleeps until an interrupt is requested (the PIT's
+    /// IRQ0, left pending in the 8259), as on Xen; it used to return at once (exit 9).
+    func testSchedOpBlockWaitsForAnInterrupt() throws {
+        let r = try run("xen-block", ["--xen", "--accel", "interp", "--stats"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("sched_op(1) 1, sched_op(2) 1"), r.stderr)
     }
 
     func testACrashReportIsItsOwnStatusWithOneLine() throws {
@@ -51,7 +70,11 @@ final class XenGuestTests: XCTestCase {
         for (arguments, needle) in [(["--xen", "--accel", "kvm"], "--xen --accel kvm: "),
                                     (["--xen-version", "4.17"], "--xen-version needs --xen"),
                                     (["--xen", "--xen-version", "4"], "invalid --xen-version '4'"),
-                                    (["--xen", "--xen-version", "4.x"], "invalid --xen-version '4.x'")] {
+                                    (["--xen", "--xen-version", "4.x"], "invalid --xen-version '4.x'"),
+                                    (["--disk", "/dev/null,if=xen"], "--disk …,if=xen needs --xen"),
+                                    (["--xen", "--disk", "/dev/null,if=scsi"], "invalid --disk option 'if=scsi'"),
+                                    (["--xen", "--disk", "/nonexistent/xvda.img,if=xen"], "/nonexistent/xvda.img"),
+                                    (["--disk", "/nonexistent/hda.img"], "--machine pvh has no IDE controller")] {
             let r = try SwiftPCProcess.run(["run", "--machine", "pvh"] + arguments + ["--kernel", kernel], timeout: 30)
             XCTAssertEqual(r.status, 2, "\(arguments): \(r.stderr)")
             XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
@@ -84,12 +107,94 @@ final class XenGuestTests: XCTestCase {
         XCTAssertGreaterThan(words.count > 7 ? Int(words[1]) ?? 0 : 0, 100, r.stderr)
         XCTAssertGreaterThan(words.count > 7 ? Int(words[6]) ?? 0 : 0, 100, r.stderr)
         XCTAssertFalse(storeLine.contains("broken"), r.stderr)
+        // poweroff as on a Xen host: the toolstack's PVH tables have no \_S5, so Linux has no
+        // ACPI poweroff and halts; Xen powers off a domain whose vCPUs all halted with
+        // interrupts off. No PM1 register and no SCHEDOP_shutdown are involved.
+        XCTAssertTrue(r.stdout.contains("ACPI: PM: (supports S0)\r\n"), context)
+        XCTAssertTrue(r.stdout.contains("reboot: System halted"), context)
+        XCTAssertFalse(r.stderr.contains("sched_op(2)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("xen domain shutdowns: poweroff by halting every vCPU with interrupts off\n"), r.stderr)
+    }
+
+    /// Boots Debian's kernel as a Xen PVH domU to its shell on hvc0 (under a PTY), then types
+    /// `commands`, waiting for each to finish (a marker the shell computes, so that the echo of
+    /// the typed line does not count).
+    func bootToTheShell(typing commands: [String] = []) throws -> PTYGuest {
+        try LinuxGuestTests.requireDefaultGuest()
+        let guest = try PTYGuest(binary: LinuxGuestTests.release, arguments: [
+            "run", "--machine", "pvh", "--xen", "--accel", "interp", "-m", "256M", "--kernel", LinuxGuestTests.kernel,
+            "--initrd", LinuxGuestTests.initrd, "--append", "console=hvc0 quiet"])
+        XCTAssertTrue(guest.waitFor("# ", timeout: 300), "a shell prompt\n\(guest.seen.suffix(2000))")
+        for (i, command) in commands.enumerated() {
+            guest.type(command + "; echo TYPED-$((\(i) + 1000))\r")
+            XCTAssertTrue(guest.waitFor("TYPED-\(i + 1000)", timeout: 60), "'\(command)' ran\n\(guest.seen.suffix(2000))")
+        }
+        return guest
+    }
+
+    /// SIGTERM asks a Xen guest to power off through xenstore (control/shutdown), as `xl
+    /// shutdown` does: Linux's control driver runs the kernel's poweroff_cmd (the initramfs's
+    /// script says so), the guest halts, and swiftpc ends with status 0.
+    func testSIGTERMAsksTheXenGuestToPowerOffCleanly() throws {
+        let guest = try bootToTheShell()
+        let start = Date()
+        kill(guest.process.processIdentifier, SIGTERM)
+        XCTAssertEqual(guest.waitForExit(timeout: 60), 0, "the guest powered off\n\(guest.seen.suffix(2000))")
+        XCTAssertLessThan(Date().timeIntervalSince(start), 9, "well before the forced stop")
+        XCTAssertTrue(guest.seen.contains("swiftpc: SIGTERM: asked the Xen guest to power off"), guest.seen)
+        XCTAssertTrue(guest.seen.contains("swiftpc initramfs: the host asked for a poweroff, powering off"), guest.seen)
+        XCTAssertTrue(guest.seen.contains("reboot: System halted"), guest.seen)
+    }
+
+    /// A guest that ignores the request is stopped by force after the bound (10 s)...
+    func testAXenGuestThatIgnoresTheRequestIsStoppedAfterTenSeconds() throws {
+        let guest = try bootToTheShell(typing: ["echo /bin/true > /proc/sys/kernel/poweroff_cmd"])
+        let start = Date()
+        kill(guest.process.processIdentifier, SIGTERM)
+        XCTAssertEqual(guest.waitForExit(timeout: 60), 128 + SIGTERM, guest.seen)
+        let elapsed = Date().timeIntervalSince(start)
+        XCTAssertGreaterThanOrEqual(elapsed, 9.5, "the guest had its 10 s")
+        XCTAssertLessThan(elapsed, 20)
+        XCTAssertFalse(guest.seen.contains("reboot: System halted"), guest.seen)
+    }
+
+    /// ...or at once by a second SIGTERM.
+    func testASecondSIGTERMStopsTheXenGuestAtOnce() throws {
+        let guest = try bootToTheShell(typing: ["echo /bin/true > /proc/sys/kernel/poweroff_cmd"])
+        kill(guest.process.processIdentifier, SIGTERM)
+        XCTAssertTrue(guest.waitFor("asked the Xen guest to power off", timeout: 10), guest.seen)
+        usleep(500_000)
+        XCTAssertTrue(guest.process.isRunning, "the first SIGTERM only asked")
+        let start = Date()
+        kill(guest.process.processIdentifier, SIGTERM)
+        XCTAssertEqual(guest.waitForExit(timeout: 30), 128 + SIGTERM, guest.seen)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 3)
+    }
+
+    /// A Xen guest with no control driver (no control/feature-poweroff) cannot be asked: SIGTERM
+    /// stops it at once, as any guest.
+    func testSIGTERMStopsAXenGuestWithoutAControlDriverAtOnce() throws {
+        let process = Process()
+        process.executableURL = SwiftPCProcess.binary
+        process.arguments = ["run", "--machine", "pvh", "--xen", "--accel", "interp", "--serial", "none",
+                             "--kernel", try SwiftPCProcess.guest("spin64")]
+        try process.run()
+        usleep(500_000)
+        XCTAssertTrue(process.isRunning)
+        let start = Date()
+        process.terminate()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 128 + SIGTERM)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 2)
     }
 
     /// Keyboard input reaches the shell on hvc0 through the console ring's `in` side, and a
-    /// guest reboot ends swiftpc with status 8 under --no-reboot.
+    /// guest reboot ends swiftpc with status 8 under --no-reboot: Linux's PVH restart is
+    /// SCHEDOP_shutdown(reboot) (arch/x86/xen/enlighten_hvm.c, xen_emergency_restart).
     func testTypingIntoTheShellOnHvc0WorksAndRebootEndsTheRun() throws {
-        try LinuxGuestTests.typeIntoTheShellAndReboot(["--machine", "pvh", "--xen", "--append", "console=hvc0 quiet"])
+        let seen = try LinuxGuestTests.typeIntoTheShellAndReboot(["--machine", "pvh", "--xen", "--stats", "--append", "console=hvc0 quiet"])
+        XCTAssertTrue(seen.contains("sched_op(2) 1,"), String(seen.suffix(2000)))
+        XCTAssertTrue(seen.contains("xen domain shutdowns: reboot by SCHEDOP_shutdown"), String(seen.suffix(2000)))
     }
 
     // MARK: PVHVM on the pc board

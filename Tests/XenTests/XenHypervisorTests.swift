@@ -42,6 +42,20 @@ final class XenHypervisorTests: XCTestCase {
         XCTAssertEqual(lines[1], "xen hypercalls answered -ENOSYS: 5 — mmu_update 1, memory_op(1) 2, vcpu_op(7) 1, event_channel_op(11) 1")
     }
 
+    /// The guest picks hypercall numbers and sub-operations: the counters keep one entry for
+    /// all numbers from 64 and one for all sub-operations from 64, however many it tries.
+    func testCountersStayBoundedWhateverNumbersTheGuestUses() throws {
+        let f = try F()
+        for i in 0..<2000 as Range<UInt64> {
+            XCTAssertEqual(f.call64(64 + i * 0x1_0001), errno(.ENOSYS))
+            XCTAssertEqual(f.call64(7, 64 + i * 0x777), errno(.ENOSYS))                     // platform_op
+            XCTAssertEqual(f.call64(XenHypercall.hvmOp, 0x40 + i, F.linear(F.argument)), errno(.ENOSYS))
+        }
+        let lines = f.xen.statisticsLines
+        XCTAssertEqual(lines[0], "xen 4.17: hypercalls 6000 — platform_op(64+) 2000, hvm_op(64+) 2000, hypercall_64+ 2000")
+        XCTAssertEqual(f.xen.callCount(1_000_000, nil).calls, 2000)
+    }
+
     func testFeaturesAreOnlyWhatIsImplemented() throws {
         let f = try F()
         try f.put(le32(0) + le32(0xFFFF_FFFF))
@@ -248,6 +262,27 @@ final class XenHypervisorTests: XCTestCase {
         XCTAssertEqual(f.call64(XenHypercall.vcpuOp, XenVCPUABI.registerVCPUInfo, 0, F.linear(F.argument)), errno(.EINVAL), "only once")
     }
 
+    /// SCHEDOP_block turns event delivery on (evtchn_upcall_mask cleared) and asks the engine
+    /// to block the vCPU until an interrupt is due (HypercallOutcome.handledThenBlock);
+    /// yield returns at once; a refused call never blocks.
+    func testBlockEnablesEventsAndBlocksTheVCPU() throws {
+        let f = try F()
+        try f.put(le64(0x40) + le32(0x80) + le32(0))
+        XCTAssertEqual(f.call64(XenHypercall.vcpuOp, XenVCPUABI.registerVCPUInfo, 0, F.linear(F.argument)), 0)
+        try f.put([0, 1], at: 0x40080)                      // upcall pending 0, mask 1
+        var r = HypercallRegisters(instruction: .vmcall, cpl: 0, longMode: true, rax: XenHypercall.schedOp, rdi: XenSchedABI.block)
+        XCTAssertEqual(f.xen.hypercall(&r, context: f.context), .handledThenBlock)
+        XCTAssertEqual(r.rax, 0)
+        XCTAssertEqual(try f.memory.read8(0x40081), 0, "event delivery enabled")
+        r = HypercallRegisters(instruction: .vmcall, cpl: 0, longMode: false, rax: XenHypercall.schedOp, rbx: XenSchedABI.block)
+        XCTAssertEqual(f.xen.hypercall(&r, context: f.context), .handledThenBlock, "32-bit ABI too")
+        r = HypercallRegisters(instruction: .vmcall, cpl: 0, longMode: true, rax: XenHypercall.schedOp, rdi: XenSchedABI.yield)
+        XCTAssertEqual(f.xen.hypercall(&r, context: f.context), .handled)
+        r = HypercallRegisters(instruction: .vmcall, cpl: 3, longMode: true, rax: XenHypercall.schedOp, rdi: XenSchedABI.block)
+        XCTAssertEqual(f.xen.hypercall(&r, context: f.context), .handled)
+        XCTAssertEqual(Int64(bitPattern: r.rax), errno(.EPERM))
+    }
+
     func testShutdownReasons() throws {
         let f = try F()
         for reason in [XenSchedABI.reasonPoweroff, XenSchedABI.reasonReboot, XenSchedABI.reasonCrash, XenSchedABI.reasonWatchdog] {
@@ -260,7 +295,6 @@ final class XenHypervisorTests: XCTestCase {
         try f.put(le32(XenSchedABI.reasonSuspend))
         XCTAssertEqual(f.call64(XenHypercall.schedOp, XenSchedABI.shutdown, F.linear(F.argument)), errno(.ENOSYS))
         XCTAssertEqual(f.call64(XenHypercall.schedOp, XenSchedABI.yield), 0)
-        XCTAssertEqual(f.call64(XenHypercall.schedOp, XenSchedABI.block), 0)
         XCTAssertEqual(f.shutdowns.count, 4)
     }
 

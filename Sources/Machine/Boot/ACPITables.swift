@@ -18,6 +18,13 @@ public enum ACPITables {
         case pc(pciHoleStart: UInt64)
         /// No PCI bus: the ISA devices sit directly under `\_SB`.
         case noPCI
+        /// A Xen PVH domU's platform: no PCI bus and no sleep state at all. Xen's toolstack
+        /// builds a PVH guest's DSDT from `dsdt_pvh` (tools/libacpi/Makefile: mk_dsdt
+        /// `--dm-version none`, processor objects only) and sets no SSDT flags
+        /// (tools/libs/light/libxl_x86_acpi.c `init_acpi_config`): without `\_S5` Linux registers
+        /// no ACPI poweroff (drivers/acpi/sleep.c `acpi_sleep_init`), so `poweroff` halts every
+        /// vCPU with interrupts off, which Xen takes as a poweroff (XenPlatform).
+        case xenPVH
     }
 
     /// The `pc` board's tables (what SeaBIOS is given, and the default of the tests).
@@ -222,7 +229,8 @@ public enum ACPITables {
     }
 
     /// The DSDT (§5.2.11.1): on a PC the PCI root bridge with its windows and the ISA devices
-    /// behind it; without PCI the ISA devices alone; then the power button, and `\_S5` —
+    /// behind it; without PCI the ISA devices alone; then the power button, and (except for a
+    /// Xen PVH domU, see `Platform.xenPVH`) `\_S5` —
     /// `Package (4) {0, 0, 0, 0}`: SLP_TYP 0 enters S5 through PM1a_CNT (see
     /// `ACPIPowerControl`). There is no `\_S3` or `\_S4`: the machine cannot suspend to RAM
     /// (nothing would resume a directly booted kernel), so an OS does not offer those states;
@@ -237,6 +245,8 @@ public enum ACPITables {
         switch platform {
         case .noPCI:
             return table("DSDT", revision: 1, body: AML.scope("\\_SB", com1, rtc, powerButton) + s5)
+        case .xenPVH:
+            return table("DSDT", revision: 1, body: AML.scope("\\_SB", com1, rtc, powerButton))
         case let .pc(pciHoleStart):
             let isa = AML.device("ISA",
                 AML.name("_ADR", AML.integer(0x0001_0000)),

@@ -17,6 +17,9 @@ final class XenPlatform {
     let store: XenStoreService?
     /// The backends of the `if=xen` disks and of the board's emulated disks (pc: IDE as vbds).
     let blocks: XenBlockService?
+    let control: MachineControl
+    /// How the domain was shut down, for `--stats` (the tests tell the paths apart by it).
+    private let shutdowns = XenShutdownLog()
 
     /// Guest-physical page of the console ring when the board sets no special pages aside: in
     /// the BIOS area 0xE0000-0xFFFFF, which the boot E820 map keeps reserved (BootLayout) and
@@ -37,11 +40,15 @@ final class XenPlatform {
         self.interrupts = interrupts
 
         let control = context.control, serial = context.serial, pins = context.vcpu
+        self.control = control
+        let shutdowns = self.shutdowns
         hypervisor.onShutdown = { request in
             switch request {
-            case .powerOff: control.requestStop(.powerOff)
-            case .reboot: control.requestStop(.reset)
-            case let .crash(how): control.requestStop(.guestCrashed("SCHEDOP_shutdown: " + how))
+            case .powerOff: shutdowns.record("poweroff by SCHEDOP_shutdown"); control.requestStop(.powerOff)
+            case .reboot: shutdowns.record("reboot by SCHEDOP_shutdown"); control.requestStop(.reset)
+            case let .crash(how):
+                shutdowns.record("\(how) by SCHEDOP_shutdown")
+                control.requestStop(.guestCrashed("SCHEDOP_shutdown: " + how))
             }
         }
         let lock = context.lock
@@ -103,9 +110,26 @@ final class XenPlatform {
         return true
     }
 
+    /// The vCPU halted with interrupts off and nothing but an NMI can wake it. Xen takes that
+    /// as the vCPU going down, and powers the domain off once every vCPU is down (xen/arch/x86/
+    /// hvm/hvm.c `hvm_hlt` → `hvm_vcpu_down` → `domain_shutdown(d, SHUTDOWN_poweroff)`). It is
+    /// how a Linux PVH domU powers off: without `\_S5` it halts (ACPITables.Platform.xenPVH).
+    /// swiftpc runs one vCPU, so this one going down is the last.
+    func vcpuHaltedForever() {
+        shutdowns.record("poweroff by halting every vCPU with interrupts off")
+        control.requestStop(.powerOff)
+    }
+
+    /// A clean shutdown request, as `xl shutdown` makes one: "poweroff" in the guest's
+    /// control/shutdown, when its control driver announced control/feature-poweroff. False
+    /// when the guest cannot be asked (no store, or no such driver): stop it by force.
+    func requestGuestPowerOff() -> Bool {
+        store?.requestShutdown(.poweroff) ?? false
+    }
+
     /// `--stats` lines.
     var statisticsLines: [String] {
-        hypervisor.statisticsLines + (store.map { [$0.statisticsLine] } ?? []) + (blocks?.statisticsLines ?? [])
+        hypervisor.statisticsLines + (store.map { [$0.statisticsLine] } ?? []) + (blocks?.statisticsLines ?? []) + shutdowns.lines
     }
 
     /// Machine reset: a fresh domain, with its console channel built again.
@@ -114,6 +138,18 @@ final class XenPlatform {
         hypervisor.resetDomain()
         interrupts.reset()
         connectBackends()
+    }
+}
+
+/// The domain's shutdowns in order (a reboot without --no-reboot starts it again), for `--stats`.
+final class XenShutdownLog: @unchecked Sendable {
+    private let lock = Lock()
+    private var entries: [String] = []
+
+    func record(_ how: String) { lock.withLock { entries.append(how) } }
+
+    var lines: [String] {
+        lock.withLock { entries.isEmpty ? [] : ["xen domain shutdowns: " + entries.joined(separator: ", ")] }
     }
 }
 

@@ -8,9 +8,14 @@ extension XenHypervisor {
         case ABI.yield:
             return 0
         case ABI.block:
-            // Xen blocks the vCPU until an event is pending, with event delivery enabled. An
-            // HVM guest halts with HLT instead; returning at once is a spurious wake-up, which
-            // every caller of SCHEDOP_block must tolerate (it re-checks and blocks again).
+            // Xen (common/sched/core.c, SCHEDOP_block → vcpu_block_enable_events): event
+            // delivery on (evtchn_upcall_mask cleared), then the vCPU sleeps until an event or
+            // an interrupt is due for it; `hypercall` turns the 0 into a block for the engine.
+            if let info = eventChannels.vcpuInfoAddress(vcpu: 0),
+               let mask = memory.ramPointer(info + VCPUInfoLayout.upcallMaskOffset, length: 1) {
+                mask.storeBytes(of: 0, as: UInt8.self)
+                memory.noteDeviceWrite(physical: info + VCPUInfoLayout.upcallMaskOffset, length: 1)
+            }
             return 0
         case ABI.shutdown:
             guard let address = buffer.structure(at: args.a2, size: ABI.shutdownSize, write: false),

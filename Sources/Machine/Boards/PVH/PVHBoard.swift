@@ -74,7 +74,7 @@ final class PVHBoard: Board {
     var inputDevices: I8042? { nil }
 
     func loadKernel(_ image: KernelImage) throws(MachineError) -> CPUState {
-        try context.loadKernel(image, tables: .noPCI)
+        try context.loadKernel(image, tables: context.config.xen == nil ? .noPCI : .xenPVH)
     }
 
     func prepareRestart() throws(MachineError) {}
