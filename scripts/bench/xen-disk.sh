@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Disk benchmark (prints figures; it is not a test): the same in-guest block benchmark
-# (scripts/bench/blkbench.c, O_DIRECT: 32 MiB sequential write and read in 1 MiB requests,
-# 4 KiB random reads for 3 s) on
+# (scripts/bench/blkbench.c, O_DIRECT, after a warm-up: 64 MiB sequential write and read in
+# 1 MiB requests, 4 KiB random reads for 3 s) on
 #
 #   swiftpc-xvda  swiftpc --machine pvh --xen, the disk as --disk IMG,if=xen (xen-blkfront,
 #                 which by default sends requests of at most 32 pages, 128 KiB)
@@ -11,7 +11,7 @@
 #   qemu-ide      qemu-system-x86_64 -accel tcg, the disk on its IDE controller
 #
 # one after the other, each with Debian's kernel and the test initramfs (guest-images/) plus
-# /bin/blkbench, on a fresh 64 MiB raw image. Prints each engine's figures and the ratios to
+# /bin/blkbench, on a fresh 128 MiB raw image. Prints each engine's figures and the ratios to
 # swiftpc's IDE and to QEMU's IDE. Needs gcc (static libc) and, for the QEMU column,
 # qemu-system-x86 (apt-get install qemu-system-x86).
 #
@@ -45,7 +45,7 @@ cat "$initrd" "$tmp/extra.cpio.gz" > "$tmp/initrd"
 declare -A figures
 run() {
     local name=$1; shift
-    truncate -s 0 "$tmp/disk.img" && truncate -s 64M "$tmp/disk.img"
+    truncate -s 0 "$tmp/disk.img" && truncate -s 128M "$tmp/disk.img"
     echo "xen-disk: $name" >&2
     timeout "$limit" "$@" > "$tmp/$name.log" 2>&1 < /dev/null
     if ! grep -q "SWIFTPC-BENCH randread4k" "$tmp/$name.log"; then
