@@ -19,6 +19,25 @@ final class RuntimePageTranslationTests: XCTestCase {
         return UInt32(truncatingIfNeeded: m.run().rax)
     }
 
+    /// The same between two instructions, with nothing else (no state load) flushing the TLB:
+    /// mov eax, [0x20000000] / mov ebx, [0x20000000] / mov ecx, [0x20000000] / hlt.
+    func testTranslationsFollowThePageBetweenInstructions() throws {
+        let m = try TestMachine()
+        m.memory.addObserver(m.cpu)
+        try m.protectedMode([0xA1, 0x00, 0x00, 0x00, 0x20,
+                             0x8B, 0x1D, 0x00, 0x00, 0x00, 0x20,
+                             0x8B, 0x0D, 0x00, 0x00, 0x00, 0x20, 0xF4])
+        m.steps(1)
+        XCTAssertEqual(UInt32(truncatingIfNeeded: m.cpu.getState().rax), 0xFFFF_FFFF, "no page yet")
+        let host = try m.memory.addRuntimePage(at: Self.page)
+        host.storeBytes(of: UInt32(0x1122_3344), as: UInt32.self)
+        m.steps(1)
+        XCTAssertEqual(UInt32(truncatingIfNeeded: m.cpu.getState().rbx), 0x1122_3344, "the page, once added")
+        m.memory.removeRuntimePage(at: Self.page)
+        m.steps(1)
+        XCTAssertEqual(UInt32(truncatingIfNeeded: m.cpu.getState().rcx), 0xFFFF_FFFF, "no stale translation after removal")
+    }
+
     func testTheCPUSeesAPageAddedAndForgetsItWhenRemoved() throws {
         let m = try TestMachine()
         m.memory.addObserver(m.cpu)
